@@ -1,1 +1,13 @@
-//! odoo-sync
+//! odoo-sync keeps a product catalog in sync with Odoo and serves it.
+//!
+//! Layers, arrows pointing one way: `cli` → `engine` → (`store` traits, `odoo_rpc::OdooApi`) →
+//! `domain`. Only `startup` names concrete types.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod export;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,246 @@
+//! Configuration: defaults in code, an optional TOML file, environment variables on top.
+//!
+//! Every key has one name, used both in the environment and in the TOML file (`ODOO_URL = "…"`).
+//! A missing or malformed value is an error naming the key; secrets are `SecretString` and never
+//! printed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::engine::SyncSettings;
+
+/// Every key odoo-sync reads, with its meaning, for `--help`-like listings and the README table.
+pub const KEYS: &[(&str, &str)] = &[
+    ("ODOO_URL", "Odoo base URL, e.g. https://shop.odoo.com"),
+    ("ODOO_DB", "Odoo database name"),
+    ("ODOO_LOGIN", "Odoo login of the sync user"),
+    ("ODOO_PASSWORD", "password or API key of that user"),
+    ("DATABASE_URL", "catalog store; default sqlite://odoo-sync.sqlite"),
+    ("SYNC_BATCH_SIZE", "products per batch (one transaction each); default 200"),
+    ("SYNC_LANGS", "languages whose translated names and descriptions are synced, e.g. fr_FR,en_US"),
+    ("SYNC_EXTRA_FIELDS", "extra product.template fields kept as JSON, e.g. x_color,weight"),
+    ("SYNC_OVERLAP_SECONDS", "how far before the watermark incremental reads start; default 300"),
+    ("SYNC_CONCURRENCY", "Odoo pages in flight during a full pass; default 3"),
+    ("ODOO_TIMEOUT_SECONDS", "timeout of one Odoo call; default 60"),
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{key} is not set")]
+    Missing { key: &'static str },
+    #[error("{key} is invalid: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("config file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct OdooSettings {
+    pub url: String,
+    pub db: String,
+    pub login: String,
+    pub password: SecretString,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    raw: BTreeMap<String, String>,
+    pub database_url: String,
+    pub sync: SyncSettings,
+}
+
+impl Config {
+    /// Reads the optional TOML file, then the environment, and validates every key present.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut raw = match file {
+            Some(path) => read_toml(path)?,
+            None => BTreeMap::new(),
+        };
+        for (key, _) in KEYS {
+            if let Ok(value) = std::env::var(key) {
+                raw.insert(key.to_string(), value);
+            }
+        }
+        Config::from_values(raw)
+    }
+
+    pub fn from_values(raw: BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        let values = Values(&raw);
+        let defaults = SyncSettings::default();
+        let sync = SyncSettings {
+            batch_size: values.number("SYNC_BATCH_SIZE", defaults.batch_size, 1..=10_000)?,
+            langs: values.list("SYNC_LANGS", is_lang_code, "language codes like fr_FR")?,
+            extra_fields: values.list("SYNC_EXTRA_FIELDS", is_field_name, "field names like x_color")?,
+            overlap: Duration::from_secs(values.number("SYNC_OVERLAP_SECONDS", defaults.overlap.as_secs(), 0..=86_400)?),
+            concurrency: values.number("SYNC_CONCURRENCY", defaults.concurrency, 1..=32)?,
+            ..defaults
+        };
+        let database_url = values.text("DATABASE_URL").unwrap_or("sqlite://odoo-sync.sqlite").to_string();
+        if !database_url.starts_with("sqlite:") {
+            return Err(invalid("DATABASE_URL", format!("'{database_url}' is not a sqlite:// URL")));
+        }
+        let config = Config { raw, database_url, sync };
+        config.timeout()?;
+        Ok(config)
+    }
+
+    /// The Odoo connection, needed only by commands that talk to Odoo.
+    pub fn odoo(&self) -> Result<OdooSettings, ConfigError> {
+        let values = Values(&self.raw);
+        let url = values.required("ODOO_URL")?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(invalid("ODOO_URL", format!("'{url}' is not an http:// or https:// URL")));
+        }
+        Ok(OdooSettings {
+            url: url.trim_end_matches('/').to_string(),
+            db: values.required("ODOO_DB")?.to_string(),
+            login: values.required("ODOO_LOGIN")?.to_string(),
+            password: SecretString::from(values.required("ODOO_PASSWORD")?.to_string()),
+            timeout: self.timeout()?,
+        })
+    }
+
+    fn timeout(&self) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(Values(&self.raw).number("ODOO_TIMEOUT_SECONDS", 60u64, 1..=3600)?))
+    }
+
+    /// Overrides a key as if it came from the environment (CLI flags, the demo).
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Result<Config, ConfigError> {
+        self.raw.insert(key.to_string(), value.into());
+        Config::from_values(self.raw)
+    }
+}
+
+fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let file_error = |reason: String| ConfigError::File { path: path.display().to_string(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.message().to_string()))?;
+    let mut raw = BTreeMap::new();
+    for (key, value) in table {
+        let key = key.to_uppercase();
+        if !KEYS.iter().any(|(known, _)| *known == key) {
+            return Err(file_error(format!("unknown key {key}")));
+        }
+        let value = match value {
+            toml::Value::String(text) => text,
+            toml::Value::Integer(number) => number.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_string).ok_or_else(|| file_error(format!("{key}: expected a list of strings"))))
+                .collect::<Result<Vec<_>, _>>()?
+                .join(","),
+            other => return Err(file_error(format!("{key}: expected a string, found {}", other.type_str()))),
+        };
+        raw.insert(key, value);
+    }
+    Ok(raw)
+}
+
+struct Values<'a>(&'a BTreeMap<String, String>);
+
+impl Values<'_> {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, key: &'static str) -> Result<&str, ConfigError> {
+        self.text(key).ok_or(ConfigError::Missing { key })
+    }
+
+    fn number<T>(&self, key: &str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(text) = self.text(key) else { return Ok(default) };
+        let value: T = text.parse().map_err(|_| invalid(key, format!("'{text}' is not a whole number")))?;
+        if !range.contains(&value) {
+            return Err(invalid(key, format!("{value} is outside {}..={}", range.start(), range.end())));
+        }
+        Ok(value)
+    }
+
+    fn list(&self, key: &str, valid: fn(&str) -> bool, expected: &str) -> Result<Vec<String>, ConfigError> {
+        let Some(text) = self.text(key) else { return Ok(Vec::new()) };
+        let items: Vec<String> = text.split(',').map(|item| item.trim().to_string()).filter(|i| !i.is_empty()).collect();
+        match items.iter().find(|item| !valid(item)) {
+            Some(bad) => Err(invalid(key, format!("'{bad}' is not one of {expected}"))),
+            None => Ok(items),
+        }
+    }
+}
+
+fn is_lang_code(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    match bytes.len() {
+        2 => bytes.iter().all(u8::is_ascii_lowercase),
+        5 => bytes[..2].iter().all(u8::is_ascii_lowercase) && bytes[2] == b'_' && bytes[3..].iter().all(u8::is_ascii_uppercase),
+        _ => false,
+    }
+}
+
+fn is_field_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn invalid(key: &str, reason: String) -> ConfigError {
+    ConfigError::Invalid { key: key.to_string(), reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = Config::from_values(BTreeMap::new()).unwrap();
+        assert_eq!(config.database_url, "sqlite://odoo-sync.sqlite");
+        assert_eq!(config.sync.batch_size, 200);
+        assert_eq!(config.odoo().unwrap_err(), ConfigError::Missing { key: "ODOO_URL" });
+    }
+
+    #[test]
+    fn malformed_values_name_their_key() {
+        let err = Config::from_values(values(&[("SYNC_BATCH_SIZE", "lots")])).unwrap_err();
+        assert!(err.to_string().starts_with("SYNC_BATCH_SIZE is invalid"), "{err}");
+        let err = Config::from_values(values(&[("SYNC_LANGS", "fr_FR,french")])).unwrap_err();
+        assert!(err.to_string().contains("'french'"), "{err}");
+        let err = Config::from_values(values(&[("SYNC_BATCH_SIZE", "0")])).unwrap_err();
+        assert!(err.to_string().contains("outside"), "{err}");
+    }
+
+    #[test]
+    fn the_password_never_shows_in_debug_output() {
+        let config = Config::from_values(values(&[
+            ("ODOO_URL", "http://odoo:8069/"),
+            ("ODOO_DB", "shop"),
+            ("ODOO_LOGIN", "sync"),
+            ("ODOO_PASSWORD", "hunter2-secret"),
+        ]))
+        .unwrap();
+        let odoo = config.odoo().unwrap();
+        assert_eq!(odoo.url, "http://odoo:8069");
+        assert!(!format!("{odoo:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn toml_files_use_the_same_keys_and_reject_unknown_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odoo-sync.toml");
+        std::fs::write(&path, "ODOO_URL = \"http://x\"\nsync_langs = [\"fr_FR\", \"en_US\"]\nSYNC_BATCH_SIZE = 50\n").unwrap();
+        let raw = read_toml(&path).unwrap();
+        let config = Config::from_values(raw).unwrap();
+        assert_eq!(config.sync.langs, vec!["fr_FR", "en_US"]);
+        assert_eq!(config.sync.batch_size, 50);
+        std::fs::write(&path, "ODOO_URLL = \"http://x\"\n").unwrap();
+        assert!(read_toml(&path).unwrap_err().to_string().contains("unknown key ODOO_URLL"));
+    }
+}

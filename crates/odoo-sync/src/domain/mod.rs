@@ -1,0 +1,12 @@
+//! Plain catalog and sync types shared by the store, the engine and the http layer.
+//! Owns no I/O: nothing here imports sqlx, axum or the Odoo client.
+
+mod catalog;
+mod cursor;
+mod run;
+mod watermark;
+
+pub use catalog::{Category, Product, Translation, Variant};
+pub use cursor::{CursorError, Phase, Position, SyncCursor};
+pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
+pub use watermark::{Watermark, WatermarkKey};

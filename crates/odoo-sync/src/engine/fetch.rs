@@ -1,0 +1,249 @@
+//! Reading the catalog from Odoo and turning Odoo's records into domain types.
+//!
+//! Every read passes `active_test: false`: archived products must be seen to be marked inactive.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDateTime;
+use odoo_rpc::{Context, DecodeError, Domain, OdooApi, Record, SearchOptions};
+
+use super::{SyncError, SyncSettings};
+use crate::domain::{Category, Product, Translation, Variant};
+
+pub const TEMPLATE: &str = "product.template";
+pub const VARIANT: &str = "product.product";
+pub const CATEGORY: &str = "product.category";
+
+const TEMPLATE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "default_code",
+    "barcode",
+    "list_price",
+    "categ_id",
+    "description_sale",
+    "active",
+    "sale_ok",
+    "write_date",
+];
+/// Fields that only exist with the `website_sale` module.
+const WEBSITE_FIELDS: &[&str] = &["is_published", "public_categ_ids"];
+const VARIANT_FIELDS: &[&str] = &[
+    "id",
+    "product_tmpl_id",
+    "default_code",
+    "barcode",
+    "lst_price",
+    "active",
+    "product_template_attribute_value_ids",
+    "write_date",
+];
+const CATEGORY_FIELDS: &[&str] = &["id", "name", "complete_name", "parent_id", "write_date"];
+
+/// The template fields to read, checked once per run against Odoo's `fields_get`.
+#[derive(Debug, Clone)]
+pub struct FieldPlan {
+    template_fields: Vec<String>,
+    extra_fields: Vec<String>,
+    langs: Vec<String>,
+}
+
+impl FieldPlan {
+    pub async fn discover(odoo: &dyn OdooApi, settings: &SyncSettings) -> Result<Self, SyncError> {
+        let known = odoo.fields_get(TEMPLATE, &["type"]).await?;
+        if let Some(missing) = settings.extra_fields.iter().find(|field| !known.contains_key(field.as_str())) {
+            return Err(SyncError::Config(format!(
+                "SYNC_EXTRA_FIELDS names '{missing}', which {TEMPLATE} does not have"
+            )));
+        }
+        let mut template_fields: Vec<String> = TEMPLATE_FIELDS.iter().map(|f| f.to_string()).collect();
+        template_fields.extend(WEBSITE_FIELDS.iter().filter(|f| known.contains_key(**f)).map(|f| f.to_string()));
+        template_fields.extend(settings.extra_fields.iter().cloned());
+        Ok(FieldPlan { template_fields, extra_fields: settings.extra_fields.clone(), langs: settings.langs.clone() })
+    }
+
+    fn template_fields(&self) -> Vec<&str> {
+        self.template_fields.iter().map(String::as_str).collect()
+    }
+}
+
+pub fn archived_too() -> Context {
+    Context::default().active_test(false)
+}
+
+fn options(order: &str, limit: Option<u32>) -> SearchOptions {
+    SearchOptions { limit, order: Some(order.to_string()), context: archived_too(), ..SearchOptions::default() }
+}
+
+/// All template ids after `after_id`, ascending: one cheap call that sizes a full pass.
+pub async fn template_ids_after(odoo: &dyn OdooApi, after_id: i64) -> Result<Vec<i64>, SyncError> {
+    let domain = Domain::leaf("id", ">", after_id);
+    Ok(odoo.search(TEMPLATE, &domain, &options("id", None)).await?)
+}
+
+pub async fn all_template_ids(odoo: &dyn OdooApi) -> Result<Vec<i64>, SyncError> {
+    template_ids_after(odoo, 0).await
+}
+
+pub async fn categories(odoo: &dyn OdooApi) -> Result<Vec<Category>, SyncError> {
+    let records = odoo.search_read(CATEGORY, &Domain::all(), CATEGORY_FIELDS, &options("id", None)).await?;
+    records.iter().map(|record| category(record).map_err(|e| bad(CATEGORY, record, e))).collect()
+}
+
+/// Ids of records of `model` written since `since`, after `after_id`, as `(id, write_date, template id)`.
+pub async fn changed_page(
+    odoo: &dyn OdooApi,
+    model: &'static str,
+    since: NaiveDateTime,
+    after_id: i64,
+    limit: u32,
+) -> Result<Vec<ChangedRow>, SyncError> {
+    let domain = Domain::leaf("write_date", ">=", odoo_rpc::format_odoo_datetime(since))
+        .and(Domain::leaf("id", ">", after_id));
+    let fields: &[&str] = if model == VARIANT { &["id", "write_date", "product_tmpl_id"] } else { &["id", "write_date"] };
+    let records = odoo.search_read(model, &domain, fields, &options("id", Some(limit))).await?;
+    records.iter().map(|record| changed_row(model, record).map_err(|e| bad(model, record, e))).collect()
+}
+
+pub struct ChangedRow {
+    pub id: i64,
+    pub write_date: NaiveDateTime,
+    pub template_id: i64,
+}
+
+fn changed_row(model: &str, record: &Record) -> Result<ChangedRow, DecodeError> {
+    let id = record.id()?;
+    let template_id = if model == VARIANT { required_many2one(record, "product_tmpl_id")? } else { id };
+    Ok(ChangedRow { id, write_date: required_datetime(record, "write_date")?, template_id })
+}
+
+/// The complete products (variants and translations included) for the given template ids.
+pub async fn products(odoo: &dyn OdooApi, plan: &FieldPlan, ids: &[i64]) -> Result<Vec<Product>, SyncError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (templates, variants, translations) = futures::try_join!(
+        read_templates(odoo, plan, ids),
+        read_variants(odoo, ids),
+        read_translations(odoo, plan, ids),
+    )?;
+    Ok(assemble(templates, variants, translations))
+}
+
+async fn read_templates(odoo: &dyn OdooApi, plan: &FieldPlan, ids: &[i64]) -> Result<Vec<Product>, SyncError> {
+    let domain = Domain::leaf("id", "in", ids.to_vec());
+    let records = odoo.search_read(TEMPLATE, &domain, &plan.template_fields(), &options("id", None)).await?;
+    records.iter().map(|record| template(record, plan).map_err(|e| bad(TEMPLATE, record, e))).collect()
+}
+
+async fn read_variants(odoo: &dyn OdooApi, template_ids: &[i64]) -> Result<Vec<(i64, Variant)>, SyncError> {
+    let domain = Domain::leaf("product_tmpl_id", "in", template_ids.to_vec());
+    let records = odoo.search_read(VARIANT, &domain, VARIANT_FIELDS, &options("id", None)).await?;
+    records
+        .iter()
+        .map(|record| {
+            let owner = required_many2one(record, "product_tmpl_id").map_err(|e| bad(VARIANT, record, e))?;
+            Ok((owner, variant(record).map_err(|e| bad(VARIANT, record, e))?))
+        })
+        .collect()
+}
+
+type TranslationsById = HashMap<i64, BTreeMap<String, Translation>>;
+
+async fn read_translations(odoo: &dyn OdooApi, plan: &FieldPlan, ids: &[i64]) -> Result<TranslationsById, SyncError> {
+    let mut by_id: TranslationsById = HashMap::new();
+    for lang in &plan.langs {
+        let context = archived_too().lang(lang.as_str());
+        let records = odoo.read(TEMPLATE, ids, &["name", "description_sale"], &context).await?;
+        for record in &records {
+            let (id, translation) = translation(record).map_err(|e| bad(TEMPLATE, record, e))?;
+            by_id.entry(id).or_default().insert(lang.clone(), translation);
+        }
+    }
+    Ok(by_id)
+}
+
+fn assemble(templates: Vec<Product>, variants: Vec<(i64, Variant)>, mut translations: TranslationsById) -> Vec<Product> {
+    let mut variants_by_template: HashMap<i64, Vec<Variant>> = HashMap::new();
+    for (owner, variant) in variants {
+        variants_by_template.entry(owner).or_default().push(variant);
+    }
+    templates
+        .into_iter()
+        .map(|mut product| {
+            product.variants = variants_by_template.remove(&product.id).unwrap_or_default();
+            product.variants.sort_by_key(|variant| variant.id);
+            product.translations = translations.remove(&product.id).unwrap_or_default();
+            product
+        })
+        .collect()
+}
+
+fn template(record: &Record, plan: &FieldPlan) -> Result<Product, DecodeError> {
+    let has = |field: &str| record.raw(field).is_some();
+    Ok(Product {
+        id: record.id()?,
+        name: required_str(record, "name")?,
+        default_code: record.get_str("default_code")?,
+        barcode: record.get_str("barcode")?,
+        list_price: record.get_f64("list_price")?,
+        categ_id: record.get_many2one("categ_id")?.map(|m| m.id),
+        description_sale: record.get_str("description_sale")?,
+        active: record.get_bool("active")?,
+        sale_ok: record.get_bool("sale_ok")?,
+        is_published: if has("is_published") { record.get_bool("is_published")? } else { false },
+        public_categ_ids: if has("public_categ_ids") { record.get_ids("public_categ_ids")? } else { Vec::new() },
+        write_date: required_datetime(record, "write_date")?,
+        variants: Vec::new(),
+        translations: BTreeMap::new(),
+        extra: plan
+            .extra_fields
+            .iter()
+            .map(|field| (field.clone(), record.raw(field).cloned().unwrap_or(serde_json::Value::Null)))
+            .collect(),
+    })
+}
+
+fn variant(record: &Record) -> Result<Variant, DecodeError> {
+    Ok(Variant {
+        id: record.id()?,
+        default_code: record.get_str("default_code")?,
+        barcode: record.get_str("barcode")?,
+        lst_price: record.get_f64("lst_price")?,
+        active: record.get_bool("active")?,
+        product_template_attribute_value_ids: record.get_ids("product_template_attribute_value_ids")?,
+        write_date: required_datetime(record, "write_date")?,
+    })
+}
+
+fn category(record: &Record) -> Result<Category, DecodeError> {
+    Ok(Category {
+        id: record.id()?,
+        name: required_str(record, "name")?,
+        complete_name: required_str(record, "complete_name")?,
+        parent_id: record.get_many2one("parent_id")?.map(|m| m.id),
+        write_date: required_datetime(record, "write_date")?,
+    })
+}
+
+fn translation(record: &Record) -> Result<(i64, Translation), DecodeError> {
+    let translation = Translation { name: required_str(record, "name")?, description_sale: record.get_str("description_sale")? };
+    Ok((record.id()?, translation))
+}
+
+fn required_str(record: &Record, field: &str) -> Result<String, DecodeError> {
+    record.get_str(field)?.ok_or_else(|| DecodeError::missing(record, field, "a non-empty text"))
+}
+
+fn required_datetime(record: &Record, field: &str) -> Result<NaiveDateTime, DecodeError> {
+    record.get_datetime(field)?.ok_or_else(|| DecodeError::missing(record, field, "a datetime"))
+}
+
+fn required_many2one(record: &Record, field: &str) -> Result<i64, DecodeError> {
+    Ok(record.get_many2one(field)?.ok_or_else(|| DecodeError::missing(record, field, "a many2one"))?.id)
+}
+
+fn bad(model: &'static str, record: &Record, error: DecodeError) -> SyncError {
+    let id = record.raw("id").map(|id| id.to_string()).unwrap_or_else(|| "(no id)".to_string());
+    SyncError::BadRecord { model, id, detail: error.to_string() }
+}

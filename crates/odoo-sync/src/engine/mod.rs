@@ -1,0 +1,98 @@
+//! The sync engine: full, progressive and incremental runs over one loop of durable batches.
+//!
+//! Owns `SyncEngine`, `SyncError` and the progress events. Talks to Odoo only through
+//! `odoo_rpc::OdooApi` and to the catalog only through `store::CatalogStore`: it never imports
+//! sqlx or axum.
+
+mod fetch;
+mod lease;
+mod progress;
+mod runner;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use odoo_rpc::{OdooApi, OdooError};
+
+use crate::domain::{CursorError, RunId};
+use crate::store::{CatalogStore, StoreError};
+
+pub use progress::{NoProgress, Progress, ProgressObserver};
+pub use runner::{StepOutcome, SyncRequest};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("Odoo: {0}")]
+    Odoo(#[from] OdooError),
+    #[error("catalog store: {0}")]
+    Store(StoreError),
+    #[error("Odoo answered {model} {id} with a bad value: {detail}")]
+    BadRecord { model: &'static str, id: String, detail: String },
+    #[error("sync run {running} is already running")]
+    RunInProgress { running: RunId },
+    #[error("invalid sync cursor: {0}")]
+    InvalidCursor(#[from] CursorError),
+    #[error("the cursor belongs to sync run {given}, but the running run is {running}")]
+    StaleCursor { given: RunId, running: String },
+    #[error("configuration does not match Odoo: {0}")]
+    Config(String),
+}
+
+impl From<StoreError> for SyncError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::RunInProgress { running } => SyncError::RunInProgress { running },
+            StoreError::RunLeased { run, .. } => SyncError::RunInProgress { running: run },
+            other => SyncError::Store(other),
+        }
+    }
+}
+
+/// Engine settings, from the `SYNC_*` configuration keys.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub batch_size: u32,
+    pub langs: Vec<String>,
+    pub extra_fields: Vec<String>,
+    /// How far before the watermark incremental reads start (slow Odoo transactions).
+    pub overlap: Duration,
+    /// Odoo pages in flight at once during a full pass.
+    pub concurrency: usize,
+    /// How long a run stays ours without a heartbeat.
+    pub lease: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            batch_size: 200,
+            langs: Vec::new(),
+            extra_fields: Vec::new(),
+            overlap: Duration::from_secs(300),
+            concurrency: 3,
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SyncEngine {
+    odoo: Arc<dyn OdooApi>,
+    store: Arc<dyn CatalogStore>,
+    settings: SyncSettings,
+    owner: String,
+}
+
+impl SyncEngine {
+    pub fn new(odoo: Arc<dyn OdooApi>, store: Arc<dyn CatalogStore>, settings: SyncSettings) -> Self {
+        SyncEngine { odoo, store, settings, owner: lease::this_process() }
+    }
+
+    pub fn store(&self) -> &Arc<dyn CatalogStore> {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &SyncSettings {
+        &self.settings
+    }
+}

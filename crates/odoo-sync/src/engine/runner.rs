@@ -1,0 +1,365 @@
+//! The run loop shared by every way to sync: begin (or resume) a run, then drive it phase by
+//! phase, committing each batch of rows together with the cursor that follows it.
+//!
+//! Incremental reads fix their window (`write_date >= since`) when the run starts and page through
+//! it by id. Paging on `(write_date, id)` cannot be exact against Odoo: it answers whole seconds but
+//! compares and orders microseconds, so a page boundary inside a second would skip rows. A row
+//! written again after its id was passed has a `write_date` after the run started, which the next
+//! run's overlap window covers.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use futures::{StreamExt, TryStreamExt};
+use tokio_util::sync::CancellationToken;
+
+use super::fetch::{self, FieldPlan};
+use super::lease::is_dead_local_owner;
+use super::{Progress, ProgressObserver, SyncEngine, SyncError};
+use crate::domain::{
+    Category, Phase, Position, Product, RunStatus, SyncCursor, SyncMode, SyncRun, Trigger, Watermark, WatermarkKey,
+};
+use crate::store::{CatalogBatch, Checkpoint, NewRun, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncRequest {
+    pub mode: SyncMode,
+    pub trigger: Trigger,
+}
+
+/// What a progressive step leaves behind: the run as stored, and the token to continue it.
+#[derive(Debug, Clone)]
+pub struct StepOutcome {
+    pub run: SyncRun,
+    pub done: bool,
+    pub next_cursor: Option<String>,
+}
+
+/// Runs idle between progressive steps longer than this are abandoned and may be replaced.
+const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(30);
+
+impl SyncEngine {
+    /// Runs a whole sync to its end, resuming an interrupted run when there is one. Returns the
+    /// run as stored: finished, or still running (and resumable) if `cancel` fired.
+    pub async fn run(
+        &self,
+        request: SyncRequest,
+        observer: &dyn ProgressObserver,
+        cancel: &CancellationToken,
+    ) -> Result<SyncRun, SyncError> {
+        let run = self.begin(request).await?;
+        self.drive(run, u64::MAX, observer, cancel).await
+    }
+
+    /// One progressive step: at most `limit` products, then the run waits for the next step.
+    pub async fn step(
+        &self,
+        request: SyncRequest,
+        limit: u64,
+        cursor: Option<&str>,
+        observer: &dyn ProgressObserver,
+    ) -> Result<StepOutcome, SyncError> {
+        let run = match cursor {
+            Some(token) => self.resume_from_token(token).await?,
+            None => self.begin(request).await?,
+        };
+        let run = self.drive(run, limit.max(1), observer, &CancellationToken::new()).await?;
+        let done = run.is_finished();
+        let next_cursor = (!done).then(|| run.cursor.to_token(run.id));
+        Ok(StepOutcome { run, done, next_cursor })
+    }
+
+    /// Starts a run, or takes over the running one when it can be resumed.
+    pub async fn begin(&self, request: SyncRequest) -> Result<SyncRun, SyncError> {
+        if let Some(running) = self.store.running_run().await? {
+            if running.mode == SyncMode::Full || running.mode == request.mode {
+                return self.claim(&running).await;
+            }
+            if !self.abandoned(&running) {
+                return Err(SyncError::RunInProgress { running: running.id });
+            }
+            let reason = "abandoned: superseded by a full run";
+            self.store.finish_run(running.id, RunStatus::Failed, Some(reason), &BTreeMap::new()).await?;
+        }
+        self.create(request).await
+    }
+
+    async fn resume_from_token(&self, token: &str) -> Result<SyncRun, SyncError> {
+        let (given, _) = SyncCursor::from_token(token)?;
+        match self.store.running_run().await? {
+            Some(running) if running.id == given => self.claim(&running).await,
+            Some(running) => Err(SyncError::StaleCursor { given, running: running.id.to_string() }),
+            None => Err(SyncError::StaleCursor { given, running: "none".to_string() }),
+        }
+    }
+
+    fn abandoned(&self, run: &SyncRun) -> bool {
+        chrono::Utc::now() - run.updated_at > ABANDONED_AFTER
+    }
+
+    async fn claim(&self, run: &SyncRun) -> Result<SyncRun, SyncError> {
+        let lease = self.settings.lease;
+        match self.store.claim_run(run.id, &self.owner, lease, None).await {
+            Err(StoreError::RunLeased { owner, .. }) if is_dead_local_owner(&owner) => {
+                tracing::info!(run = %run.id, dead_owner = %owner, "taking over a run whose process is gone");
+                Ok(self.store.claim_run(run.id, &self.owner, lease, Some(&owner)).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    async fn create(&self, request: SyncRequest) -> Result<SyncRun, SyncError> {
+        let watermarks = self.store.watermarks().await?;
+        // The first incremental run on an empty store has nothing to be incremental from.
+        let mode = if request.mode == SyncMode::Incremental && watermarks.is_empty() {
+            SyncMode::Full
+        } else {
+            request.mode
+        };
+        let mut cursor = SyncCursor::start(Phase::Categories);
+        if mode == SyncMode::Incremental {
+            cursor.since = incremental_window(&watermarks, self.settings.overlap);
+        }
+        let new = NewRun { mode, trigger: request.trigger, cursor: &cursor, total: None, owner: &self.owner, lease: self.settings.lease };
+        let run = self.store.create_run(new).await?;
+        tracing::info!(run = %run.id, mode = %mode, trigger = %request.trigger, "sync run started");
+        Ok(run)
+    }
+
+    /// Works on a claimed run until `budget` products are handled, the run ends, or `cancel`.
+    pub async fn drive(
+        &self,
+        run: SyncRun,
+        budget: u64,
+        observer: &dyn ProgressObserver,
+        cancel: &CancellationToken,
+    ) -> Result<SyncRun, SyncError> {
+        let id = run.id;
+        let mut driver = Driver { engine: self, run, plan: None, handled: 0, budget, observer, heartbeat: Instant::now() };
+        match driver.advance(cancel).await {
+            Ok(()) => {
+                if !driver.run.cursor.is_done() {
+                    self.store.release_run(id, &self.owner).await?;
+                    return Ok(self.store.run(id).await?.unwrap_or(driver.run));
+                }
+                Ok(driver.finish().await?)
+            }
+            Err(error) => {
+                tracing::error!(run = %id, %error, "sync run failed");
+                let message = error.to_string();
+                self.store.finish_run(id, RunStatus::Failed, Some(&message), &BTreeMap::new()).await?;
+                Err(error)
+            }
+        }
+    }
+}
+
+fn incremental_window(
+    watermarks: &BTreeMap<WatermarkKey, Watermark>,
+    overlap: Duration,
+) -> BTreeMap<WatermarkKey, NaiveDateTime> {
+    let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
+    WatermarkKey::ALL
+        .into_iter()
+        .map(|key| {
+            let since = watermarks.get(&key).map(|mark| mark.read_from(overlap)).unwrap_or(NaiveDateTime::MIN);
+            (key, since)
+        })
+        .collect()
+}
+
+struct Driver<'a> {
+    engine: &'a SyncEngine,
+    run: SyncRun,
+    plan: Option<FieldPlan>,
+    handled: u64,
+    budget: u64,
+    observer: &'a dyn ProgressObserver,
+    heartbeat: Instant,
+}
+
+impl Driver<'_> {
+    fn odoo(&self) -> &dyn odoo_rpc::OdooApi {
+        self.engine.odoo.as_ref()
+    }
+
+    fn batch_size(&self) -> u32 {
+        self.engine.settings.batch_size.max(1)
+    }
+
+    fn budget_left(&self) -> u64 {
+        self.budget.saturating_sub(self.handled)
+    }
+
+    async fn plan(&mut self) -> Result<FieldPlan, SyncError> {
+        if self.plan.is_none() {
+            self.plan = Some(FieldPlan::discover(self.odoo(), &self.engine.settings).await?);
+        }
+        Ok(self.plan.clone().expect("just set"))
+    }
+
+    async fn advance(&mut self, cancel: &CancellationToken) -> Result<(), SyncError> {
+        while !self.run.cursor.is_done() && self.budget_left() > 0 && !cancel.is_cancelled() {
+            match self.run.cursor.phase {
+                Phase::Categories => self.categories().await?,
+                Phase::Variants => self.changed_variants().await?,
+                Phase::Templates if self.run.mode == SyncMode::Full => self.all_templates(cancel).await?,
+                Phase::Templates => self.changed_templates().await?,
+                Phase::Deletions => self.deletions().await?,
+                Phase::Done => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Categories are few: all of them are read every run, and unchanged ones are not rewritten.
+    async fn categories(&mut self) -> Result<(), SyncError> {
+        let categories = fetch::categories(self.odoo()).await?;
+        for category in &categories {
+            self.run.cursor.saw(WatermarkKey::Category, category.write_date);
+        }
+        let next = if self.run.mode == SyncMode::Full { Phase::Templates } else { Phase::Variants };
+        self.run.cursor.enter(next);
+        self.commit(&[], &categories).await
+    }
+
+    /// Full pass: every template id after the cursor, fetched a few pages ahead of the writes.
+    async fn all_templates(&mut self, cancel: &CancellationToken) -> Result<(), SyncError> {
+        let after = self.run.cursor.position.map_or(0, |p| p.id);
+        let ids = fetch::template_ids_after(self.odoo(), after).await?;
+        if self.run.total.is_none() || after == 0 {
+            self.run.total = Some(self.run.processed + ids.len() as u64);
+        }
+        let take = ids.len().min(usize::try_from(self.budget_left()).unwrap_or(usize::MAX));
+        let plan = self.plan().await?;
+        let odoo = self.engine.odoo.clone();
+        let concurrency = self.engine.settings.concurrency.max(1);
+        let mut pages = futures::stream::iter(ids[..take].chunks(self.batch_size() as usize))
+            .map(|chunk| {
+                let (odoo, plan) = (odoo.clone(), plan.clone());
+                async move { fetch::products(odoo.as_ref(), &plan, chunk).await.map(|products| (chunk, products)) }
+            })
+            .buffered(concurrency);
+        while let Some((chunk, products)) = pages.try_next().await? {
+            let last = *chunk.last().expect("chunks are never empty");
+            self.saw_products(&products);
+            self.run.cursor.position = Some(Position { write_date: None, id: last });
+            self.handled += chunk.len() as u64;
+            self.commit(&products, &[]).await?;
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+        }
+        if take == ids.len() {
+            self.run.cursor.enter(Phase::Deletions);
+            self.commit(&[], &[]).await?;
+        }
+        Ok(())
+    }
+
+    /// A variant write does not move its template's `write_date`: changed variants name the
+    /// templates to refresh.
+    async fn changed_variants(&mut self) -> Result<(), SyncError> {
+        let page = self.changed_page(fetch::VARIANT, WatermarkKey::Variant).await?;
+        let Some(last) = page.last().map(|row| row.id) else {
+            self.run.cursor.enter(Phase::Templates);
+            return self.commit(&[], &[]).await;
+        };
+        for row in &page {
+            self.run.cursor.saw(WatermarkKey::Variant, row.write_date);
+        }
+        let templates: BTreeSet<i64> = page.iter().map(|row| row.template_id).collect();
+        self.refresh(&templates.into_iter().collect::<Vec<_>>(), last).await
+    }
+
+    async fn changed_templates(&mut self) -> Result<(), SyncError> {
+        let page = self.changed_page(fetch::TEMPLATE, WatermarkKey::Template).await?;
+        let Some(last) = page.last().map(|row| row.id) else {
+            self.run.cursor.enter(Phase::Deletions);
+            return self.commit(&[], &[]).await;
+        };
+        let ids: Vec<i64> = page.iter().map(|row| row.id).collect();
+        self.refresh(&ids, last).await
+    }
+
+    async fn changed_page(&self, model: &'static str, key: WatermarkKey) -> Result<Vec<fetch::ChangedRow>, SyncError> {
+        let since = self.run.cursor.since.get(&key).copied().unwrap_or(NaiveDateTime::MIN);
+        let after = self.run.cursor.position.map_or(0, |p| p.id);
+        let limit = self.batch_size().min(u32::try_from(self.budget_left()).unwrap_or(u32::MAX));
+        fetch::changed_page(self.odoo(), model, since, after, limit).await
+    }
+
+    async fn refresh(&mut self, template_ids: &[i64], last_id: i64) -> Result<(), SyncError> {
+        let plan = self.plan().await?;
+        let products = fetch::products(self.odoo(), &plan, template_ids).await?;
+        self.saw_products(&products);
+        self.run.cursor.position = Some(Position { write_date: None, id: last_id });
+        self.handled += products.len().max(1) as u64;
+        self.commit(&products, &[]).await
+    }
+
+    /// A deleted record leaves no trace in Odoo: only comparing id sets finds it.
+    async fn deletions(&mut self) -> Result<(), SyncError> {
+        let in_odoo: HashSet<i64> = fetch::all_template_ids(self.odoo()).await?.into_iter().collect();
+        let gone: Vec<i64> =
+            self.engine.store.live_product_ids().await?.into_iter().filter(|id| !in_odoo.contains(id)).collect();
+        self.run.cursor.enter(Phase::Done);
+        let checkpoint = Checkpoint { run: self.run.id, cursor: &self.run.cursor, total: self.run.total };
+        let deleted = self.engine.store.mark_deleted(&gone, checkpoint).await?;
+        self.run.counts.deleted += deleted;
+        if deleted > 0 {
+            tracing::info!(run = %self.run.id, deleted, "products deleted in Odoo marked deleted");
+        }
+        self.report();
+        Ok(())
+    }
+
+    fn saw_products(&mut self, products: &[Product]) {
+        for product in products {
+            self.run.cursor.saw(WatermarkKey::Template, product.write_date);
+            for variant in &product.variants {
+                self.run.cursor.saw(WatermarkKey::Variant, variant.write_date);
+            }
+        }
+    }
+
+    async fn commit(&mut self, products: &[Product], categories: &[Category]) -> Result<(), SyncError> {
+        let checkpoint = Checkpoint { run: self.run.id, cursor: &self.run.cursor, total: self.run.total };
+        let counts = self.engine.store.apply_batch(CatalogBatch { products, categories, checkpoint }).await?;
+        self.run.counts.add(counts);
+        self.run.processed += counts.processed();
+        self.report();
+        self.keep_lease().await
+    }
+
+    async fn keep_lease(&mut self) -> Result<(), SyncError> {
+        if self.heartbeat.elapsed() > self.engine.settings.lease / 3 {
+            self.engine.store.claim_run(self.run.id, &self.engine.owner, self.engine.settings.lease, None).await?;
+            self.heartbeat = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn report(&self) {
+        self.observer.update(&Progress {
+            run: self.run.id,
+            mode: self.run.mode,
+            phase: self.run.cursor.phase,
+            processed: self.run.processed,
+            total: self.run.total,
+            counts: self.run.counts,
+        });
+    }
+
+    async fn finish(self) -> Result<SyncRun, SyncError> {
+        let store = &self.engine.store;
+        let mut watermarks = store.watermarks().await?;
+        for (key, seen) in &self.run.cursor.newest_seen {
+            watermarks.insert(*key, Watermark::advance(watermarks.get(key).copied(), *seen));
+        }
+        let run = store.finish_run(self.run.id, RunStatus::Succeeded, None, &watermarks).await?;
+        tracing::info!(run = %run.id, counts = ?run.counts, "sync run succeeded");
+        Ok(run)
+    }
+}

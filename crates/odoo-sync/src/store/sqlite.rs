@@ -1,0 +1,627 @@
+//! SQLite catalog store: embedded, zero set-up, WAL. One writer at a time (SQLite's rule), so
+//! write transactions start with `BEGIN IMMEDIATE` and never wait on a lock half-way through.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::{CatalogBatch, CatalogStore, Checkpoint, NewRun, StoreError, StoredProduct};
+use crate::domain::{
+    Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Translation, Trigger, Variant,
+    Watermark, WatermarkKey,
+};
+
+const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://PATH`) and migrates it.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Unavailable)?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+#[async_trait]
+impl CatalogStore for SqliteStore {
+    async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_write().await?;
+        for category in batch.categories {
+            upsert_category(&mut tx, category, now).await?;
+        }
+        let existing = existing_products(&mut tx, batch.products).await?;
+        let mut counts = RunCounts::default();
+        let mut next_seq = next_change_seq(&mut tx).await?;
+        for product in batch.products {
+            let hash = product.content_hash();
+            match existing.get(&product.id) {
+                Some(row) if row.hash == hash && !row.deleted => counts.unchanged += 1,
+                found => {
+                    if found.is_some() {
+                        counts.updated += 1;
+                    } else {
+                        counts.created += 1;
+                    }
+                    if found.is_some_and(|row| row.active && !product.active) {
+                        counts.archived += 1;
+                    }
+                    write_product(&mut tx, product, &hash, next_seq, now).await?;
+                    next_seq += 1;
+                }
+            }
+        }
+        advance_run(&mut tx, &batch.checkpoint, counts, now).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn mark_deleted(&self, ids: &[i64], checkpoint: Checkpoint<'_>) -> Result<u64, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_write().await?;
+        let mut next_seq = next_change_seq(&mut tx).await?;
+        let mut deleted = 0;
+        for id in ids {
+            let done = sqlx::query(
+                "update product set deleted_at = ?, change_seq = ?, updated_at = ? \
+                 where product_id = ? and deleted_at is null",
+            )
+            .bind(now.to_rfc3339())
+            .bind(next_seq)
+            .bind(now.to_rfc3339())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            deleted += done.rows_affected();
+            next_seq += 1;
+        }
+        let counts = RunCounts { deleted, ..RunCounts::default() };
+        advance_run(&mut tx, &checkpoint, counts, now).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let ids = sqlx::query_scalar("select product_id from product where deleted_at is null order by product_id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids)
+    }
+
+    async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let categories = load_categories(&mut conn).await?;
+        let mut variants = load_variants(&mut conn).await?;
+        let mut translations = load_translations(&mut conn).await?;
+        let rows = sqlx::query("select * from product where (? or deleted_at is null) order by product_id")
+            .bind(include_deleted)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let mut stored = stored_product(row, &categories)?;
+                stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
+                stored.product.translations = translations.remove(&stored.product.id).unwrap_or_default();
+                Ok(stored)
+            })
+            .collect()
+    }
+
+    async fn create_run(&self, new: NewRun<'_>) -> Result<SyncRun, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_write().await?;
+        if let Some(running) = running_run_id(&mut tx).await? {
+            return Err(StoreError::RunInProgress { running });
+        }
+        let id: i64 = sqlx::query_scalar(
+            "insert into sync_run (mode, trigger, status, total, cursor, lease_owner, lease_until, started_at, updated_at) \
+             values (?, ?, 'running', ?, ?, ?, ?, ?, ?) returning sync_run_id",
+        )
+        .bind(new.mode.as_str())
+        .bind(new.trigger.as_str())
+        .bind(new.total.map(|t| t as i64))
+        .bind(cursor_json(new.cursor))
+        .bind(new.owner)
+        .bind(lease_until(now, new.lease))
+        .bind(now.to_rfc3339())
+        .bind(now.to_rfc3339())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.run(RunId(id)).await?.ok_or_else(|| not_found(RunId(id)))
+    }
+
+    async fn claim_run(
+        &self,
+        run: RunId,
+        owner: &str,
+        lease: Duration,
+        steal_from: Option<&str>,
+    ) -> Result<SyncRun, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_write().await?;
+        let current = fetch_run(&mut tx, run).await?.ok_or_else(|| not_found(run))?;
+        if let Some((holder, until)) = held_by_other(&mut tx, run, owner, now).await? {
+            if steal_from != Some(holder.as_str()) {
+                return Err(StoreError::RunLeased { run, owner: holder, until });
+            }
+        }
+        if current.is_finished() {
+            return Ok(current);
+        }
+        sqlx::query("update sync_run set lease_owner = ?, lease_until = ? where sync_run_id = ?")
+            .bind(owner)
+            .bind(lease_until(now, lease))
+            .bind(run.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.run(run).await?.ok_or_else(|| not_found(run))
+    }
+
+    async fn release_run(&self, run: RunId, owner: &str) -> Result<(), StoreError> {
+        sqlx::query("update sync_run set lease_owner = null, lease_until = null where sync_run_id = ? and lease_owner = ?")
+            .bind(run.0)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn finish_run(
+        &self,
+        run: RunId,
+        status: RunStatus,
+        error: Option<&str>,
+        watermarks: &BTreeMap<WatermarkKey, Watermark>,
+    ) -> Result<SyncRun, StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "update sync_run set status = ?, error = ?, finished_at = ?, updated_at = ?, \
+             lease_owner = null, lease_until = null where sync_run_id = ?",
+        )
+        .bind(status.as_str())
+        .bind(error)
+        .bind(&now)
+        .bind(&now)
+        .bind(run.0)
+        .execute(&mut *tx)
+        .await?;
+        for (key, mark) in watermarks {
+            sqlx::query(
+                "insert into sync_state (key, value, updated_at) values (?, ?, ?) \
+                 on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(key.as_str())
+            .bind(mark.0.format(ODOO_DATETIME).to_string())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.run(run).await?.ok_or_else(|| not_found(run))
+    }
+
+    async fn record_skipped_run(&self, mode: SyncMode, trigger: Trigger, reason: &str) -> Result<SyncRun, StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let cursor = SyncCursor::start(crate::domain::Phase::Done);
+        let id: i64 = sqlx::query_scalar(
+            "insert into sync_run (mode, trigger, status, cursor, error, started_at, updated_at, finished_at) \
+             values (?, ?, 'skipped', ?, ?, ?, ?, ?) returning sync_run_id",
+        )
+        .bind(mode.as_str())
+        .bind(trigger.as_str())
+        .bind(cursor_json(&cursor))
+        .bind(reason)
+        .bind(&now)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&self.pool)
+        .await?;
+        self.run(RunId(id)).await?.ok_or_else(|| not_found(RunId(id)))
+    }
+
+    async fn running_run(&self) -> Result<Option<SyncRun>, StoreError> {
+        let row = sqlx::query("select * from sync_run where status = 'running'")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(sync_run).transpose()
+    }
+
+    async fn run(&self, run: RunId) -> Result<Option<SyncRun>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_run(&mut conn, run).await
+    }
+
+    async fn recent_runs(&self, limit: u32) -> Result<Vec<SyncRun>, StoreError> {
+        let rows = sqlx::query("select * from sync_run order by sync_run_id desc limit ?")
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(sync_run).collect()
+    }
+
+    async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError> {
+        let rows = sqlx::query("select key, value from sync_state where key like 'watermark.%'")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut marks = BTreeMap::new();
+        for row in rows {
+            let key: String = row.get("key");
+            let value: String = row.get("value");
+            let key = key.parse::<WatermarkKey>().map_err(|detail| corrupt("sync_state key", detail))?;
+            marks.insert(key, Watermark(parse_odoo_datetime(&value)?));
+        }
+        Ok(marks)
+    }
+
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("select count(*) from product where deleted_at is null")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count as u64)
+    }
+}
+
+struct ExistingRow {
+    hash: String,
+    active: bool,
+    deleted: bool,
+}
+
+async fn existing_products(
+    conn: &mut SqliteConnection,
+    products: &[Product],
+) -> Result<HashMap<i64, ExistingRow>, StoreError> {
+    let mut existing = HashMap::with_capacity(products.len());
+    for chunk in products.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(",");
+        let sql = format!(
+            "select product_id, content_hash, active, deleted_at is not null as deleted \
+             from product where product_id in ({placeholders})"
+        );
+        let mut query = sqlx::query(&sql);
+        for product in chunk {
+            query = query.bind(product.id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let row_data = ExistingRow { hash: row.get("content_hash"), active: row.get("active"), deleted: row.get("deleted") };
+            existing.insert(row.get("product_id"), row_data);
+        }
+    }
+    Ok(existing)
+}
+
+async fn next_change_seq(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    let max: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(max + 1)
+}
+
+async fn upsert_category(conn: &mut SqliteConnection, category: &Category, now: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into category (category_id, name, complete_name, parent_id, write_date, content_hash, updated_at) \
+         values (?, ?, ?, ?, ?, ?, ?) \
+         on conflict (category_id) do update set name = excluded.name, complete_name = excluded.complete_name, \
+         parent_id = excluded.parent_id, write_date = excluded.write_date, content_hash = excluded.content_hash, \
+         updated_at = excluded.updated_at where category.content_hash != excluded.content_hash",
+    )
+    .bind(category.id)
+    .bind(&category.name)
+    .bind(&category.complete_name)
+    .bind(category.parent_id)
+    .bind(category.write_date.format(ODOO_DATETIME).to_string())
+    .bind(category.content_hash())
+    .bind(now.to_rfc3339())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn write_product(
+    conn: &mut SqliteConnection,
+    product: &Product,
+    hash: &str,
+    change_seq: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into product (product_id, name, default_code, barcode, list_price, category_id, description_sale, \
+         active, sale_ok, is_published, public_categ_ids, extra, write_date, content_hash, deleted_at, change_seq, \
+         created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?, ?) \
+         on conflict (product_id) do update set name = excluded.name, default_code = excluded.default_code, \
+         barcode = excluded.barcode, list_price = excluded.list_price, category_id = excluded.category_id, \
+         description_sale = excluded.description_sale, active = excluded.active, sale_ok = excluded.sale_ok, \
+         is_published = excluded.is_published, public_categ_ids = excluded.public_categ_ids, extra = excluded.extra, \
+         write_date = excluded.write_date, content_hash = excluded.content_hash, deleted_at = null, \
+         change_seq = excluded.change_seq, updated_at = excluded.updated_at",
+    )
+    .bind(product.id)
+    .bind(&product.name)
+    .bind(&product.default_code)
+    .bind(&product.barcode)
+    .bind(product.list_price)
+    .bind(product.categ_id)
+    .bind(&product.description_sale)
+    .bind(product.active)
+    .bind(product.sale_ok)
+    .bind(product.is_published)
+    .bind(serde_json::to_string(&product.public_categ_ids).expect("ids serialise"))
+    .bind(serde_json::Value::Object(product.extra.clone()).to_string())
+    .bind(product.write_date.format(ODOO_DATETIME).to_string())
+    .bind(hash)
+    .bind(change_seq)
+    .bind(now.to_rfc3339())
+    .bind(now.to_rfc3339())
+    .execute(&mut *conn)
+    .await?;
+    replace_variants(conn, product).await?;
+    replace_translations(conn, product).await
+}
+
+async fn replace_variants(conn: &mut SqliteConnection, product: &Product) -> Result<(), StoreError> {
+    sqlx::query("delete from variant where product_id = ?").bind(product.id).execute(&mut *conn).await?;
+    for (position, variant) in product.variants.iter().enumerate() {
+        sqlx::query(
+            "insert into variant (variant_id, product_id, position, default_code, barcode, lst_price, active, \
+             attribute_value_ids, write_date) values (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             on conflict (variant_id) do update set product_id = excluded.product_id, position = excluded.position, \
+             default_code = excluded.default_code, barcode = excluded.barcode, lst_price = excluded.lst_price, \
+             active = excluded.active, attribute_value_ids = excluded.attribute_value_ids, write_date = excluded.write_date",
+        )
+        .bind(variant.id)
+        .bind(product.id)
+        .bind(position as i64)
+        .bind(&variant.default_code)
+        .bind(&variant.barcode)
+        .bind(variant.lst_price)
+        .bind(variant.active)
+        .bind(serde_json::to_string(&variant.product_template_attribute_value_ids).expect("ids serialise"))
+        .bind(variant.write_date.format(ODOO_DATETIME).to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn replace_translations(conn: &mut SqliteConnection, product: &Product) -> Result<(), StoreError> {
+    sqlx::query("delete from product_translation where product_id = ?").bind(product.id).execute(&mut *conn).await?;
+    for (lang, translation) in &product.translations {
+        sqlx::query("insert into product_translation (product_id, lang, name, description_sale) values (?, ?, ?, ?)")
+            .bind(product.id)
+            .bind(lang)
+            .bind(&translation.name)
+            .bind(&translation.description_sale)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn advance_run(
+    conn: &mut SqliteConnection,
+    checkpoint: &Checkpoint<'_>,
+    counts: RunCounts,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "update sync_run set processed = processed + ?, created = created + ?, updated = updated + ?, \
+         unchanged = unchanged + ?, archived = archived + ?, deleted = deleted + ?, cursor = ?, \
+         total = coalesce(?, total), updated_at = ? where sync_run_id = ? and status = 'running'",
+    )
+    .bind(counts.processed() as i64)
+    .bind(counts.created as i64)
+    .bind(counts.updated as i64)
+    .bind(counts.unchanged as i64)
+    .bind(counts.archived as i64)
+    .bind(counts.deleted as i64)
+    .bind(cursor_json(checkpoint.cursor))
+    .bind(checkpoint.total.map(|t| t as i64))
+    .bind(now.to_rfc3339())
+    .bind(checkpoint.run.0)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound { what: format!("running sync run {}", checkpoint.run) });
+    }
+    Ok(())
+}
+
+async fn running_run_id(conn: &mut SqliteConnection) -> Result<Option<RunId>, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar("select sync_run_id from sync_run where status = 'running'")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(id.map(RunId))
+}
+
+async fn held_by_other(
+    conn: &mut SqliteConnection,
+    run: RunId,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+    let row = sqlx::query("select lease_owner, lease_until from sync_run where sync_run_id = ?")
+        .bind(run.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    let holder: Option<String> = row.get("lease_owner");
+    let until: Option<String> = row.get("lease_until");
+    let until = until.map(|text| parse_timestamp(&text)).transpose()?;
+    Ok(match (holder, until) {
+        (Some(holder), Some(until)) if holder != owner && until > now => Some((holder, until)),
+        _ => None,
+    })
+}
+
+async fn fetch_run(conn: &mut SqliteConnection, run: RunId) -> Result<Option<SyncRun>, StoreError> {
+    let row = sqlx::query("select * from sync_run where sync_run_id = ?")
+        .bind(run.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(sync_run).transpose()
+}
+
+async fn load_categories(conn: &mut SqliteConnection) -> Result<HashMap<i64, Category>, StoreError> {
+    let rows = sqlx::query("select * from category").fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| {
+            let category = Category {
+                id: row.get("category_id"),
+                name: row.get("name"),
+                complete_name: row.get("complete_name"),
+                parent_id: row.get("parent_id"),
+                write_date: parse_odoo_datetime(row.get("write_date"))?,
+            };
+            Ok((category.id, category))
+        })
+        .collect()
+}
+
+async fn load_variants(conn: &mut SqliteConnection) -> Result<HashMap<i64, Vec<Variant>>, StoreError> {
+    let rows = sqlx::query("select * from variant order by product_id, position").fetch_all(&mut *conn).await?;
+    let mut variants: HashMap<i64, Vec<Variant>> = HashMap::new();
+    for row in rows {
+        let variant = Variant {
+            id: row.get("variant_id"),
+            default_code: row.get("default_code"),
+            barcode: row.get("barcode"),
+            lst_price: row.get("lst_price"),
+            active: row.get("active"),
+            product_template_attribute_value_ids: json_column(&row, "attribute_value_ids")?,
+            write_date: parse_odoo_datetime(row.get("write_date"))?,
+        };
+        variants.entry(row.get("product_id")).or_default().push(variant);
+    }
+    Ok(variants)
+}
+
+async fn load_translations(
+    conn: &mut SqliteConnection,
+) -> Result<HashMap<i64, BTreeMap<String, Translation>>, StoreError> {
+    let rows = sqlx::query("select * from product_translation").fetch_all(&mut *conn).await?;
+    let mut translations: HashMap<i64, BTreeMap<String, Translation>> = HashMap::new();
+    for row in rows {
+        let translation = Translation { name: row.get("name"), description_sale: row.get("description_sale") };
+        translations.entry(row.get("product_id")).or_default().insert(row.get("lang"), translation);
+    }
+    Ok(translations)
+}
+
+fn stored_product(row: &SqliteRow, categories: &HashMap<i64, Category>) -> Result<StoredProduct, StoreError> {
+    let categ_id: Option<i64> = row.get("category_id");
+    let extra: serde_json::Value = json_column(row, "extra")?;
+    let product = Product {
+        id: row.get("product_id"),
+        name: row.get("name"),
+        default_code: row.get("default_code"),
+        barcode: row.get("barcode"),
+        list_price: row.get("list_price"),
+        categ_id,
+        description_sale: row.get("description_sale"),
+        active: row.get("active"),
+        sale_ok: row.get("sale_ok"),
+        is_published: row.get("is_published"),
+        public_categ_ids: json_column(row, "public_categ_ids")?,
+        write_date: parse_odoo_datetime(row.get("write_date"))?,
+        variants: Vec::new(),
+        translations: BTreeMap::new(),
+        extra: match extra {
+            serde_json::Value::Object(map) => map,
+            other => return Err(corrupt("product.extra", format!("expected an object, found {other}"))),
+        },
+    };
+    let deleted_at: Option<String> = row.get("deleted_at");
+    Ok(StoredProduct {
+        category: categ_id.and_then(|id| categories.get(&id).cloned()),
+        deleted_at: deleted_at.map(|text| parse_timestamp(&text)).transpose()?,
+        updated_at: parse_timestamp(row.get("updated_at"))?,
+        change_seq: row.get("change_seq"),
+        product,
+    })
+}
+
+fn sync_run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
+    let text = |column: &str| -> String { row.get(column) };
+    let count = |column: &str| -> u64 { row.get::<i64, _>(column) as u64 };
+    let cursor: SyncCursor =
+        serde_json::from_str(&text("cursor")).map_err(|e| corrupt("sync_run.cursor", e.to_string()))?;
+    let finished_at: Option<String> = row.get("finished_at");
+    Ok(SyncRun {
+        id: RunId(row.get("sync_run_id")),
+        mode: text("mode").parse::<SyncMode>().map_err(|e| corrupt("sync_run.mode", e))?,
+        trigger: text("trigger").parse::<Trigger>().map_err(|e| corrupt("sync_run.trigger", e))?,
+        status: text("status").parse::<RunStatus>().map_err(|e| corrupt("sync_run.status", e))?,
+        total: row.get::<Option<i64>, _>("total").map(|t| t as u64),
+        processed: count("processed"),
+        counts: RunCounts {
+            created: count("created"),
+            updated: count("updated"),
+            unchanged: count("unchanged"),
+            archived: count("archived"),
+            deleted: count("deleted"),
+        },
+        cursor,
+        error: row.get("error"),
+        started_at: parse_timestamp(&text("started_at"))?,
+        updated_at: parse_timestamp(&text("updated_at"))?,
+        finished_at: finished_at.map(|t| parse_timestamp(&t)).transpose()?,
+    })
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> Result<T, StoreError> {
+    let text: String = row.get(column);
+    serde_json::from_str(&text).map_err(|e| corrupt(column, e.to_string()))
+}
+
+fn cursor_json(cursor: &SyncCursor) -> String {
+    serde_json::to_string(cursor).expect("cursor always serialises")
+}
+
+fn lease_until(now: DateTime<Utc>, lease: Duration) -> String {
+    (now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)).to_rfc3339()
+}
+
+fn parse_odoo_datetime(text: &str) -> Result<NaiveDateTime, StoreError> {
+    NaiveDateTime::parse_from_str(text, ODOO_DATETIME).map_err(|e| corrupt("write_date", format!("{text:?}: {e}")))
+}
+
+fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|e| corrupt("timestamp", format!("{text:?}: {e}")))
+}
+
+fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt { what: what.to_string(), detail: detail.into() }
+}
+
+fn not_found(run: RunId) -> StoreError {
+    StoreError::NotFound { what: format!("sync run {run}") }
+}

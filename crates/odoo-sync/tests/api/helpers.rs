@@ -1,0 +1,135 @@
+//! Spawning the simulator, running the built CLI against it, and reading both sides.
+
+use std::collections::BTreeMap;
+use std::process::Output;
+use std::sync::Arc;
+use std::time::Duration;
+
+use odoo_rpc::{ClientConfig, OdooApi, OdooClient};
+use odoo_sim::{Dataset, Faults, Sim, SimConfig};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const DB: &str = "odoo";
+
+pub struct TestApp {
+    pub sim: Sim,
+    pub dir: TempDir,
+    pub env: BTreeMap<String, String>,
+}
+
+pub async fn spawn_app(products: usize) -> TestApp {
+    init_logs();
+    let config = SimConfig {
+        db: DB.to_string(),
+        dataset: Dataset::Generated { products, seed: 7 },
+        faults: Faults::default(),
+        odoo_version: 18,
+    };
+    let sim = Sim::spawn(config, "127.0.0.1:0".parse().unwrap()).await.expect("simulator starts");
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("ODOO_URL", sim.url()),
+        ("ODOO_DB", DB.to_string()),
+        ("ODOO_LOGIN", "admin".to_string()),
+        ("ODOO_PASSWORD", "admin".to_string()),
+        ("DATABASE_URL", format!("sqlite://{}", dir.path().join("catalog.sqlite").display())),
+        ("SYNC_LANGS", "fr_FR".to_string()),
+        ("ODOO_TIMEOUT_SECONDS", "5".to_string()),
+    ];
+    let env = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    TestApp { sim, dir, env }
+}
+
+fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+    }
+}
+
+impl TestApp {
+    /// Runs the built binary with this app's environment; the simulator keeps serving meanwhile.
+    pub async fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.expect("odoo-sync runs")
+    }
+
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_odoo-sync"));
+        command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        command.envs(&self.env).env("RUST_LOG", "warn,odoo_sync=info");
+        command.kill_on_drop(true);
+        command
+    }
+
+    /// Runs the CLI and fails the test with its output when it does not succeed.
+    pub async fn cli_ok(&self, args: &[&str]) -> String {
+        let output = self.cli(args).await;
+        assert!(output.status.success(), "odoo-sync {args:?} failed:\n{}", describe(&output));
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// The stored catalog, as `catalog export` prints it, by id.
+    pub async fn export(&self) -> BTreeMap<i64, Value> {
+        let text = self.cli_ok(&["catalog", "export"]).await;
+        let mut products = BTreeMap::new();
+        for line in text.lines() {
+            let product: Value = serde_json::from_str(line).expect("export lines are JSON");
+            let id = product["id"].as_i64().unwrap();
+            assert!(products.insert(id, product).is_none(), "product {id} exported twice");
+        }
+        products
+    }
+
+    /// The last run, from `status --json`.
+    pub async fn last_run(&self) -> Value {
+        let status: Value = serde_json::from_str(&self.cli_ok(&["status", "--json"]).await).unwrap();
+        status["runs"][0].clone()
+    }
+
+    pub async fn odoo(&self) -> Arc<dyn OdooApi> {
+        let config = ClientConfig::new(&self.sim.url(), DB, "admin", "admin".to_string().into());
+        Arc::new(OdooClient::connect(config).await.expect("client connects to the simulator"))
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        self.sim.set_faults(faults);
+    }
+}
+
+pub fn describe(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Asserts both catalogs are equal, naming the first products and fields that differ.
+pub fn assert_same_catalog(stored: &BTreeMap<i64, Value>, odoo: &BTreeMap<i64, Value>) {
+    let mut problems = Vec::new();
+    for (id, expected) in odoo {
+        match stored.get(id) {
+            None => problems.push(format!("product {id} missing from the catalog")),
+            Some(actual) if actual != expected => {
+                for (field, value) in expected.as_object().unwrap() {
+                    if actual.get(field) != Some(value) {
+                        problems.push(format!("product {id} field {field}: stored {:?}, Odoo {value}", actual.get(field)));
+                    }
+                }
+                if actual.as_object().unwrap().len() != expected.as_object().unwrap().len() {
+                    problems.push(format!("product {id}: stored keys differ: {actual}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    for id in stored.keys().filter(|id| !odoo.contains_key(id)) {
+        problems.push(format!("product {id} is in the catalog but not in Odoo"));
+    }
+    assert!(problems.is_empty(), "{} differences, first ones:\n{}", problems.len(), problems[..problems.len().min(15)].join("\n"));
+}
+
+pub async fn sleep_ms(ms: u64) {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
