@@ -1,1 +1,248 @@
-//! Odoo simulator.
+//! An Odoo 18 simulator on the wire (JSON-RPC `/jsonrpc`), for tests and benchmarks.
+//!
+//! It holds a product catalog in memory (the recorded demo18 data set, a generated one of any
+//! size, or nothing), answers `common`, `db` and `object.execute_kw` like Odoo 18.0 does (values,
+//! orders, domains, errors), and can be made slow or flaky through `Faults`. It depends on
+//! nothing of ours: its wire structs are its own, so a client bug cannot be mirrored here.
+//!
+//! Control routes (not Odoo's): `GET/POST /__sim/faults`, `GET /__sim/stats`, `POST /__sim/hold`.
+
+pub mod dataset;
+pub mod domain;
+pub mod faults;
+pub mod generate;
+pub mod like;
+pub mod methods;
+pub mod models;
+pub mod order;
+pub mod rpc;
+pub mod server;
+pub mod value;
+pub mod wire;
+pub mod write;
+
+pub use faults::Faults;
+
+use server::AppState;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The demo18 `dataset.json` shipped in the shared fixtures.
+pub const DEFAULT_DEMO18_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/odoo18-fixtures/conformance/dataset.json"
+);
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The one database name accepted.
+    pub db: String,
+    pub dataset: Dataset,
+    pub faults: Faults,
+    /// 18 (19 comes later).
+    pub odoo_version: u8,
+}
+
+/// The catalog the simulator starts with.
+#[derive(Clone, Debug)]
+pub enum Dataset {
+    /// The recorded demo18 `dataset.json`.
+    Demo18 { path: PathBuf },
+    /// A deterministic generated catalog.
+    Generated { products: usize, seed: u64 },
+    /// Nothing but languages and the root category.
+    Empty,
+}
+
+impl Dataset {
+    fn build(&self) -> anyhow::Result<models::Db> {
+        match self {
+            Dataset::Demo18 { path } => dataset::load_demo18(path),
+            Dataset::Generated { products, seed } => Ok(generate::generate(*products, *seed)),
+            Dataset::Empty => Ok(generate::generate(0, 0)),
+        }
+    }
+}
+
+/// A running simulator.
+pub struct Sim {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Sim {
+    /// Builds the catalog, binds `listen` (port 0 allowed) and serves in the background.
+    pub async fn spawn(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Sim> {
+        let dataset = config.dataset.clone();
+        let db = tokio::task::spawn_blocking(move || dataset.build()).await??;
+        let state = Arc::new(AppState {
+            db: RwLock::new(db),
+            db_name: config.db,
+            odoo_version: config.odoo_version,
+            faults: RwLock::new(config.faults),
+            calls: AtomicU64::new(0),
+            by_method: Mutex::new(BTreeMap::new()),
+        });
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = server::router(state.clone());
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "odoo-sim server failed");
+            }
+        });
+        Ok(Sim {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        self.state.set_faults(faults);
+    }
+
+    /// JSON-RPC calls served so far.
+    pub fn call_count(&self) -> u64 {
+        self.state.calls.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, lets in-flight calls finish for up to 2 s, then stops.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Which data set the command line asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatasetKind {
+    Demo18,
+    Generated,
+    Empty,
+}
+
+/// Command-line arguments of `odoo-sim` (and of `odoo-sync sim`, flattened).
+#[derive(Clone, Debug, clap::Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ODOO_SIM_LISTEN", default_value = "127.0.0.1:8069")]
+    pub listen: SocketAddr,
+    /// Database name the simulator answers to.
+    #[arg(long, env = "ODOO_SIM_DB", default_value = "odoo")]
+    pub db: String,
+    /// Catalog to serve.
+    #[arg(
+        long,
+        env = "ODOO_SIM_DATASET",
+        value_enum,
+        default_value = "generated"
+    )]
+    pub dataset: DatasetKind,
+    /// demo18 dataset.json (for --dataset demo18).
+    #[arg(long, env = "ODOO_SIM_DATASET_PATH", default_value = DEFAULT_DEMO18_PATH)]
+    pub dataset_path: PathBuf,
+    /// Number of product templates (for --dataset generated).
+    #[arg(long, env = "ODOO_SIM_PRODUCTS", default_value_t = 2000)]
+    pub products: usize,
+    /// Random seed (for --dataset generated).
+    #[arg(long, env = "ODOO_SIM_SEED", default_value_t = 1)]
+    pub seed: u64,
+    /// Sleep per JSON-RPC call.
+    #[arg(long, env = "ODOO_SIM_LATENCY_MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Sleep per record returned.
+    #[arg(long, env = "ODOO_SIM_PER_RECORD_US", default_value_t = 0)]
+    pub per_record_us: u64,
+    /// Probability of an HTTP 503 answer.
+    #[arg(long, env = "ODOO_SIM_ERROR_RATE", default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Probability of hanging 30 s.
+    #[arg(long, env = "ODOO_SIM_TIMEOUT_RATE", default_value_t = 0.0)]
+    pub timeout_rate: f64,
+    /// Odoo major version to report.
+    #[arg(long, env = "ODOO_SIM_ODOO_VERSION", default_value_t = 18)]
+    pub odoo_version: u8,
+}
+
+impl SimArgs {
+    pub fn config(&self) -> SimConfig {
+        let dataset = match self.dataset {
+            DatasetKind::Demo18 => Dataset::Demo18 {
+                path: self.dataset_path.clone(),
+            },
+            DatasetKind::Generated => Dataset::Generated {
+                products: self.products,
+                seed: self.seed,
+            },
+            DatasetKind::Empty => Dataset::Empty,
+        };
+        let faults = Faults {
+            latency_ms: self.latency_ms,
+            per_record_us: self.per_record_us,
+            error_rate: self.error_rate,
+            timeout_rate: self.timeout_rate,
+        };
+        SimConfig {
+            db: self.db.clone(),
+            dataset,
+            faults,
+            odoo_version: self.odoo_version,
+        }
+    }
+}
+
+/// Serves until Ctrl-C, printing the URL.
+pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    let sim = Sim::spawn(args.config(), args.listen).await?;
+    println!(
+        "odoo-sim listening on {} (db {:?}, dataset {:?})",
+        sim.url(),
+        args.db,
+        args.dataset
+    );
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,605 @@
+//! Odoo domains: parsing the prefix notation (`&`, `|`, `!`, implicit top-level `&`), validating
+//! leaves with Odoo's error texts, pushing `!` into the leaves, resolving `child_of`/`parent_of`
+//! and relational name matches to id lists, and evaluating a record with Odoo's NULL semantics.
+
+use crate::like::Pattern;
+use crate::models::{Db, FieldRef, Rec, Ty};
+use crate::value::{parse_dt, Ctx, Val};
+use crate::wire::{py_leaf, OdooErr};
+use chrono::NaiveDateTime;
+use serde_json::Value as Json;
+
+/// A compiled domain: no `!` left, every leaf bound to a field.
+#[derive(Clone, Debug)]
+pub enum Node {
+    True,
+    False,
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Leaf(Leaf),
+}
+
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    pub field: FieldRef,
+    pub op: Op,
+    pub operand: Operand,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Like,
+    NotLike,
+    ILike,
+    NotILike,
+    EqLike,
+    NotEqLike,
+    EqILike,
+    NotEqILike,
+}
+
+impl Op {
+    fn parse(s: &str) -> Option<Op> {
+        Some(match s {
+            "=" | "==?" => Op::Eq,
+            "!=" | "<>" => Op::Ne,
+            "<" => Op::Lt,
+            "<=" => Op::Le,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
+            "in" => Op::In,
+            "not in" => Op::NotIn,
+            "like" => Op::Like,
+            "not like" => Op::NotLike,
+            "ilike" => Op::ILike,
+            "not ilike" => Op::NotILike,
+            "=like" => Op::EqLike,
+            "not =like" => Op::NotEqLike,
+            "=ilike" => Op::EqILike,
+            "not =ilike" => Op::NotEqILike,
+            _ => return None,
+        })
+    }
+
+    /// The operator `!` turns this one into.
+    pub fn negate(self) -> Op {
+        use Op::*;
+        match self {
+            Eq => Ne,
+            Ne => Eq,
+            Lt => Ge,
+            Ge => Lt,
+            Gt => Le,
+            Le => Gt,
+            In => NotIn,
+            NotIn => In,
+            Like => NotLike,
+            NotLike => Like,
+            ILike => NotILike,
+            NotILike => ILike,
+            EqLike => NotEqLike,
+            NotEqLike => EqLike,
+            EqILike => NotEqILike,
+            NotEqILike => EqILike,
+        }
+    }
+
+    /// Negative operators evaluate as NOT(positive): that is how they match NULL.
+    fn positive(self) -> Option<Op> {
+        use Op::*;
+        match self {
+            Ne => Some(Eq),
+            NotIn => Some(In),
+            NotLike => Some(Like),
+            NotILike => Some(ILike),
+            NotEqLike => Some(EqLike),
+            NotEqILike => Some(EqILike),
+            _ => None,
+        }
+    }
+
+    fn is_like(self) -> bool {
+        use Op::*;
+        matches!(
+            self,
+            Like | NotLike | ILike | NotILike | EqLike | NotEqLike | EqILike | NotEqILike
+        )
+    }
+}
+
+/// A leaf's right-hand side, typed for the field.
+#[derive(Clone, Debug)]
+pub enum Operand {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Dt(NaiveDateTime),
+    List(Vec<Operand>),
+    Pat(Pattern),
+}
+
+const OPERATORS: &[&str] = &[
+    "=",
+    "!=",
+    "<>",
+    "<=",
+    "<",
+    ">",
+    ">=",
+    "=?",
+    "=like",
+    "=ilike",
+    "like",
+    "not like",
+    "ilike",
+    "not ilike",
+    "in",
+    "not in",
+    "child_of",
+    "parent_of",
+    "not =like",
+    "not =ilike",
+];
+
+/// Parses and compiles `domain` for `model`, adding `active = True` when `active_test` applies.
+pub fn compile(db: &Db, model: &str, domain: &Json, ctx: &Ctx) -> Result<Node, OdooErr> {
+    let Json::Array(items) = domain else {
+        return Err(OdooErr::new(
+            "builtins.AssertionError",
+            "Domains to normalize must have a 'domain' form: a list or tuple of domain components",
+        ));
+    };
+    let tree = parse_prefix(db, model, items, ctx)?;
+    let names_active = mentions_active(items);
+    let has_active = db.table(model).is_some_and(|t| t.def.has_active());
+    match ctx.active_test && has_active && !names_active {
+        true => {
+            let active = db
+                .resolve(model, "active")
+                .ok_or_else(|| OdooErr::invalid_field("active", model))?;
+            let leaf = Node::Leaf(Leaf {
+                field: active,
+                op: Op::Eq,
+                operand: Operand::Bool(true),
+            });
+            Ok(Node::And(vec![tree, leaf]))
+        }
+        false => Ok(tree),
+    }
+}
+
+fn mentions_active(items: &[Json]) -> bool {
+    items.iter().any(|it| match it {
+        Json::Array(leaf) => leaf.first().and_then(Json::as_str) == Some("active"),
+        _ => false,
+    })
+}
+
+enum Raw {
+    Op(char),
+    Node(Node),
+}
+
+fn parse_prefix(db: &Db, model: &str, items: &[Json], ctx: &Ctx) -> Result<Node, OdooErr> {
+    let mut raws = Vec::with_capacity(items.len());
+    for item in items {
+        raws.push(match item.as_str() {
+            Some(op @ ("&" | "|" | "!")) => Raw::Op(op.chars().next().unwrap_or('&')),
+            _ => Raw::Node(compile_leaf(db, model, item, ctx)?),
+        });
+    }
+    let mut stack: Vec<Node> = Vec::new();
+    for raw in raws.into_iter().rev() {
+        let node = match raw {
+            Raw::Node(n) => n,
+            Raw::Op('!') => negate(pop(&mut stack)?),
+            Raw::Op(c) => {
+                let (a, b) = (pop(&mut stack)?, pop(&mut stack)?);
+                match c {
+                    '&' => Node::And(vec![a, b]),
+                    _ => Node::Or(vec![a, b]),
+                }
+            }
+        };
+        stack.push(node);
+    }
+    stack.reverse();
+    Ok(match stack.len() {
+        0 => Node::True,
+        1 => stack.pop().unwrap_or(Node::True),
+        _ => Node::And(stack),
+    })
+}
+
+fn pop(stack: &mut Vec<Node>) -> Result<Node, OdooErr> {
+    stack
+        .pop()
+        .ok_or_else(|| OdooErr::value_error("Invalid domain: an operator lacks its operands"))
+}
+
+/// `!` pushed down to the leaves.
+pub fn negate(node: Node) -> Node {
+    match node {
+        Node::True => Node::False,
+        Node::False => Node::True,
+        Node::And(v) => Node::Or(v.into_iter().map(negate).collect()),
+        Node::Or(v) => Node::And(v.into_iter().map(negate).collect()),
+        Node::Leaf(mut l) => {
+            l.op = l.op.negate();
+            Node::Leaf(l)
+        }
+    }
+}
+
+fn compile_leaf(db: &Db, model: &str, item: &Json, ctx: &Ctx) -> Result<Node, OdooErr> {
+    let Json::Array(parts) = item else {
+        return Err(OdooErr::value_error(format!(
+            "Invalid leaf {}",
+            crate::wire::py_repr(item)
+        )));
+    };
+    if parts.len() != 3 {
+        return Err(OdooErr::value_error(match parts.len() < 3 {
+            true => format!(
+                "not enough values to unpack (expected 3, got {})",
+                parts.len()
+            ),
+            false => "too many values to unpack (expected 3)".to_string(),
+        }));
+    }
+    if let (Some(a), Some(b)) = (parts[0].as_i64(), parts[2].as_i64()) {
+        if parts[1] == "=" && (a, b) == (1, 1) {
+            return Ok(Node::True);
+        }
+        if parts[1] == "=" && (a, b) == (0, 1) {
+            return Ok(Node::False);
+        }
+    }
+    let op_text = parts[1].as_str().map(str::to_lowercase).unwrap_or_default();
+    let (Some(fname), true) = (parts[0].as_str(), OPERATORS.contains(&op_text.as_str())) else {
+        return Err(OdooErr::value_error(format!(
+            "Invalid leaf {}",
+            py_leaf(parts)
+        )));
+    };
+    let field = db.resolve(model, fname).ok_or_else(|| {
+        OdooErr::value_error(format!(
+            "Invalid field {model}.{} in leaf {}",
+            fname.split('.').next().unwrap_or(fname),
+            py_leaf(parts)
+        ))
+    })?;
+    build_leaf(db, model, field, &op_text, &parts[2], ctx)
+}
+
+fn build_leaf(
+    db: &Db,
+    model: &str,
+    field: FieldRef,
+    op: &str,
+    value: &Json,
+    ctx: &Ctx,
+) -> Result<Node, OdooErr> {
+    match op {
+        "=?" if is_falsy(value) => return Ok(Node::True),
+        "=?" => return build_leaf(db, model, field, "=", value, ctx),
+        "child_of" | "parent_of" => return Ok(hierarchy_leaf(db, model, field, op, value)),
+        _ => {}
+    }
+    let op = Op::parse(op).unwrap_or(Op::Eq);
+    if op.is_like() && matches!(value, Json::String(s) if s.is_empty())
+        || op.is_like() && value == &Json::Bool(false)
+    {
+        return Ok(match op.positive() {
+            Some(_) => Node::False,
+            None => Node::True,
+        });
+    }
+    let relational = field.ty == Ty::Many2one || field.ty.is_x2many();
+    if relational && has_text(value) && db.table(&field.comodel).is_some() {
+        return Ok(name_match_leaf(db, field, op, value, ctx));
+    }
+    let operand = operand(&field, op, value)?;
+    Ok(Node::Leaf(Leaf { field, op, operand }))
+}
+
+fn is_falsy(v: &Json) -> bool {
+    matches!(v, Json::Null | Json::Bool(false))
+}
+
+fn has_text(v: &Json) -> bool {
+    match v {
+        Json::String(_) => true,
+        Json::Array(items) => items.iter().any(Json::is_string),
+        _ => false,
+    }
+}
+
+/// `categ_id ilike "Office"`: the comodel records whose display name matches, as an id list.
+fn name_match_leaf(db: &Db, field: FieldRef, op: Op, value: &Json, ctx: &Ctx) -> Node {
+    let positive = op.positive().unwrap_or(op);
+    let texts: Vec<String> = match value {
+        Json::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        v => v.as_str().map(String::from).into_iter().collect(),
+    };
+    let ids: Vec<Operand> = db
+        .table(&field.comodel)
+        .map(|t| t.recs.keys().copied().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|id| {
+            let name = db.display_name(&field.comodel, *id, ctx);
+            texts.iter().any(|t| text_match(positive, &name, t))
+        })
+        .map(|id| Operand::Num(id as f64))
+        .collect();
+    let op = match op.positive() {
+        Some(_) => Op::NotIn,
+        None => Op::In,
+    };
+    Node::Leaf(Leaf {
+        field,
+        op,
+        operand: Operand::List(ids),
+    })
+}
+
+fn text_match(op: Op, name: &str, text: &str) -> bool {
+    match op {
+        Op::Like => Pattern::new(&format!("%{text}%"), false).matches(name),
+        Op::ILike => Pattern::new(&format!("%{text}%"), true).matches(name),
+        Op::EqLike => Pattern::new(text, false).matches(name),
+        Op::EqILike => Pattern::new(text, true).matches(name),
+        _ => name == text,
+    }
+}
+
+/// `child_of` / `parent_of` through `parent_id`, as an `in` on ids.
+fn hierarchy_leaf(db: &Db, model: &str, field: FieldRef, op: &str, value: &Json) -> Node {
+    let comodel = match field.name.as_str() {
+        "id" => model.to_string(),
+        _ => field.comodel.clone(),
+    };
+    let roots: Vec<i64> = match value {
+        Json::Array(items) => items.iter().filter_map(Json::as_i64).collect(),
+        v => v.as_i64().into_iter().collect(),
+    };
+    let ids = match op {
+        "child_of" => descendants(db, &comodel, &roots),
+        _ => ancestors(db, &comodel, &roots),
+    };
+    Node::Leaf(Leaf {
+        field,
+        op: Op::In,
+        operand: Operand::List(ids.into_iter().map(|i| Operand::Num(i as f64)).collect()),
+    })
+}
+
+fn parent_of(db: &Db, model: &str, id: i64) -> Option<i64> {
+    let t = db.table(model)?;
+    t.recs.get(&id)?.get(t.def, "parent_id").m2o_id()
+}
+
+/// Every record (archived included) whose parent chain reaches one of `roots`, roots included.
+fn descendants(db: &Db, model: &str, roots: &[i64]) -> Vec<i64> {
+    let Some(t) = db.table(model) else {
+        return roots.to_vec();
+    };
+    t.recs
+        .keys()
+        .copied()
+        .filter(|&id| {
+            let mut cur = Some(id);
+            for _ in 0..64 {
+                match cur {
+                    Some(c) if roots.contains(&c) => return true,
+                    Some(c) => cur = parent_of(db, model, c),
+                    None => return false,
+                }
+            }
+            false
+        })
+        .collect()
+}
+
+fn ancestors(db: &Db, model: &str, roots: &[i64]) -> Vec<i64> {
+    let mut out = Vec::new();
+    for &root in roots {
+        let mut cur = Some(root);
+        while let Some(c) = cur.filter(|c| !out.contains(c)) {
+            out.push(c);
+            cur = parent_of(db, model, c);
+        }
+    }
+    out
+}
+
+fn operand(field: &FieldRef, op: Op, v: &Json) -> Result<Operand, OdooErr> {
+    if op.is_like() {
+        let text = scalar_text(v);
+        let fold = matches!(op, Op::ILike | Op::NotILike | Op::EqILike | Op::NotEqILike);
+        let pattern = match matches!(op, Op::Like | Op::NotLike | Op::ILike | Op::NotILike) {
+            true => format!("%{text}%"),
+            false => text,
+        };
+        return Ok(Operand::Pat(Pattern::new(&pattern, fold)));
+    }
+    scalar(field, v)
+}
+
+fn scalar_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn scalar(field: &FieldRef, v: &Json) -> Result<Operand, OdooErr> {
+    Ok(match v {
+        Json::Null | Json::Bool(false) => Operand::Null,
+        Json::Bool(true) => Operand::Bool(true),
+        Json::Number(n) => Operand::Num(n.as_f64().unwrap_or(0.0)),
+        Json::String(s) if matches!(field.ty, Ty::Datetime | Ty::Date) => {
+            Operand::Dt(datetime_operand(field, s)?)
+        }
+        Json::String(s) => Operand::Str(s.clone()),
+        Json::Array(items) => Operand::List(
+            items
+                .iter()
+                .map(|i| scalar(field, i))
+                .collect::<Result<_, _>>()?,
+        ),
+        Json::Object(_) => Operand::Str(v.to_string()),
+    })
+}
+
+fn datetime_operand(field: &FieldRef, s: &str) -> Result<NaiveDateTime, OdooErr> {
+    parse_dt(s).ok_or_else(|| {
+        let shown = match s.len() == 10 {
+            true => format!("{s} 00:00:00"),
+            false => s.to_string(),
+        };
+        OdooErr::new(
+            "psycopg2.errors.InvalidDatetimeFormat",
+            format!(
+                "invalid input syntax for type timestamp: \"{shown}\"\nLINE 1: ... (\"{}\" >= '{s}'...\n             ^\n",
+                field.name
+            ),
+        )
+    })
+}
+
+/// Does record `id` of `model` satisfy `node`?
+pub fn eval(db: &Db, model: &str, id: i64, rec: &Rec, node: &Node, ctx: &Ctx) -> bool {
+    match node {
+        Node::True => true,
+        Node::False => false,
+        Node::And(v) => v.iter().all(|n| eval(db, model, id, rec, n, ctx)),
+        Node::Or(v) => v.iter().any(|n| eval(db, model, id, rec, n, ctx)),
+        Node::Leaf(leaf) => {
+            let val = db.value(model, id, rec, &leaf.field, ctx);
+            leaf_matches(leaf.field.ty, leaf.op, &val, &leaf.operand)
+        }
+    }
+}
+
+/// One leaf on one value, with Odoo's (PostgreSQL's) NULL rules.
+pub fn leaf_matches(ty: Ty, op: Op, v: &Val, o: &Operand) -> bool {
+    if let Some(pos) = op.positive() {
+        return !leaf_matches(ty, pos, v, o);
+    }
+    match op {
+        Op::Eq => equals(ty, v, o),
+        Op::In => match o {
+            Operand::List(items) => items.iter().any(|i| equals(ty, v, i)),
+            single => equals(ty, v, single),
+        },
+        Op::Like | Op::ILike | Op::EqLike | Op::EqILike => like(v, o),
+        cmp_op => compare(cmp_op, v, o),
+    }
+}
+
+fn is_empty(ty: Ty, v: &Val) -> bool {
+    match v {
+        Val::False => true,
+        Val::Str(s) => s.is_empty() && ty.is_text(),
+        Val::Bool(b) => !b,
+        Val::Int(i) => *i == 0 && ty.is_number(),
+        Val::Float(f) => *f == 0.0 && ty.is_number(),
+        Val::Ids(ids) => ids.is_empty(),
+        _ => false,
+    }
+}
+
+fn equals(ty: Ty, v: &Val, o: &Operand) -> bool {
+    match (v, o) {
+        (_, Operand::Null) => is_empty(ty, v),
+        (Val::False, _) => false,
+        (Val::Bool(b), Operand::Bool(x)) => b == x,
+        (Val::Ids(ids), Operand::Num(n)) => ids.iter().any(|i| *i as f64 == *n),
+        (Val::Ids(ids), Operand::List(items)) => {
+            items.iter().any(|i| equals(ty, &Val::Ids(ids.clone()), i))
+        }
+        (Val::Str(s), Operand::Str(x)) => s == x,
+        (Val::Dt(d), Operand::Dt(x)) => d == x,
+        (v, Operand::Num(n)) => num(v) == Some(*n),
+        (v, Operand::Bool(true)) => num(v) == Some(1.0),
+        _ => false,
+    }
+}
+
+fn num(v: &Val) -> Option<f64> {
+    match v {
+        Val::Int(i) => Some(*i as f64),
+        Val::Float(f) => Some(*f),
+        Val::M2o(id) | Val::Ref(id, _) => Some(*id as f64),
+        Val::Bool(b) => Some(*b as i64 as f64),
+        _ => None,
+    }
+}
+
+fn like(v: &Val, o: &Operand) -> bool {
+    let Operand::Pat(p) = o else {
+        return false;
+    };
+    match v {
+        Val::Str(s) => p.matches(s),
+        Val::Int(_) | Val::Float(_) => num(v).is_some_and(|n| p.matches(&n.to_string())),
+        _ => false,
+    }
+}
+
+fn compare(op: Op, v: &Val, o: &Operand) -> bool {
+    use std::cmp::Ordering::*;
+    let ord = match (v, o) {
+        (Val::Str(s), Operand::Str(x)) => s.as_str().cmp(x.as_str()),
+        (Val::Dt(d), Operand::Dt(x)) => d.cmp(x),
+        (v, Operand::Num(n)) => match num(v).and_then(|a| a.partial_cmp(n)) {
+            Some(ord) => ord,
+            None => return false,
+        },
+        _ => return false,
+    };
+    match op {
+        Op::Lt => ord == Less,
+        Op::Le => ord != Greater,
+        Op::Gt => ord == Greater,
+        Op::Ge => ord != Less,
+        _ => false,
+    }
+}
+
+/// `id > X` / `id >= X` among the top-level terms: the first id a keyset scan can start from.
+pub fn id_lower_bound(node: &Node) -> Option<i64> {
+    let leaf_bound = |n: &Node| match n {
+        Node::Leaf(Leaf {
+            field,
+            op,
+            operand: Operand::Num(x),
+        }) if field.name == "id" => match op {
+            Op::Gt => Some(x.floor() as i64 + 1),
+            Op::Ge => Some(x.ceil() as i64),
+            _ => None,
+        },
+        _ => None,
+    };
+    match node {
+        Node::And(items) => items
+            .iter()
+            .filter_map(|n| leaf_bound(n).or_else(|| id_lower_bound(n)))
+            .max(),
+        n => leaf_bound(n),
+    }
+}

@@ -1,0 +1,226 @@
+//! Computed fields (display names, variant lists and counts, variant prices, category paths) and
+//! the wire form of a value (`to_wire`). Reads the store, never changes it.
+
+use super::defs::{model_def, Ty, ATTRIBUTE, ATTR_VALUE, CATEGORY, PRODUCT, PTAL, PTAV, TEMPLATE};
+use super::store::{Db, FieldRef, Rec};
+use crate::order;
+use crate::value::{fmt_dt, Ctx, Val};
+use serde_json::{json, Value as Json};
+
+impl Db {
+    /// A computed field's value.
+    pub fn computed(&self, model: &str, id: i64, rec: &Rec, name: &str, ctx: &Ctx) -> Val {
+        match (model, name) {
+            (_, "id") => Val::Int(id),
+            (_, "display_name") => Val::Str(self.display_name(model, id, ctx)),
+            (TEMPLATE, "product_variant_ids") => Val::Ids(self.variant_ids(id, ctx)),
+            (TEMPLATE, "product_variant_count") => Val::Int(self.variant_ids(id, ctx).len() as i64),
+            (PRODUCT, "name") => self.tmpl_field(rec, "name", ctx),
+            (PRODUCT, "is_favorite") => self.tmpl_field(rec, "is_favorite", ctx),
+            (PRODUCT, "price_extra") => Val::Float(self.price_extra(rec)),
+            (PRODUCT, "lst_price") => Val::Float(self.lst_price(rec)),
+            (CATEGORY, "complete_name") => Val::Str(self.category_path(id, " / ", true)),
+            (CATEGORY, "parent_path") => Val::Str(self.category_path(id, "/", false) + "/"),
+            (_, "qty_available") => Val::Float(0.0),
+            _ => Val::False,
+        }
+    }
+
+    /// Variants of a template in product.product order; archived ones only when
+    /// `active_test` is off.
+    pub fn variant_ids(&self, tmpl: i64, ctx: &Ctx) -> Vec<i64> {
+        let Some(ids) = self.variants_by_tmpl.get(&tmpl) else {
+            return Vec::new();
+        };
+        let Some(t) = self.table(PRODUCT) else {
+            return Vec::new();
+        };
+        let ids: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                let active = t.recs.get(id).map(|r| r.get(t.def, "active"));
+                !ctx.active_test || active == Some(&Val::Bool(true))
+            })
+            .collect();
+        order::sort_default(self, PRODUCT, ids, ctx)
+    }
+
+    fn tmpl_of(&self, variant: &Rec) -> Option<(i64, &Rec)> {
+        let pdef = model_def(PRODUCT)?;
+        let tid = variant.get(pdef, "product_tmpl_id").m2o_id()?;
+        Some((tid, self.rec(TEMPLATE, tid)?))
+    }
+
+    fn tmpl_field(&self, variant: &Rec, name: &str, ctx: &Ctx) -> Val {
+        let Some((_, tmpl)) = self.tmpl_of(variant) else {
+            return Val::False;
+        };
+        let Some(tdef) = model_def(TEMPLATE) else {
+            return Val::False;
+        };
+        tmpl.get(tdef, name).in_lang(&ctx.lang)
+    }
+
+    fn price_extra(&self, variant: &Rec) -> f64 {
+        let (Some(pdef), Some(t)) = (model_def(PRODUCT), self.table(PTAV)) else {
+            return 0.0;
+        };
+        let ptavs = variant.get(pdef, "product_template_attribute_value_ids");
+        ptavs
+            .ids()
+            .iter()
+            .filter_map(|id| t.recs.get(id))
+            .filter_map(|r| r.get(t.def, "price_extra").as_f64())
+            .sum()
+    }
+
+    fn lst_price(&self, variant: &Rec) -> f64 {
+        let list_price = self.tmpl_of(variant).and_then(|(_, tmpl)| {
+            let tdef = model_def(TEMPLATE)?;
+            tmpl.get(tdef, "list_price").as_f64()
+        });
+        list_price.unwrap_or(0.0) + self.price_extra(variant)
+    }
+
+    /// Ancestors then self, joined: names (`complete_name`) or ids (`parent_path`).
+    fn category_path(&self, id: i64, sep: &str, names: bool) -> String {
+        let mut parts = Vec::new();
+        let mut cur = Some(id);
+        while let Some(cid) = cur {
+            let Some(rec) = self.rec(CATEGORY, cid) else {
+                break;
+            };
+            let Some(def) = model_def(CATEGORY) else {
+                break;
+            };
+            let part = match names {
+                true => rec.get(def, "name").text("en_US").unwrap_or_default(),
+                false => cid.to_string(),
+            };
+            parts.push(part);
+            cur = rec.get(def, "parent_id").m2o_id();
+            if parts.len() > 64 {
+                break;
+            }
+        }
+        parts.reverse();
+        parts.join(sep)
+    }
+
+    /// Odoo's `display_name` of a record in `ctx.lang` ("" if it does not exist).
+    pub fn display_name(&self, model: &str, id: i64, ctx: &Ctx) -> String {
+        let Some(t) = self.table(model) else {
+            return String::new();
+        };
+        let Some(rec) = t.recs.get(&id) else {
+            return String::new();
+        };
+        let text = |name: &str| rec.get(t.def, name).text(&ctx.lang).unwrap_or_default();
+        match model {
+            TEMPLATE => with_code(rec.get(t.def, "default_code"), text("name")),
+            PRODUCT => self.variant_display_name(rec, ctx),
+            CATEGORY => self.category_path(id, " / ", true),
+            ATTR_VALUE => {
+                let attr = rec.get(t.def, "attribute_id").m2o_id().unwrap_or(0);
+                format!(
+                    "{}: {}",
+                    self.display_name(ATTRIBUTE, attr, ctx),
+                    text("name")
+                )
+            }
+            PTAV => {
+                let attr = rec.get(t.def, "attribute_id").m2o_id().unwrap_or(0);
+                format!(
+                    "{}: {}",
+                    self.display_name(ATTRIBUTE, attr, ctx),
+                    text("name")
+                )
+            }
+            PTAL => {
+                let attr = rec.get(t.def, "attribute_id").m2o_id().unwrap_or(0);
+                self.display_name(ATTRIBUTE, attr, ctx)
+            }
+            _ => text("name"),
+        }
+    }
+
+    fn variant_display_name(&self, rec: &Rec, ctx: &Ctx) -> String {
+        let name = self
+            .tmpl_field(rec, "name", ctx)
+            .text("en_US")
+            .unwrap_or_default();
+        let Some(pdef) = model_def(PRODUCT) else {
+            return name;
+        };
+        let values =
+            self.variant_value_names(rec.get(pdef, "product_template_attribute_value_ids"), ctx);
+        let base = with_code(rec.get(pdef, "default_code"), name);
+        match values.is_empty() {
+            true => base,
+            false => format!("{base} ({})", values.join(", ")),
+        }
+    }
+
+    /// Names of a variant's attribute values, in ptav order, leaving out `no_variant` attributes
+    /// and lines with a single value.
+    fn variant_value_names(&self, ptavs: &Val, ctx: &Ctx) -> Vec<String> {
+        let (Some(t), Some(lines), Some(attrs)) =
+            (self.table(PTAV), self.table(PTAL), self.table(ATTRIBUTE))
+        else {
+            return Vec::new();
+        };
+        let sorted = order::sort_default(self, PTAV, ptavs.ids().to_vec(), ctx);
+        sorted
+            .iter()
+            .filter_map(|id| t.recs.get(id))
+            .filter(|r| {
+                let attr = r
+                    .get(t.def, "attribute_id")
+                    .m2o_id()
+                    .and_then(|a| attrs.recs.get(&a));
+                let no_variant = attr.map(|a| a.get(attrs.def, "create_variant"))
+                    == Some(&Val::Str("no_variant".into()));
+                let line = r
+                    .get(t.def, "attribute_line_id")
+                    .m2o_id()
+                    .and_then(|l| lines.recs.get(&l));
+                let single = line.map(|l| l.get(lines.def, "value_ids").ids().len() < 2);
+                !no_variant && single != Some(true)
+            })
+            .filter_map(|r| r.get(t.def, "name").text(&ctx.lang))
+            .collect()
+    }
+
+    /// The JSON-RPC form of a value read from field `f`.
+    pub fn to_wire(&self, v: Val, f: &FieldRef, ctx: &Ctx) -> Json {
+        match v {
+            Val::False => Json::Bool(false),
+            Val::Bool(b) => Json::Bool(b),
+            Val::Int(i) if matches!(f.ty, Ty::Float | Ty::Monetary) => json!(i as f64),
+            Val::Int(i) => json!(i),
+            Val::Float(x) => json!(x),
+            Val::Str(s) => Json::String(s),
+            Val::Tr(_) => Json::String(v.text(&ctx.lang).unwrap_or_default()),
+            Val::Dt(dt) => Json::String(fmt_dt(&dt)),
+            Val::M2o(id) => json!([id, self.display_name(&f.comodel, id, ctx)]),
+            Val::Ref(id, name) => json!([id, name]),
+            Val::Ids(ids) => json!(self.sorted_x2many(&f.comodel, ids, ctx)),
+        }
+    }
+
+    /// x2many lists come in the comodel's `_order`.
+    pub fn sorted_x2many(&self, comodel: &str, ids: Vec<i64>, ctx: &Ctx) -> Vec<i64> {
+        match self.table(comodel) {
+            Some(_) => order::sort_default(self, comodel, ids, ctx),
+            None => ids,
+        }
+    }
+}
+
+fn with_code(code: &Val, name: String) -> String {
+    match code {
+        Val::Str(c) if !c.is_empty() => format!("[{c}] {name}"),
+        _ => name,
+    }
+}

@@ -1,0 +1,153 @@
+//! `ORDER BY` as Odoo 18 on PostgreSQL with collation `C`: parsing `"write_date asc, id asc"`,
+//! byte-order text, booleans as `COALESCE(x, false)`, NULLs last on ASC and first on DESC, and a
+//! many2one sorted by its comodel's `_order`.
+
+use crate::models::{model_def, Db, FieldRef, Ty};
+use crate::value::{Ctx, Val};
+use crate::wire::OdooErr;
+use chrono::NaiveDateTime;
+use std::cmp::Ordering;
+
+/// One `field [asc|desc]` term.
+#[derive(Clone, Debug)]
+pub struct Term {
+    pub field: FieldRef,
+    pub desc: bool,
+}
+
+/// Parses an order string, checking every field exists.
+pub fn parse(db: &Db, model: &str, order: &str) -> Result<Vec<Term>, OdooErr> {
+    let mut terms = Vec::new();
+    for part in order.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut words = part.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let desc = words.next().is_some_and(|w| w.eq_ignore_ascii_case("desc"));
+        let name = name.trim_matches('"');
+        let field = db
+            .resolve(model, name)
+            .ok_or_else(|| OdooErr::invalid_field(name, model))?;
+        terms.push(Term { field, desc });
+    }
+    Ok(terms)
+}
+
+/// A sortable key part.
+#[derive(Clone, Debug)]
+pub enum Key {
+    Null,
+    Num(f64),
+    Str(String),
+    Dt(NaiveDateTime),
+    /// A many2one: the target's keys under the comodel's `_order`.
+    Seq(Vec<(Key, bool)>),
+}
+
+/// The keys of one record under `terms` (depth limits many2one recursion).
+pub fn keys(
+    db: &Db,
+    model: &str,
+    id: i64,
+    terms: &[Term],
+    ctx: &Ctx,
+    depth: u8,
+) -> Vec<(Key, bool)> {
+    let Some(rec) = db.rec(model, id) else {
+        return terms.iter().map(|t| (Key::Null, t.desc)).collect();
+    };
+    terms
+        .iter()
+        .map(|t| {
+            let v = db.value(model, id, rec, &t.field, ctx);
+            (key_of(db, &t.field, v, ctx, depth), t.desc)
+        })
+        .collect()
+}
+
+fn key_of(db: &Db, f: &FieldRef, v: Val, ctx: &Ctx, depth: u8) -> Key {
+    match (f.ty, v) {
+        (Ty::Boolean, Val::Bool(b)) => Key::Num(b as i64 as f64),
+        (Ty::Boolean, _) => Key::Num(0.0),
+        (_, Val::False) => Key::Null,
+        (Ty::Many2one, Val::M2o(id)) if depth < 4 => comodel_key(db, &f.comodel, id, ctx, depth),
+        (_, Val::M2o(id)) | (_, Val::Ref(id, _)) | (_, Val::Int(id)) => Key::Num(id as f64),
+        (_, Val::Float(x)) => Key::Num(x),
+        (_, Val::Bool(b)) => Key::Num(b as i64 as f64),
+        (_, Val::Str(s)) => Key::Str(s),
+        (_, v @ Val::Tr(_)) => v.text(&ctx.lang).map(Key::Str).unwrap_or(Key::Null),
+        (_, Val::Dt(d)) => Key::Dt(d),
+        (_, Val::Ids(_)) => Key::Null,
+    }
+}
+
+fn comodel_key(db: &Db, comodel: &str, id: i64, ctx: &Ctx, depth: u8) -> Key {
+    let Some(def) = model_def(comodel) else {
+        return Key::Num(id as f64);
+    };
+    match parse(db, comodel, def.order) {
+        Ok(terms) => Key::Seq(keys(db, comodel, id, &terms, ctx, depth + 1)),
+        Err(_) => Key::Num(id as f64),
+    }
+}
+
+/// Compares two key lists term by term.
+pub fn cmp_keys(a: &[(Key, bool)], b: &[(Key, bool)]) -> Ordering {
+    for ((ka, desc), (kb, _)) in a.iter().zip(b) {
+        let ord = cmp_key(ka, kb, *desc);
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+fn cmp_key(a: &Key, b: &Key, desc: bool) -> Ordering {
+    let flip = |o: Ordering| if desc { o.reverse() } else { o };
+    match (a, b) {
+        (Key::Null, Key::Null) => Ordering::Equal,
+        // NULLS LAST on ASC, NULLS FIRST on DESC: NULL is the largest value either way.
+        (Key::Null, _) => flip(Ordering::Greater),
+        (_, Key::Null) => flip(Ordering::Less),
+        (Key::Num(x), Key::Num(y)) => flip(x.partial_cmp(y).unwrap_or(Ordering::Equal)),
+        (Key::Str(x), Key::Str(y)) => flip(x.as_bytes().cmp(y.as_bytes())),
+        (Key::Dt(x), Key::Dt(y)) => flip(x.cmp(y)),
+        (Key::Seq(x), Key::Seq(y)) => {
+            let x: Vec<_> = x.iter().map(|(k, d)| (k.clone(), *d != desc)).collect();
+            let y: Vec<_> = y.iter().map(|(k, d)| (k.clone(), *d != desc)).collect();
+            cmp_keys(&x, &y)
+        }
+        _ => Ordering::Equal,
+    }
+}
+
+/// Sorts ids by `terms` (stable: ties keep the given order).
+pub fn sort(db: &Db, model: &str, ids: Vec<i64>, terms: &[Term], ctx: &Ctx) -> Vec<i64> {
+    if terms.is_empty() || is_id_asc(terms) {
+        let mut ids = ids;
+        if !terms.is_empty() {
+            ids.sort_unstable();
+        }
+        return ids;
+    }
+    let mut keyed: Vec<(Vec<(Key, bool)>, i64)> = ids
+        .into_iter()
+        .map(|id| (keys(db, model, id, terms, ctx, 0), id))
+        .collect();
+    keyed.sort_by(|a, b| cmp_keys(&a.0, &b.0));
+    keyed.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Sorts ids by the model's default `_order`.
+pub fn sort_default(db: &Db, model: &str, ids: Vec<i64>, ctx: &Ctx) -> Vec<i64> {
+    if ids.len() < 2 {
+        return ids;
+    }
+    match model_def(model).map(|d| parse(db, model, d.order)) {
+        Some(Ok(terms)) => sort(db, model, ids, &terms, ctx),
+        _ => ids,
+    }
+}
+
+/// `id` / `id asc`: the order a `BTreeMap` walk already gives.
+pub fn is_id_asc(terms: &[Term]) -> bool {
+    matches!(terms, [t] if t.field.name == "id" && !t.desc)
+}

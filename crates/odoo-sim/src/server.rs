@@ -1,0 +1,208 @@
+//! The HTTP side: axum routes for `/jsonrpc` (with Odoo's transport errors and the fault knobs),
+//! the control routes under `/__sim/` (faults, stats, hold), and the shared state behind them.
+
+use crate::faults::{Fate, Faults, HANG};
+use crate::models::Db;
+use crate::rpc::{self, Env, ADMIN_UID};
+use crate::value::{fmt_dt_micros, now_micros};
+use crate::wire::{OdooErr, BAD_REQUEST_HTML, INVALID_JSON, NOT_FOUND_HTML, UNAVAILABLE_HTML};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json as AxumJson, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value as Json};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// Everything the routes share.
+pub struct AppState {
+    pub db: RwLock<Db>,
+    pub db_name: String,
+    pub odoo_version: u8,
+    pub faults: RwLock<Faults>,
+    pub calls: AtomicU64,
+    pub by_method: Mutex<BTreeMap<String, u64>>,
+}
+
+impl AppState {
+    pub fn faults(&self) -> Faults {
+        self.faults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/jsonrpc", post(jsonrpc).fallback(bad_request))
+        .route("/__sim/faults", get(get_faults).post(post_faults))
+        .route("/__sim/stats", get(stats))
+        .route("/__sim/hold", post(hold))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+fn html(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+async fn bad_request() -> Response {
+    html(StatusCode::BAD_REQUEST, BAD_REQUEST_HTML)
+}
+
+async fn not_found() -> Response {
+    html(StatusCode::NOT_FOUND, NOT_FOUND_HTML)
+}
+
+fn json_response(body: &Json) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_default();
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+async fn jsonrpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ctype.contains("json") {
+        return bad_request().await;
+    }
+    let Ok(request) = serde_json::from_slice::<Json>(&body) else {
+        return html(StatusCode::BAD_REQUEST, INVALID_JSON);
+    };
+    state.calls.fetch_add(1, Ordering::Relaxed);
+    let faults = state.faults();
+    let now = now_micros();
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(faults.latency()).await;
+    }
+    match faults.roll() {
+        Fate::Unavailable => return html(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_HTML),
+        Fate::Hang => tokio::time::sleep(HANG).await,
+        Fate::Serve => {}
+    }
+    let worker = state.clone();
+    let answered = tokio::task::spawn_blocking(move || {
+        let env = Env {
+            db: &worker.db,
+            db_name: &worker.db_name,
+            odoo_version: worker.odoo_version,
+            now,
+        };
+        let (answer, label) = rpc::handle(&env, &request);
+        *worker
+            .by_method
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(label)
+            .or_default() += 1;
+        answer
+    })
+    .await;
+    let answer = answered.unwrap_or_else(|e| json!({"jsonrpc": "2.0", "id": null, "error": OdooErr::new("builtins.RuntimeError", e.to_string()).to_json()}));
+    let records = answer["result"].as_array().map_or(0, Vec::len);
+    if faults.per_record_us > 0 && records > 0 {
+        tokio::time::sleep(faults.per_records(records)).await;
+    }
+    json_response(&answer)
+}
+
+async fn get_faults(State(state): State<Arc<AppState>>) -> AxumJson<Faults> {
+    AxumJson(state.faults())
+}
+
+async fn post_faults(
+    State(state): State<Arc<AppState>>,
+    AxumJson(faults): AxumJson<Faults>,
+) -> AxumJson<Faults> {
+    state.set_faults(faults.clone());
+    AxumJson(faults)
+}
+
+async fn stats(State(state): State<Arc<AppState>>) -> AxumJson<Json> {
+    let by_method = state
+        .by_method
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    AxumJson(json!({"calls": state.calls.load(Ordering::Relaxed), "by_method": by_method}))
+}
+
+/// A write held uncommitted for `hold_ms`, stamped with the time of the call.
+#[derive(Debug, Deserialize)]
+pub struct Hold {
+    pub model: String,
+    pub ids: Vec<i64>,
+    pub values: Map<String, Json>,
+    #[serde(default)]
+    pub hold_ms: u64,
+    #[serde(default)]
+    pub context: Option<Json>,
+}
+
+async fn hold(State(state): State<Arc<AppState>>, AxumJson(req): AxumJson<Hold>) -> Response {
+    let started = now_micros();
+    let ctx = {
+        let db = state.db.read().unwrap_or_else(|e| e.into_inner());
+        if db.table(&req.model).is_none() {
+            return (
+                StatusCode::BAD_REQUEST,
+                AxumJson(json!({"error": format!("unknown model {}", req.model)})),
+            )
+                .into_response();
+        }
+        match rpc::context(&db, req.context.as_ref()) {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    AxumJson(json!({"error": e.message})),
+                )
+                    .into_response()
+            }
+        }
+    };
+    let worker = state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(req.hold_ms)).await;
+        let mut db = worker.db.write().unwrap_or_else(|e| e.into_inner());
+        let outcome = crate::write::write(
+            &mut db,
+            &req.model,
+            &req.ids,
+            &req.values,
+            &ctx,
+            started,
+            ADMIN_UID,
+        );
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e.message, "held write failed");
+        }
+    });
+    let body =
+        json!({"ok": true, "write_date": fmt_dt_micros(&started), "visible_after_ms": req.hold_ms});
+    (StatusCode::OK, AxumJson(body)).into_response()
+}
