@@ -81,7 +81,10 @@ const CATEGORIES: &[(&str, usize)] = &[
     ("Deliveries", 1),
 ];
 
-const ATTRIBUTES: &[(&str, &str, &[(&str, &str)])] = &[
+/// (English, French) pairs.
+type Words = &'static [(&'static str, &'static str)];
+
+const ATTRIBUTES: &[(&str, &str, Words)] = &[
     (
         "Color",
         "Couleur",
