@@ -603,3 +603,252 @@ pub fn id_lower_bound(node: &Node) -> Option<i64> {
         n => leaf_bound(n),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::methods::search_ids;
+    use serde_json::json;
+
+    fn pat(p: &str, fold: bool) -> Operand {
+        Operand::Pat(Pattern::new(p, fold))
+    }
+
+    #[test]
+    fn equals_false_matches_null_and_empty_text_and_zero() {
+        assert!(leaf_matches(Ty::Char, Op::Eq, &Val::False, &Operand::Null));
+        assert!(leaf_matches(
+            Ty::Char,
+            Op::Eq,
+            &Val::Str(String::new()),
+            &Operand::Null
+        ));
+        assert!(!leaf_matches(
+            Ty::Char,
+            Op::Eq,
+            &Val::Str("x".into()),
+            &Operand::Null
+        ));
+        assert!(leaf_matches(
+            Ty::Float,
+            Op::Eq,
+            &Val::Float(0.0),
+            &Operand::Null
+        ));
+        assert!(leaf_matches(
+            Ty::Boolean,
+            Op::Eq,
+            &Val::Bool(false),
+            &Operand::Null
+        ));
+        assert!(!leaf_matches(
+            Ty::Many2one,
+            Op::Eq,
+            &Val::M2o(3),
+            &Operand::Null
+        ));
+    }
+
+    #[test]
+    fn negative_operators_match_null_positive_ones_do_not() {
+        let null = Val::False;
+        assert!(leaf_matches(
+            Ty::Char,
+            Op::Ne,
+            &null,
+            &Operand::Str("x".into())
+        ));
+        assert!(!leaf_matches(
+            Ty::Char,
+            Op::Eq,
+            &null,
+            &Operand::Str("x".into())
+        ));
+        assert!(leaf_matches(
+            Ty::Char,
+            Op::NotILike,
+            &null,
+            &pat("%furn%", true)
+        ));
+        assert!(!leaf_matches(
+            Ty::Char,
+            Op::ILike,
+            &null,
+            &pat("%furn%", true)
+        ));
+        assert!(leaf_matches(
+            Ty::Char,
+            Op::NotLike,
+            &null,
+            &pat("%x%", false)
+        ));
+        let ids = Operand::List(vec![Operand::Num(8.0), Operand::Num(1.0)]);
+        assert!(leaf_matches(Ty::Many2one, Op::NotIn, &null, &ids));
+        assert!(!leaf_matches(Ty::Many2one, Op::NotIn, &Val::M2o(8), &ids));
+        assert!(leaf_matches(Ty::Many2one, Op::In, &Val::M2o(8), &ids));
+        let with_false = Operand::List(vec![Operand::Num(8.0), Operand::Null]);
+        assert!(!leaf_matches(Ty::Many2one, Op::NotIn, &null, &with_false));
+        assert!(leaf_matches(Ty::Many2one, Op::In, &null, &with_false));
+    }
+
+    #[test]
+    fn comparisons_never_match_null() {
+        for op in [Op::Lt, Op::Le, Op::Gt, Op::Ge] {
+            assert!(!leaf_matches(
+                Ty::Float,
+                op,
+                &Val::False,
+                &Operand::Num(1.0)
+            ));
+        }
+        assert!(leaf_matches(
+            Ty::Float,
+            Op::Lt,
+            &Val::Float(0.5),
+            &Operand::Num(1.0)
+        ));
+        assert!(leaf_matches(
+            Ty::Float,
+            Op::Le,
+            &Val::Int(1),
+            &Operand::Num(1.0)
+        ));
+        assert!(leaf_matches(
+            Ty::Float,
+            Op::Gt,
+            &Val::Float(2.0),
+            &Operand::Num(1.0)
+        ));
+        assert!(!leaf_matches(
+            Ty::Float,
+            Op::Ge,
+            &Val::Float(0.9),
+            &Operand::Num(1.0)
+        ));
+        assert!(leaf_matches(
+            Ty::Char,
+            Op::Lt,
+            &Val::Str("B".into()),
+            &Operand::Str("a".into())
+        ));
+    }
+
+    #[test]
+    fn like_operators_use_sql_patterns() {
+        let v = Val::Str("E-COM06".into());
+        assert!(leaf_matches(
+            Ty::Char,
+            Op::EqLike,
+            &v,
+            &pat("E_COM0%", false)
+        ));
+        assert!(!leaf_matches(
+            Ty::Char,
+            Op::EqLike,
+            &v,
+            &pat("e_com0%", false)
+        ));
+        assert!(leaf_matches(
+            Ty::Char,
+            Op::EqILike,
+            &v,
+            &pat("e_com0%", true)
+        ));
+        assert!(leaf_matches(Ty::Char, Op::Like, &v, &pat("%COM%", false)));
+        assert!(!leaf_matches(Ty::Char, Op::Like, &v, &pat("%com%", false)));
+        assert!(leaf_matches(Ty::Char, Op::ILike, &v, &pat("%com%", true)));
+    }
+
+    #[test]
+    fn not_pushes_into_leaves_as_the_negated_operator() {
+        let db = crate::generate::generate(0, 0);
+        let ctx = Ctx::default();
+        let node = compile(
+            &db,
+            "product.category",
+            &json!(["!", "|", ["id", "<", 3], ["name", "ilike", "tool"]]),
+            &ctx,
+        )
+        .unwrap();
+        // product.category has no `active`, so the node is the domain itself.
+        let Node::And(leaves) = &node else {
+            panic!("! | should become &")
+        };
+        let ops: Vec<Op> = leaves
+            .iter()
+            .map(|n| match n {
+                Node::Leaf(l) => l.op,
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(ops, vec![Op::Ge, Op::NotILike]);
+    }
+
+    fn ids(db: &Db, model: &str, domain: serde_json::Value) -> Vec<i64> {
+        search_ids(db, model, &domain, (0, None), Some("id"), &Ctx::default()).unwrap()
+    }
+
+    #[test]
+    fn child_of_and_parent_of_walk_the_tree() {
+        let db = crate::generate::generate(0, 0);
+        assert_eq!(
+            ids(&db, "product.category", json!([["id", "child_of", 4]])),
+            vec![4, 13, 14, 15]
+        );
+        assert_eq!(
+            ids(&db, "product.category", json!([["id", "parent_of", 14]])),
+            vec![1, 2, 4, 14]
+        );
+        let below = ids(
+            &db,
+            "product.category",
+            json!([["parent_id", "child_of", 12]]),
+        );
+        assert_eq!(below, vec![18, 19]);
+    }
+
+    #[test]
+    fn prefix_operators_combine_and_top_level_is_an_implicit_and() {
+        let db = crate::generate::generate(0, 0);
+        let d = json!(["|", ["id", "=", 1], ["id", "=", 3], ["name", "!=", "All"]]);
+        assert_eq!(ids(&db, "product.category", d), vec![3]);
+        let d = json!(["!", ["parent_id", "=", false]]);
+        assert_eq!(ids(&db, "product.category", d).len(), 19);
+    }
+
+    #[test]
+    fn domain_errors_carry_odoos_texts() {
+        let db = crate::generate::generate(0, 0);
+        let ctx = Ctx::default();
+        let err = |d: serde_json::Value| compile(&db, "product.template", &d, &ctx).unwrap_err();
+        assert_eq!(
+            err(json!([["name", "==", "Desk"]])).message,
+            "Invalid leaf ('name', '==', 'Desk')"
+        );
+        assert_eq!(
+            err(json!([["name", "="]])).message,
+            "not enough values to unpack (expected 3, got 2)"
+        );
+        assert_eq!(err(json!("name = Desk")).name, "builtins.AssertionError");
+        let e = err(json!([["nope", "=", 1]]));
+        assert_eq!(
+            e.message,
+            "Invalid field product.template.nope in leaf ('nope', '=', 1)"
+        );
+        let e = err(json!([["write_date", ">=", "not-a-date"]]));
+        assert_eq!(e.name, "psycopg2.errors.InvalidDatetimeFormat");
+        assert!(e
+            .message
+            .starts_with("invalid input syntax for type timestamp: \"not-a-date 00:00:00\""));
+    }
+
+    #[test]
+    fn datetimes_compare_at_full_precision() {
+        let stored = Val::Dt(parse_dt("2026-11-24 13:20:23.199928").unwrap());
+        let cursor = Operand::Dt(parse_dt("2026-11-24 13:20:23").unwrap());
+        assert!(leaf_matches(Ty::Datetime, Op::Gt, &stored, &cursor));
+        assert!(leaf_matches(Ty::Datetime, Op::Ge, &stored, &cursor));
+        let exact = Operand::Dt(parse_dt("2026-11-24 13:20:23.199928").unwrap());
+        assert!(!leaf_matches(Ty::Datetime, Op::Gt, &stored, &exact));
+    }
+}

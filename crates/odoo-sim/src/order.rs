@@ -151,3 +151,113 @@ pub fn sort_default(db: &Db, model: &str, ids: Vec<i64>, ctx: &Ctx) -> Vec<i64> 
 pub fn is_id_asc(terms: &[Term]) -> bool {
     matches!(terms, [t] if t.field.name == "id" && !t.desc)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::write::create;
+    use serde_json::json;
+
+    fn db_with(names: &[(&str, Option<&str>)]) -> Db {
+        let mut db = crate::generate::generate(0, 0);
+        let ctx = Ctx::default();
+        let now = crate::value::now_micros();
+        for (name, code) in names {
+            let vals =
+                json!({"name": name, "default_code": code.map_or(json!(false), |c| json!(c))});
+            create(
+                &mut db,
+                "product.template",
+                vals.as_object().unwrap(),
+                &ctx,
+                now,
+                2,
+            )
+            .unwrap();
+        }
+        db
+    }
+
+    fn names(db: &Db, order: &str) -> Vec<String> {
+        let ctx = Ctx::default();
+        let terms = parse(db, "product.template", order).unwrap();
+        let ids: Vec<i64> = db
+            .table("product.template")
+            .unwrap()
+            .recs
+            .keys()
+            .copied()
+            .collect();
+        sort(db, "product.template", ids, &terms, &ctx)
+            .into_iter()
+            .map(|id| db.display_name("product.template", id, &ctx))
+            .collect()
+    }
+
+    #[test]
+    fn text_sorts_in_byte_order_like_collation_c() {
+        let db = db_with(&[
+            ("b", None),
+            ("Écran", None),
+            ("ab", None),
+            ("a b", None),
+            ("B", None),
+            ("a", None),
+        ]);
+        assert_eq!(names(&db, "name"), ["B", "a", "a b", "ab", "b", "Écran"]);
+        assert_eq!(
+            names(&db, "name desc"),
+            ["Écran", "b", "ab", "a b", "a", "B"]
+        );
+    }
+
+    #[test]
+    fn nulls_come_last_ascending_and_first_descending() {
+        let db = db_with(&[("x", Some("B2")), ("y", None), ("z", Some("A1"))]);
+        assert_eq!(names(&db, "default_code, name"), ["[A1] z", "[B2] x", "y"]);
+        assert_eq!(
+            names(&db, "default_code desc, name"),
+            ["y", "[B2] x", "[A1] z"]
+        );
+    }
+
+    #[test]
+    fn a_many2one_sorts_by_the_comodels_order_not_its_id() {
+        let mut db = db_with(&[("one", None), ("two", None)]);
+        let ctx = Ctx::default();
+        let now = crate::value::now_micros();
+        // Category 20 "All / Deliveries" sorts before 4 "All / Saleable / Office Furniture".
+        crate::write::write(
+            &mut db,
+            "product.template",
+            &[1],
+            json!({"categ_id": 4}).as_object().unwrap(),
+            &ctx,
+            now,
+            2,
+        )
+        .unwrap();
+        crate::write::write(
+            &mut db,
+            "product.template",
+            &[2],
+            json!({"categ_id": 20}).as_object().unwrap(),
+            &ctx,
+            now,
+            2,
+        )
+        .unwrap();
+        assert_eq!(names(&db, "categ_id"), ["two", "one"]);
+        assert_eq!(names(&db, "categ_id desc"), ["one", "two"]);
+    }
+
+    #[test]
+    fn unknown_order_fields_are_refused() {
+        let db = db_with(&[]);
+        let e = parse(&db, "product.template", "no_such_field desc").unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid field 'no_such_field' on model 'product.template'"
+        );
+    }
+}
