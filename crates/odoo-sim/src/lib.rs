@@ -57,7 +57,7 @@ pub enum Dataset {
     Demo18 { path: PathBuf },
     /// A deterministic generated catalog.
     Generated { products: usize, seed: u64 },
-    /// Nothing but languages and the root category.
+    /// Base data only (languages, UoMs, the category tree, attributes): no products.
     Empty,
 }
 

@@ -117,7 +117,8 @@ pub fn search_ids(
         return Ok(scan_by_id(db, model, &node, offset, limit, ctx));
     }
     let matched = matching(db, model, &node, ctx);
-    let sorted = order::sort(db, model, matched, &terms, ctx);
+    let keep = limit.map_or(usize::MAX, |l| l.saturating_add(offset));
+    let sorted = order::sort_page(db, model, matched, &terms, ctx, keep);
     Ok(sorted
         .into_iter()
         .skip(offset)

@@ -128,11 +128,34 @@ pub fn sort(db: &Db, model: &str, ids: Vec<i64>, terms: &[Term], ctx: &Ctx) -> V
         }
         return ids;
     }
-    let mut keyed: Vec<(Vec<(Key, bool)>, i64)> = ids
+    sort_page(db, model, ids, terms, ctx, usize::MAX)
+}
+
+type Keyed = (Vec<(Key, bool)>, i64);
+
+/// Sorts ids by `terms` and keeps the first `keep`: a small page of a large table is selected,
+/// not fully sorted. Ties keep id order (ids come in ascending order).
+pub fn sort_page(
+    db: &Db,
+    model: &str,
+    ids: Vec<i64>,
+    terms: &[Term],
+    ctx: &Ctx,
+    keep: usize,
+) -> Vec<i64> {
+    if keep == 0 {
+        return Vec::new();
+    }
+    let mut keyed: Vec<Keyed> = ids
         .into_iter()
         .map(|id| (keys(db, model, id, terms, ctx, 0), id))
         .collect();
-    keyed.sort_by(|a, b| cmp_keys(&a.0, &b.0));
+    let cmp = |a: &Keyed, b: &Keyed| cmp_keys(&a.0, &b.0).then(a.1.cmp(&b.1));
+    if keep < keyed.len() {
+        keyed.select_nth_unstable_by(keep - 1, cmp);
+        keyed.truncate(keep);
+    }
+    keyed.sort_by(cmp);
     keyed.into_iter().map(|(_, id)| id).collect()
 }
 

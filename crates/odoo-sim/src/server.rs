@@ -188,19 +188,17 @@ async fn hold(State(state): State<Arc<AppState>>, AxumJson(req): AxumJson<Hold>)
     let worker = state.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(req.hold_ms)).await;
-        let mut db = worker.db.write().unwrap_or_else(|e| e.into_inner());
-        let outcome = crate::write::write(
-            &mut db,
-            &req.model,
-            &req.ids,
-            &req.values,
-            &ctx,
-            started,
-            ADMIN_UID,
-        );
-        if let Err(e) = outcome {
-            tracing::warn!(error = %e.message, "held write failed");
-        }
+        // The commit waits for the write lock like any writer: off the async workers.
+        let commit = move || {
+            let mut db = worker.db.write().unwrap_or_else(|e| e.into_inner());
+            let (model, ids, values) = (&req.model, &req.ids, &req.values);
+            let outcome =
+                crate::write::write(&mut db, model, ids, values, &ctx, started, ADMIN_UID);
+            if let Err(e) = outcome {
+                tracing::warn!(error = %e.message, "held write failed");
+            }
+        };
+        let _ = tokio::task::spawn_blocking(commit).await;
     });
     let body =
         json!({"ok": true, "write_date": fmt_dt_micros(&started), "visible_after_ms": req.hold_ms});
