@@ -77,7 +77,8 @@ pub fn unknown_method(method: &str, model: &str) -> OdooErr {
 fn limit_of(v: Option<&Json>) -> Result<Option<usize>, OdooErr> {
     match v {
         None | Some(Json::Null) | Some(Json::Bool(false)) => Ok(None),
-        Some(Json::Number(n)) => Ok(n.as_u64().map(|n| n as usize)),
+        // Odoo applies `if limit:`: 0 means no limit.
+        Some(Json::Number(n)) => Ok(n.as_u64().filter(|n| *n > 0).map(|n| n as usize)),
         Some(other) => {
             let text = other
                 .as_str()

@@ -399,10 +399,21 @@ fn write_variants(
 ) -> Result<(), OdooErr> {
     let def = model_def(PRODUCT)
         .ok_or_else(|| OdooErr::user_error("Object product.product doesn't exist"))?;
-    let (own, inherited): (Map<String, Json>, Map<String, Json>) = vals
+    // The variant's own stored fields stay here; `name` and the other template fields go to the
+    // template; computed ones (lst_price, price_extra, ...) are ignored.
+    let tdef = model_def(TEMPLATE)
+        .ok_or_else(|| OdooErr::user_error("Object product.template doesn't exist"))?;
+    let own_stored = |k: &str| def.field(k).is_some_and(|(_, f)| !f.computed);
+    let own: Map<String, Json> = vals
         .iter()
+        .filter(|(k, _)| own_stored(k))
         .map(|(k, v)| (k.clone(), v.clone()))
-        .partition(|(k, _)| def.field(k).is_some());
+        .collect();
+    let inherited: Map<String, Json> = vals
+        .iter()
+        .filter(|(k, _)| !own_stored(k) && tdef.field(k).is_some_and(|(_, f)| !f.computed))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     check_barcode(db, PRODUCT, ids, &own)?;
     let mut updated = Vec::new();
     for id in ids {

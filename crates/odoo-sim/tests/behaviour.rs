@@ -543,3 +543,29 @@ async fn keyset_pages_over_100k_templates_do_not_scan_the_table() {
     assert!(paged < Duration::from_secs(2) && by_ids < Duration::from_secs(2));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_variant_name_write_renames_its_template() {
+    let sim = generated(5).await;
+    let vid = read(&sim, "product.template", &[1], &["product_variant_ids"]).await[0]
+        ["product_variant_ids"][0]
+        .as_i64()
+        .unwrap();
+    rpc(
+        &sim,
+        "product.product",
+        "write",
+        json!([[vid], {"name": "Renamed", "lst_price": 1.0}]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        read(&sim, "product.template", &[1], &["name"]).await[0]["name"],
+        "Renamed"
+    );
+    assert_eq!(
+        read(&sim, "product.product", &[vid], &["name"]).await[0]["name"],
+        "Renamed"
+    );
+    sim.shutdown().await;
+}
