@@ -49,7 +49,7 @@ pub enum Op {
 impl Op {
     fn parse(s: &str) -> Option<Op> {
         Some(match s {
-            "=" | "==?" => Op::Eq,
+            "=" => Op::Eq,
             "!=" | "<>" => Op::Ne,
             "<" => Op::Lt,
             "<=" => Op::Le,

@@ -86,7 +86,7 @@ pub fn create(
     rec.set(def, "create_date", Val::Dt(now));
     rec.set(def, "write_date", Val::Dt(now));
     let id = db.table_mut(model).map(|t| t.alloc_id()).unwrap_or(0);
-    after_create(db, model, id, &rec, now);
+    after_create(db, model, id, &rec);
     if let Some(t) = db.table_mut(model) {
         t.insert(id, rec);
     }
@@ -142,7 +142,7 @@ fn check_required(def: &crate::models::ModelDef, rec: &Rec) -> Result<(), OdooEr
     Ok(())
 }
 
-fn after_create(db: &mut Db, model: &str, id: i64, rec: &Rec, _now: NaiveDateTime) {
+fn after_create(db: &mut Db, model: &str, id: i64, rec: &Rec) {
     if model != PRODUCT {
         return;
     }
