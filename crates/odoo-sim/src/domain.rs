@@ -7,7 +7,7 @@ use crate::models::{Db, FieldRef, Rec, Ty};
 use crate::value::{parse_dt, Ctx, Val};
 use crate::wire::{py_leaf, OdooErr};
 use chrono::NaiveDateTime;
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 
 /// A compiled domain: no `!` left, every leaf bound to a field.
 #[derive(Clone, Debug)]
@@ -271,6 +271,9 @@ fn compile_leaf(db: &Db, model: &str, item: &Json, ctx: &Ctx) -> Result<Node, Od
             py_leaf(parts)
         )));
     };
+    if let Some(node) = path_leaf(db, model, fname, &op_text, &parts[2], ctx)? {
+        return Ok(node);
+    }
     let field = db.resolve(model, fname).ok_or_else(|| {
         OdooErr::value_error(format!(
             "Invalid field {model}.{} in leaf {}",
@@ -279,6 +282,41 @@ fn compile_leaf(db: &Db, model: &str, item: &Json, ctx: &Ctx) -> Result<Node, Od
         ))
     })?;
     build_leaf(db, model, field, &op_text, &parts[2], ctx)
+}
+
+/// `product_id.product_tmpl_id = 8`: the rest of the path is searched on the comodel (archived
+/// records included), and the leaf becomes `product_id in <those ids>`.
+fn path_leaf(
+    db: &Db,
+    model: &str,
+    fname: &str,
+    op: &str,
+    value: &Json,
+    ctx: &Ctx,
+) -> Result<Option<Node>, OdooErr> {
+    let Some((head, rest)) = fname.split_once('.') else {
+        return Ok(None);
+    };
+    let Some(field) = db.resolve(model, head) else {
+        return Ok(None);
+    };
+    let relational = field.ty == Ty::Many2one || field.ty.is_x2many();
+    let Some(t) = db.table(&field.comodel).filter(|_| relational) else {
+        return Ok(None);
+    };
+    let sub_ctx = ctx.with_active_test(false);
+    let sub = compile_leaf(db, &field.comodel, &json!([rest, op, value]), &sub_ctx)?;
+    let ids: Vec<Operand> = t
+        .recs
+        .iter()
+        .filter(|(id, rec)| eval(db, &field.comodel, **id, rec, &sub, &sub_ctx))
+        .map(|(id, _)| Operand::Num(*id as f64))
+        .collect();
+    Ok(Some(Node::Leaf(Leaf {
+        field,
+        op: Op::In,
+        operand: Operand::List(ids),
+    })))
 }
 
 fn build_leaf(

@@ -1,4 +1,5 @@
-//! Fault injection knobs (latency, per-record cost, 503s, hangs) and the per-call dice roll.
+//! Fault injection knobs (latency, per-record cost, 503s, hangs, lost or late webhooks) and the
+//! per-call dice roll.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,11 @@ pub struct Faults {
     pub error_rate: f64,
     /// Probability of not answering for 30 s.
     pub timeout_rate: f64,
+    /// Probability that a webhook POST is silently not sent (0..1).
+    pub drop_webhooks: f64,
+    /// After a staged write's webhook POSTs, how long before the change becomes visible (the
+    /// commit that follows the POSTs).
+    pub webhook_visibility_delay_ms: u64,
 }
 
 /// The fate of one call.

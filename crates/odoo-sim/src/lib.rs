@@ -5,8 +5,11 @@
 //! orders, domains, errors), and can be made slow or flaky through `Faults`. It depends on
 //! nothing of ours: its wire structs are its own, so a client bug cannot be mirrored here.
 //!
-//! Control routes (not Odoo's): `GET/POST /__sim/faults`, `GET /__sim/stats`, `POST /__sim/hold`.
+//! Control routes (not Odoo's): `GET/POST /__sim/faults`, `GET /__sim/stats`, `POST /__sim/hold`,
+//! `GET/POST /__sim/webhooks` (drop rate, visibility delay, POST counters), `POST /__sim/phantom`
+//! (a write whose webhooks are sent but which never commits).
 
+pub mod automation;
 pub mod dataset;
 pub mod domain;
 pub mod faults;
@@ -17,11 +20,14 @@ pub mod models;
 pub mod order;
 pub mod rpc;
 pub mod server;
+pub mod txn;
 pub mod value;
+pub mod webhooks;
 pub mod wire;
 pub mod write;
 
 pub use faults::Faults;
+pub use webhooks::WebhookCounts;
 
 use server::AppState;
 use std::collections::BTreeMap;
@@ -91,6 +97,7 @@ impl Sim {
             faults: RwLock::new(config.faults),
             calls: AtomicU64::new(0),
             by_method: Mutex::new(BTreeMap::new()),
+            webhooks: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
@@ -123,6 +130,30 @@ impl Sim {
 
     pub fn set_faults(&self, faults: Faults) {
         self.state.set_faults(faults);
+    }
+
+    /// The fault knobs in force.
+    pub fn faults(&self) -> Faults {
+        self.state.faults()
+    }
+
+    /// Probability (0..1) that a webhook POST is silently not sent.
+    pub fn set_drop_webhooks(&self, rate: f64) {
+        let mut faults = self.state.faults();
+        faults.drop_webhooks = rate;
+        self.state.set_faults(faults);
+    }
+
+    /// How long a staged write stays invisible after its webhook POSTs.
+    pub fn set_webhook_visibility_delay_ms(&self, ms: u64) {
+        let mut faults = self.state.faults();
+        faults.webhook_visibility_delay_ms = ms;
+        self.state.set_faults(faults);
+    }
+
+    /// Webhook POSTs sent, failed and dropped so far.
+    pub fn webhook_counts(&self) -> WebhookCounts {
+        self.state.webhooks.counts()
     }
 
     /// JSON-RPC calls served so far.
@@ -201,6 +232,16 @@ pub struct SimArgs {
     /// Probability of hanging 30 s.
     #[arg(long, env = "ODOO_SIM_TIMEOUT_RATE", default_value_t = 0.0)]
     pub timeout_rate: f64,
+    /// Probability that a webhook POST is silently not sent.
+    #[arg(long, env = "ODOO_SIM_DROP_WEBHOOKS", default_value_t = 0.0)]
+    pub drop_webhooks: f64,
+    /// Delay between a write's webhook POSTs and its commit (visibility).
+    #[arg(
+        long,
+        env = "ODOO_SIM_WEBHOOK_VISIBILITY_DELAY_MS",
+        default_value_t = 0
+    )]
+    pub webhook_visibility_delay_ms: u64,
     /// Odoo major version to report.
     #[arg(long, env = "ODOO_SIM_ODOO_VERSION", default_value_t = 18)]
     pub odoo_version: u8,
@@ -223,6 +264,8 @@ impl SimArgs {
             per_record_us: self.per_record_us,
             error_rate: self.error_rate,
             timeout_rate: self.timeout_rate,
+            drop_webhooks: self.drop_webhooks,
+            webhook_visibility_delay_ms: self.webhook_visibility_delay_ms,
         };
         SimConfig {
             db: self.db.clone(),

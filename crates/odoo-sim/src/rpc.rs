@@ -6,9 +6,9 @@ use crate::methods::{dispatch_read, Call, READ_METHODS, WRITE_METHODS};
 use crate::models::Db;
 use crate::value::{Ctx, BASE_LANG};
 use crate::wire::{envelope, OdooErr, RpcResult};
-use crate::write::dispatch_write;
 use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value as Json};
+use std::cell::RefCell;
 use std::sync::RwLock;
 
 pub const ADMIN_UID: i64 = 2;
@@ -21,6 +21,8 @@ pub struct Env<'a> {
     pub db_name: &'a str,
     pub odoo_version: u8,
     pub now: NaiveDateTime,
+    /// A staged write's POSTs and commit, for the server to finish (see `webhooks`).
+    pub pending: RefCell<Option<crate::webhooks::Pending>>,
 }
 
 /// Answers one parsed JSON-RPC request; also returns `model.method` for the stats.
@@ -203,7 +205,9 @@ fn execute(
     }
     drop(guard);
     let mut db = env.db.write().unwrap_or_else(|e| e.into_inner());
-    dispatch_write(&mut db, &call)
+    let (result, pending) = crate::webhooks::run_write(&mut db, &call);
+    *env.pending.borrow_mut() = pending;
+    result
 }
 
 /// The `lang` / `active_test` keys of a call's context; an inactive language fails the call.

@@ -1,10 +1,13 @@
-//! The HTTP side: axum routes for `/jsonrpc` (with Odoo's transport errors and the fault knobs),
-//! the control routes under `/__sim/` (faults, stats, hold), and the shared state behind them.
+//! The HTTP side: axum routes for `/jsonrpc` (with Odoo's transport errors and the fault knobs,
+//! and staged writes finished after their webhook POSTs), the control routes under `/__sim/`
+//! (faults, stats, hold, webhooks, phantom), and the shared state behind them.
 
 use crate::faults::{Fate, Faults, HANG};
+use crate::methods::Call;
 use crate::models::Db;
 use crate::rpc::{self, Env, ADMIN_UID};
 use crate::value::{fmt_dt_micros, now_micros};
+use crate::webhooks::{self, Pending, WebhookStats};
 use crate::wire::{OdooErr, BAD_REQUEST_HTML, INVALID_JSON, NOT_FOUND_HTML, UNAVAILABLE_HTML};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -27,6 +30,7 @@ pub struct AppState {
     pub faults: RwLock<Faults>,
     pub calls: AtomicU64,
     pub by_method: Mutex<BTreeMap<String, u64>>,
+    pub webhooks: WebhookStats,
 }
 
 impl AppState {
@@ -48,6 +52,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/__sim/faults", get(get_faults).post(post_faults))
         .route("/__sim/stats", get(stats))
         .route("/__sim/hold", post(hold))
+        .route("/__sim/webhooks", get(get_webhooks).post(post_webhooks))
+        .route("/__sim/phantom", post(phantom))
         .fallback(not_found)
         .with_state(state)
 }
@@ -111,6 +117,7 @@ async fn jsonrpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             db_name: &worker.db_name,
             odoo_version: worker.odoo_version,
             now,
+            pending: Default::default(),
         };
         let (answer, label) = rpc::handle(&env, &request);
         *worker
@@ -119,15 +126,40 @@ async fn jsonrpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             .unwrap_or_else(|e| e.into_inner())
             .entry(label)
             .or_default() += 1;
-        answer
+        (answer, env.pending.into_inner())
     })
     .await;
-    let answer = answered.unwrap_or_else(|e| json!({"jsonrpc": "2.0", "id": null, "error": OdooErr::new("builtins.RuntimeError", e.to_string()).to_json()}));
+    let answer = match answered {
+        Ok((answer, pending)) => {
+            if let Some(pending) = pending {
+                finish(&state, pending).await;
+            }
+            answer
+        }
+        Err(e) => {
+            json!({"jsonrpc": "2.0", "id": null, "error": OdooErr::new("builtins.RuntimeError", e.to_string()).to_json()})
+        }
+    };
     let records = answer["result"].as_array().map_or(0, Vec::len);
     if faults.per_record_us > 0 && records > 0 {
         tokio::time::sleep(faults.per_records(records)).await;
     }
     json_response(&answer)
+}
+
+/// A staged write: its POSTs, one after another, then the visibility delay, then the commit.
+async fn finish(state: &Arc<AppState>, pending: Pending) {
+    let faults = state.faults();
+    webhooks::deliver(&pending.posts, faults.drop_webhooks, &state.webhooks).await;
+    if faults.webhook_visibility_delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.webhook_visibility_delay_ms)).await;
+    }
+    let worker = state.clone();
+    let commit = move || {
+        let mut db = worker.db.write().unwrap_or_else(|e| e.into_inner());
+        pending.commit.apply(&mut db);
+    };
+    let _ = tokio::task::spawn_blocking(commit).await;
 }
 
 async fn get_faults(State(state): State<Arc<AppState>>) -> AxumJson<Faults> {
@@ -148,7 +180,101 @@ async fn stats(State(state): State<Arc<AppState>>) -> AxumJson<Json> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    AxumJson(json!({"calls": state.calls.load(Ordering::Relaxed), "by_method": by_method}))
+    AxumJson(json!({
+        "calls": state.calls.load(Ordering::Relaxed),
+        "by_method": by_method,
+        "webhooks": state.webhooks.counts(),
+    }))
+}
+
+/// `POST /__sim/webhooks`: the webhook knobs, each optional.
+#[derive(Debug, Default, Deserialize)]
+pub struct WebhookKnobs {
+    pub drop_webhooks: Option<f64>,
+    pub webhook_visibility_delay_ms: Option<u64>,
+}
+
+fn webhooks_view(state: &AppState) -> Json {
+    let faults = state.faults();
+    let counts = state.webhooks.counts();
+    json!({
+        "drop_webhooks": faults.drop_webhooks,
+        "webhook_visibility_delay_ms": faults.webhook_visibility_delay_ms,
+        "sent": counts.sent,
+        "failed": counts.failed,
+        "dropped": counts.dropped,
+    })
+}
+
+async fn get_webhooks(State(state): State<Arc<AppState>>) -> AxumJson<Json> {
+    AxumJson(webhooks_view(&state))
+}
+
+async fn post_webhooks(
+    State(state): State<Arc<AppState>>,
+    AxumJson(knobs): AxumJson<WebhookKnobs>,
+) -> AxumJson<Json> {
+    let mut faults = state.faults();
+    if let Some(rate) = knobs.drop_webhooks {
+        faults.drop_webhooks = rate;
+    }
+    if let Some(ms) = knobs.webhook_visibility_delay_ms {
+        faults.webhook_visibility_delay_ms = ms;
+    }
+    state.set_faults(faults);
+    AxumJson(webhooks_view(&state))
+}
+
+/// A write whose webhooks are sent but which never commits (Odoo's rolled-back transaction).
+#[derive(Debug, Deserialize)]
+pub struct Phantom {
+    pub model: String,
+    pub id: i64,
+    pub values: Map<String, Json>,
+    #[serde(default)]
+    pub context: Option<Json>,
+}
+
+async fn phantom(State(state): State<Arc<AppState>>, AxumJson(req): AxumJson<Phantom>) -> Response {
+    let started = now_micros();
+    let worker = state.clone();
+    let staged = tokio::task::spawn_blocking(move || {
+        let mut db = worker.db.write().unwrap_or_else(|e| e.into_inner());
+        if db.table(&req.model).is_none() {
+            return Err(format!("unknown model {}", req.model));
+        }
+        let ctx = rpc::context(&db, req.context.as_ref()).map_err(|e| e.message)?;
+        let args = [json!([req.id]), Json::Object(req.values)];
+        let kwargs = Map::new();
+        let call = Call {
+            model: &req.model,
+            method: "write",
+            args: &args,
+            kwargs: &kwargs,
+            ctx,
+            uid: ADMIN_UID,
+            now: started,
+        };
+        match webhooks::stage(&mut db, &call) {
+            (Err(e), _) => Err(e.message),
+            (Ok(_), pending) => Ok(pending.map(|p| p.posts).unwrap_or_default()),
+        }
+    })
+    .await;
+    let posts = match staged {
+        Ok(Ok(posts)) => posts,
+        Ok(Err(message)) => {
+            return (StatusCode::BAD_REQUEST, AxumJson(json!({"error": message}))).into_response()
+        }
+        Err(e) => {
+            let body = json!({"error": e.to_string()});
+            return (StatusCode::INTERNAL_SERVER_ERROR, AxumJson(body)).into_response();
+        }
+    };
+    let faults = state.faults();
+    webhooks::deliver(&posts, faults.drop_webhooks, &state.webhooks).await;
+    let body = json!({"ok": true, "posts": posts.len(), "write_date": fmt_dt_micros(&started), "applied": false});
+    (StatusCode::OK, AxumJson(body)).into_response()
 }
 
 /// A write held uncommitted for `hold_ms`, stamped with the time of the call.

@@ -3,8 +3,11 @@
 //! propagate to variants, unlink removes them) and its errors (MissingError, ValidationError,
 //! bad selection value).
 
+use crate::automation;
 use crate::methods::{ids_arg, unknown_method, Call};
-use crate::models::defs::{model_def, FieldDef, Ty, CATEGORY, PRODUCT, PTAL, PTAV, TEMPLATE, UOM};
+use crate::models::defs::{
+    model_def, FieldDef, Ty, ACTION, AUTOMATION, CATEGORY, PRODUCT, PTAL, PTAV, TEMPLATE, UOM,
+};
 use crate::models::{Db, Rec};
 use crate::value::{parse_dt, Ctx, Val, BASE_LANG};
 use crate::wire::{OdooErr, RpcResult};
@@ -82,6 +85,9 @@ pub fn create(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     apply(db, model, &mut rec, &own, ctx, uid)?;
+    if model == ACTION {
+        automation::name_webhook_action(&mut rec);
+    }
     check_required(def, &rec)?;
     rec.set(def, "create_date", Val::Dt(now));
     rec.set(def, "write_date", Val::Dt(now));
@@ -92,6 +98,9 @@ pub fn create(
     }
     if model == TEMPLATE {
         create_single_variant(db, id, vals, now);
+    }
+    if model == AUTOMATION {
+        automation::link_actions(db, id, vals, ctx, now, uid)?;
     }
     Ok(id)
 }
@@ -258,7 +267,7 @@ fn coerce(
     })
 }
 
-fn truthy(v: &Json) -> bool {
+pub fn truthy(v: &Json) -> bool {
     match v {
         Json::Bool(b) => *b,
         Json::Number(n) => n.as_f64() != Some(0.0),
@@ -325,7 +334,7 @@ fn ids_of(v: Option<&Json>) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-fn check_exist(db: &Db, model: &str, ids: &[i64], uid: i64) -> Result<(), OdooErr> {
+pub fn check_exist(db: &Db, model: &str, ids: &[i64], uid: i64) -> Result<(), OdooErr> {
     let t = db
         .table(model)
         .ok_or_else(|| OdooErr::user_error(format!("Object {model} doesn't exist")))?;
@@ -376,6 +385,11 @@ pub fn write(
     if model == TEMPLATE {
         for id in ids {
             template_side_effects(db, *id, vals, now);
+        }
+    }
+    if model == AUTOMATION {
+        for id in ids {
+            automation::link_actions(db, *id, vals, ctx, now, uid)?;
         }
     }
     Ok(())
@@ -522,6 +536,10 @@ pub fn unlink(db: &mut Db, model: &str, ids: &[i64], uid: i64) -> Result<(), Odo
         match model {
             TEMPLATE => unlink_template(db, *id),
             PRODUCT => unlink_variant(db, *id),
+            AUTOMATION => {
+                automation::unlink_actions(db, *id);
+                db.table_mut(model).map(|t| t.recs.remove(id));
+            }
             _ => {
                 db.table_mut(model).map(|t| t.recs.remove(id));
             }

@@ -1,7 +1,9 @@
 //! Computed fields (display names, variant lists and counts, variant prices, category paths) and
 //! the wire form of a value (`to_wire`). Reads the store, never changes it.
 
-use super::defs::{model_def, Ty, ATTRIBUTE, ATTR_VALUE, CATEGORY, PRODUCT, PTAL, PTAV, TEMPLATE};
+use super::defs::{
+    model_def, Ty, ACTION, ATTRIBUTE, ATTR_VALUE, CATEGORY, PRODUCT, PTAL, PTAV, TEMPLATE,
+};
 use super::store::{Db, FieldRef, Rec};
 use crate::order;
 use crate::value::{fmt_dt, Ctx, Val};
@@ -22,6 +24,9 @@ impl Db {
             (CATEGORY, "complete_name") => Val::Str(self.category_path(id, " / ", true)),
             (CATEGORY, "parent_path") => Val::Str(self.category_path(id, "/", false) + "/"),
             (_, "qty_available") => Val::Float(0.0),
+            (ACTION, "webhook_sample_payload") => {
+                crate::webhooks::sample_payload(self, id).map_or(Val::False, Val::Str)
+            }
             _ => Val::False,
         }
     }

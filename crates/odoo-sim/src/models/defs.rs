@@ -160,6 +160,10 @@ pub const PTAV: &str = "product.template.attribute.value";
 pub const PUBLIC_CATEGORY: &str = "product.public.category";
 pub const UOM: &str = "uom.uom";
 pub const LANG: &str = "res.lang";
+pub const IR_MODEL: &str = "ir.model";
+pub const IR_FIELDS: &str = "ir.model.fields";
+pub const AUTOMATION: &str = "base.automation";
+pub const ACTION: &str = "ir.actions.server";
 
 static TEMPLATE_FIELDS: [FieldDef; 28] = [
     req(trans(f("name", Ty::Char, "Name"))),
@@ -349,7 +353,70 @@ static LANG_FIELDS: [FieldDef; 5] = [
     DISPLAY_NAME,
 ];
 
-pub static MODELS: [ModelDef; 10] = [
+static IR_MODEL_FIELDS: [FieldDef; 4] = [
+    req(f("model", Ty::Char, "Model")),
+    req(f("name", Ty::Char, "Model Description")),
+    ID,
+    DISPLAY_NAME,
+];
+
+static IR_FIELDS_FIELDS: [FieldDef; 9] = [
+    req(f("name", Ty::Char, "Field Name")),
+    req(f("model", Ty::Char, "Model Name")),
+    req(rel("model_id", Ty::Many2one, IR_MODEL, "Model")),
+    f("field_description", Ty::Char, "Field Label"),
+    f("ttype", Ty::Selection, "Field Type"),
+    f("relation", Ty::Char, "Related Model"),
+    f("store", Ty::Boolean, "Stored"),
+    ID,
+    DISPLAY_NAME,
+];
+
+static AUTOMATION_FIELDS: [FieldDef; 11] = [
+    req(f("name", Ty::Char, "Automation Rule Name")),
+    req(rel("model_id", Ty::Many2one, IR_MODEL, "Model")),
+    req(f("trigger", Ty::Selection, "Trigger")),
+    rel(
+        "trigger_field_ids",
+        Ty::Many2many,
+        IR_FIELDS,
+        "Trigger Fields",
+    ),
+    f("filter_domain", Ty::Char, "Apply on"),
+    rel("action_server_ids", Ty::One2many, ACTION, "Actions"),
+    f("active", Ty::Boolean, "Active"),
+    WRITE_DATE,
+    CREATE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+static ACTION_FIELDS: [FieldDef; 12] = [
+    req(f("name", Ty::Char, "Action Name")),
+    req(f("state", Ty::Selection, "Type")),
+    f("usage", Ty::Selection, "Usage"),
+    req(rel("model_id", Ty::Many2one, IR_MODEL, "Model")),
+    f("webhook_url", Ty::Char, "Webhook URL"),
+    rel(
+        "webhook_field_ids",
+        Ty::Many2many,
+        IR_FIELDS,
+        "Webhook Fields",
+    ),
+    comp(f("webhook_sample_payload", Ty::Text, "Sample Payload")),
+    rel(
+        "base_automation_id",
+        Ty::Many2one,
+        AUTOMATION,
+        "Automation Rule",
+    ),
+    WRITE_DATE,
+    CREATE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+pub static MODELS: [ModelDef; 14] = [
     ModelDef {
         name: TEMPLATE,
         description: "Product",
@@ -409,6 +476,30 @@ pub static MODELS: [ModelDef; 10] = [
         description: "Languages",
         order: "active desc, name",
         fields: &LANG_FIELDS,
+    },
+    ModelDef {
+        name: IR_MODEL,
+        description: "Models",
+        order: "model",
+        fields: &IR_MODEL_FIELDS,
+    },
+    ModelDef {
+        name: IR_FIELDS,
+        description: "Fields",
+        order: "name",
+        fields: &IR_FIELDS_FIELDS,
+    },
+    ModelDef {
+        name: AUTOMATION,
+        description: "Automation Rule",
+        order: "id",
+        fields: &AUTOMATION_FIELDS,
+    },
+    ModelDef {
+        name: ACTION,
+        description: "Server Actions",
+        order: "name, id",
+        fields: &ACTION_FIELDS,
     },
 ];
 

@@ -99,10 +99,12 @@ impl Db {
                 (def.name, table)
             })
             .collect();
-        Db {
+        let mut db = Db {
             tables,
             ..Db::default()
-        }
+        };
+        db.seed_base();
+        db
     }
 
     pub fn table(&self, model: &str) -> Option<&Table> {
