@@ -2,8 +2,9 @@
 //! category tree, variants through attributes, EAN-13 barcodes, fr_FR translations, archived
 //! records and microsecond write dates spread over the 30 days before a fixed anchor.
 
+use crate::models::base::WH_STOCK;
 use crate::models::defs::{
-    model_def, ATTRIBUTE, ATTR_VALUE, CATEGORY, LANG, PRODUCT, PTAL, PTAV, PUBLIC_CATEGORY,
+    model_def, ATTRIBUTE, ATTR_VALUE, CATEGORY, LANG, PRODUCT, PTAL, PTAV, PUBLIC_CATEGORY, QUANT,
     TEMPLATE, UOM,
 };
 use crate::models::{Db, Rec};
@@ -145,7 +146,55 @@ pub fn generate(products: usize, seed: u64) -> Db {
     for i in 1..=products as i64 {
         g.template(i);
     }
+    quants(&mut db, seed);
     db
+}
+
+/// Stock in `WH/Stock` for ~60 % of the storable variants, from its own random stream (so the
+/// catalog itself is the same as without stock).
+fn quants(db: &mut Db, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5707_c0de);
+    let (Some(pdef), Some(tdef)) = (model_def(PRODUCT), model_def(TEMPLATE)) else {
+        return;
+    };
+    let storable: Vec<i64> = db
+        .table(PRODUCT)
+        .map(|t| {
+            t.recs
+                .iter()
+                .filter(|(_, r)| {
+                    let tmpl = r.get(pdef, "product_tmpl_id").m2o_id().unwrap_or(0);
+                    db.rec(TEMPLATE, tmpl)
+                        .is_some_and(|tr| tr.get(tdef, "is_storable") == &Val::Bool(true))
+                })
+                .map(|(id, _)| *id)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut next = 1;
+    for product in storable {
+        if !rng.gen_bool(0.6) {
+            continue;
+        }
+        let quantity = rng.gen_range(1..500) as f64;
+        let reserved = match rng.gen_bool(0.2) {
+            true => rng.gen_range(0..=quantity as i64) as f64,
+            false => 0.0,
+        };
+        let written = anchor() - Duration::microseconds(rng.gen_range(0..30 * 86_400_000_000i64));
+        let fields = vec![
+            ("product_id", Val::M2o(product)),
+            ("location_id", Val::M2o(WH_STOCK)),
+            ("quantity", Val::Float(quantity)),
+            ("reserved_quantity", Val::Float(reserved)),
+            ("inventory_quantity", Val::Float(0.0)),
+            ("write_date", Val::Dt(written)),
+            ("create_date", Val::Dt(written)),
+        ];
+        put(db, QUANT, next, fields);
+        next += 1;
+    }
+    db.reindex_quants();
 }
 
 struct Gen<'a> {

@@ -51,7 +51,7 @@ pub const READ_METHODS: &[&str] = &[
     "fields_get",
     "name_search",
 ];
-pub const WRITE_METHODS: &[&str] = &["create", "write", "unlink"];
+pub const WRITE_METHODS: &[&str] = &["create", "write", "unlink", "action_apply_inventory"];
 
 /// Runs a read-only method.
 pub fn dispatch_read(db: &Db, call: &Call) -> RpcResult {

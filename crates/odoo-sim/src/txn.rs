@@ -122,6 +122,8 @@ impl Db {
         };
     }
 
-    /// Hook for other derived indexes after images were applied.
-    pub fn after_images(&mut self) {}
+    /// Re-derives the indexes that do not follow one record (stock).
+    pub fn after_images(&mut self) {
+        self.reindex_quants();
+    }
 }

@@ -6,7 +6,8 @@
 use crate::automation;
 use crate::methods::{ids_arg, unknown_method, Call};
 use crate::models::defs::{
-    model_def, FieldDef, Ty, ACTION, AUTOMATION, CATEGORY, PRODUCT, PTAL, PTAV, TEMPLATE, UOM,
+    model_def, FieldDef, Ty, ACTION, AUTOMATION, CATEGORY, PRICELIST, PRODUCT, PTAL, PTAV, QUANT,
+    TEMPLATE, UOM,
 };
 use crate::models::{Db, Rec};
 use crate::value::{parse_dt, Ctx, Val, BASE_LANG};
@@ -32,8 +33,30 @@ pub fn dispatch_write(db: &mut Db, call: &Call) -> RpcResult {
             unlink(db, call.model, &ids_arg(call.arg(0, "ids")), call.uid)?;
             Ok(Some(json!(true)))
         }
+        "action_apply_inventory" if call.model == QUANT => {
+            apply_inventory(db, &ids_arg(call.arg(0, "ids")), call.now, call.uid)?;
+            Ok(None)
+        }
         other => Err(unknown_method(other, call.model)),
     }
+}
+
+/// stock.quant `action_apply_inventory`: the counted quantity becomes the quantity on hand. Only
+/// the quant's write_date moves (Odoo also writes a stock.move, not simulated); returns None.
+fn apply_inventory(db: &mut Db, ids: &[i64], now: NaiveDateTime, uid: i64) -> Result<(), OdooErr> {
+    check_exist(db, QUANT, ids, uid)?;
+    if let Some(t) = db.table_mut(QUANT) {
+        let def = t.def;
+        for id in ids {
+            if let Some(rec) = t.recs.get_mut(id) {
+                let counted = rec.get(def, "inventory_quantity").clone();
+                rec.set(def, "quantity", counted);
+                rec.set(def, "inventory_quantity", Val::Float(0.0));
+                rec.set(def, "write_date", Val::Dt(now));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn create_method(db: &mut Db, call: &Call) -> RpcResult {
@@ -102,6 +125,9 @@ pub fn create(
     if model == AUTOMATION {
         automation::link_actions(db, id, vals, ctx, now, uid)?;
     }
+    if model == QUANT {
+        db.reindex_quants();
+    }
     Ok(id)
 }
 
@@ -122,6 +148,9 @@ fn defaults(db: &Db, model: &str, rec: &mut Rec) {
             (Ty::Integer, _) => Val::Int(0),
             (Ty::One2many | Ty::Many2many, _) => Val::Ids(Vec::new()),
             (Ty::Selection, "type") => Val::Str("consu".into()),
+            (Ty::Selection, "applied_on") => Val::Str("3_global".into()),
+            (Ty::Selection, "compute_price") => Val::Str("fixed".into()),
+            (Ty::Many2one, "pricelist_id") if db.rec(PRICELIST, 1).is_some() => Val::M2o(1),
             (Ty::Many2one, "categ_id") if db.rec(CATEGORY, 1).is_some() => Val::M2o(1),
             (Ty::Many2one, "uom_id") if db.rec(UOM, 1).is_some() => Val::M2o(1),
             (Ty::Many2one, "currency_id") => Val::Ref(1, "USD".into()),
@@ -392,6 +421,9 @@ pub fn write(
             automation::link_actions(db, *id, vals, ctx, now, uid)?;
         }
     }
+    if model == QUANT && vals.contains_key("product_id") {
+        db.reindex_quants();
+    }
     Ok(())
 }
 
@@ -539,6 +571,10 @@ pub fn unlink(db: &mut Db, model: &str, ids: &[i64], uid: i64) -> Result<(), Odo
             AUTOMATION => {
                 automation::unlink_actions(db, *id);
                 db.table_mut(model).map(|t| t.recs.remove(id));
+            }
+            QUANT => {
+                db.table_mut(model).map(|t| t.recs.remove(id));
+                db.reindex_quants();
             }
             _ => {
                 db.table_mut(model).map(|t| t.recs.remove(id));

@@ -1,10 +1,26 @@
 //! Records every simulated database starts with, whatever its catalog: `ir.model` and
 //! `ir.model.fields` rows describing the simulated models (so automations can name models and
-//! fields by id, as over Odoo's RPC).
+//! fields by id, as over Odoo's RPC), the stock locations of a one-warehouse company (ids as in
+//! Odoo 18: `WH/Stock` is 8), the public pricelist, and the stock index.
 
-use super::defs::{FieldDef, IR_FIELDS, IR_MODEL, MODELS};
+use super::defs::{FieldDef, IR_FIELDS, IR_MODEL, LOCATION, MODELS, PRICELIST, QUANT};
 use super::store::{Db, Rec};
 use crate::value::Val;
+
+/// `WH/Stock`, the internal location of the only warehouse.
+pub const WH_STOCK: i64 = 8;
+
+/// (id, name, parent, usage) of the simulated stock locations.
+const LOCATIONS: &[(i64, &str, i64, &str)] = &[
+    (1, "Physical Locations", 0, "view"),
+    (2, "Partners", 0, "view"),
+    (3, "Virtual Locations", 0, "view"),
+    (4, "Vendors", 2, "supplier"),
+    (5, "Customers", 2, "customer"),
+    (7, "WH", 1, "view"),
+    (WH_STOCK, "Stock", 7, "internal"),
+    (14, "Inventory adjustment", 3, "inventory"),
+];
 
 /// Where `ir.model` ids start (Odoo's product models sit in the hundreds too).
 const FIRST_MODEL_ID: i64 = 381;
@@ -30,6 +46,76 @@ impl Db {
                 field_id += 1;
             }
         }
+        for (id, name, parent, usage) in LOCATIONS {
+            let complete = match LOCATIONS.iter().find(|l| l.0 == *parent) {
+                Some(p) => format!("{}/{name}", p.1),
+                None => name.to_string(),
+            };
+            let parent = match parent {
+                0 => Val::False,
+                p => Val::M2o(*p),
+            };
+            self.put_base(
+                LOCATION,
+                *id,
+                &[
+                    ("name", Val::Str(name.to_string())),
+                    ("complete_name", Val::Str(complete)),
+                    ("usage", Val::Str(usage.to_string())),
+                    ("location_id", parent),
+                    ("active", Val::Bool(true)),
+                ],
+            );
+        }
+        self.put_base(
+            PRICELIST,
+            1,
+            &[
+                ("name", Val::Str("Public Pricelist".into())),
+                ("currency_id", Val::Ref(1, "USD".into())),
+                ("active", Val::Bool(true)),
+            ],
+        );
+    }
+
+    /// Rebuilds the product -> quants index from stock.quant.
+    pub fn reindex_quants(&mut self) {
+        let mut index: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+        if let Some(t) = self.table(QUANT) {
+            for (id, r) in &t.recs {
+                if let Some(p) = r.get(t.def, "product_id").m2o_id() {
+                    index.entry(p).or_default().push(*id);
+                }
+            }
+        }
+        self.quants_by_product = index;
+    }
+
+    /// (on hand, free to use) of a variant: its quants in internal locations.
+    pub fn stock(&self, product: i64) -> (f64, f64) {
+        let (Some(quants), Some(locs)) = (self.table(QUANT), self.table(LOCATION)) else {
+            return (0.0, 0.0);
+        };
+        let internal = |loc: Option<i64>| {
+            loc.and_then(|l| locs.recs.get(&l))
+                .is_some_and(|r| r.get(locs.def, "usage") == &Val::Str("internal".into()))
+        };
+        let mut on_hand = 0.0;
+        let mut reserved = 0.0;
+        for q in self.quants_by_product.get(&product).into_iter().flatten() {
+            let Some(r) = quants.recs.get(q) else {
+                continue;
+            };
+            if !internal(r.get(quants.def, "location_id").m2o_id()) {
+                continue;
+            }
+            on_hand += r.get(quants.def, "quantity").as_f64().unwrap_or(0.0);
+            reserved += r
+                .get(quants.def, "reserved_quantity")
+                .as_f64()
+                .unwrap_or(0.0);
+        }
+        (on_hand, on_hand - reserved)
     }
 
     fn put_base(&mut self, model: &str, id: i64, vals: &[(&str, Val)]) {

@@ -2,7 +2,8 @@
 //! the wire form of a value (`to_wire`). Reads the store, never changes it.
 
 use super::defs::{
-    model_def, Ty, ACTION, ATTRIBUTE, ATTR_VALUE, CATEGORY, PRODUCT, PTAL, PTAV, TEMPLATE,
+    model_def, Ty, ACTION, ATTRIBUTE, ATTR_VALUE, CATEGORY, LOCATION, PRICELIST, PRODUCT, PTAL,
+    PTAV, TEMPLATE,
 };
 use super::store::{Db, FieldRef, Rec};
 use crate::order;
@@ -23,7 +24,14 @@ impl Db {
             (PRODUCT, "lst_price") => Val::Float(self.lst_price(rec)),
             (CATEGORY, "complete_name") => Val::Str(self.category_path(id, " / ", true)),
             (CATEGORY, "parent_path") => Val::Str(self.category_path(id, "/", false) + "/"),
-            (_, "qty_available") => Val::Float(0.0),
+            (PRODUCT, "qty_available") => Val::Float(self.stock(id).0),
+            (PRODUCT, "free_qty") => Val::Float(self.stock(id).1),
+            (TEMPLATE, "qty_available" | "free_qty") => {
+                let all = self.variant_ids(id, ctx).into_iter().map(|v| self.stock(v));
+                let (on_hand, free) = all.fold((0.0, 0.0), |a, s| (a.0 + s.0, a.1 + s.1));
+                Val::Float(if name == "free_qty" { free } else { on_hand })
+            }
+            (_, "qty_available" | "free_qty") => Val::Float(0.0),
             (ACTION, "webhook_sample_payload") => {
                 crate::webhooks::sample_payload(self, id).map_or(Val::False, Val::Str)
             }
@@ -125,6 +133,11 @@ impl Db {
         match model {
             TEMPLATE => with_code(rec.get(t.def, "default_code"), text("name")),
             PRODUCT => self.variant_display_name(rec, ctx),
+            LOCATION => text("complete_name"),
+            PRICELIST => match rec.get(t.def, "currency_id") {
+                Val::Ref(_, cur) if !cur.is_empty() => format!("{} ({cur})", text("name")),
+                _ => text("name"),
+            },
             CATEGORY => self.category_path(id, " / ", true),
             ATTR_VALUE => {
                 let attr = rec.get(t.def, "attribute_id").m2o_id().unwrap_or(0);

@@ -164,8 +164,12 @@ pub const IR_MODEL: &str = "ir.model";
 pub const IR_FIELDS: &str = "ir.model.fields";
 pub const AUTOMATION: &str = "base.automation";
 pub const ACTION: &str = "ir.actions.server";
+pub const LOCATION: &str = "stock.location";
+pub const QUANT: &str = "stock.quant";
+pub const PRICELIST: &str = "product.pricelist";
+pub const PRICELIST_ITEM: &str = "product.pricelist.item";
 
-static TEMPLATE_FIELDS: [FieldDef; 28] = [
+static TEMPLATE_FIELDS: [FieldDef; 29] = [
     req(trans(f("name", Ty::Char, "Name"))),
     f("default_code", Ty::Char, "Internal Reference"),
     f("barcode", Ty::Char, "Barcode"),
@@ -213,9 +217,10 @@ static TEMPLATE_FIELDS: [FieldDef; 28] = [
     )),
     comp(f("qty_available", Ty::Float, "Quantity On Hand")),
     f("description", Ty::Html, "Description"),
+    comp(f("free_qty", Ty::Float, "Free To Use Quantity")),
 ];
 
-static PRODUCT_FIELDS: [FieldDef; 14] = [
+static PRODUCT_FIELDS: [FieldDef; 15] = [
     req(rel(
         "product_tmpl_id",
         Ty::Many2one,
@@ -240,6 +245,7 @@ static PRODUCT_FIELDS: [FieldDef; 14] = [
     comp(f("price_extra", Ty::Float, "Variant Price Extra")),
     comp(f("is_favorite", Ty::Boolean, "Favorite")),
     comp(f("qty_available", Ty::Float, "Quantity On Hand")),
+    comp(f("free_qty", Ty::Float, "Free To Use Quantity")),
 ];
 
 static CATEGORY_FIELDS: [FieldDef; 8] = [
@@ -416,7 +422,53 @@ static ACTION_FIELDS: [FieldDef; 12] = [
     DISPLAY_NAME,
 ];
 
-pub static MODELS: [ModelDef; 14] = [
+static LOCATION_FIELDS: [FieldDef; 8] = [
+    req(f("name", Ty::Char, "Location Name")),
+    f("complete_name", Ty::Char, "Full Location Name"),
+    req(f("usage", Ty::Selection, "Location Type")),
+    rel("location_id", Ty::Many2one, LOCATION, "Parent Location"),
+    f("active", Ty::Boolean, "Active"),
+    WRITE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+static QUANT_FIELDS: [FieldDef; 9] = [
+    req(rel("product_id", Ty::Many2one, PRODUCT, "Product")),
+    req(rel("location_id", Ty::Many2one, LOCATION, "Location")),
+    f("quantity", Ty::Float, "Quantity"),
+    f("reserved_quantity", Ty::Float, "Reserved Quantity"),
+    f("inventory_quantity", Ty::Float, "Counted Quantity"),
+    WRITE_DATE,
+    CREATE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+static PRICELIST_FIELDS: [FieldDef; 6] = [
+    req(f("name", Ty::Char, "Pricelist Name")),
+    rel("currency_id", Ty::Many2one, "res.currency", "Currency"),
+    f("active", Ty::Boolean, "Active"),
+    WRITE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+static PRICELIST_ITEM_FIELDS: [FieldDef; 11] = [
+    req(rel("pricelist_id", Ty::Many2one, PRICELIST, "Pricelist")),
+    rel("product_tmpl_id", Ty::Many2one, TEMPLATE, "Product"),
+    rel("product_id", Ty::Many2one, PRODUCT, "Variant"),
+    req(f("applied_on", Ty::Selection, "Apply On")),
+    req(f("compute_price", Ty::Selection, "Compute Price")),
+    f("fixed_price", Ty::Float, "Fixed Price"),
+    f("min_quantity", Ty::Float, "Min. Quantity"),
+    WRITE_DATE,
+    CREATE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+pub static MODELS: [ModelDef; 18] = [
     ModelDef {
         name: TEMPLATE,
         description: "Product",
@@ -500,6 +552,30 @@ pub static MODELS: [ModelDef; 14] = [
         description: "Server Actions",
         order: "name, id",
         fields: &ACTION_FIELDS,
+    },
+    ModelDef {
+        name: LOCATION,
+        description: "Inventory Locations",
+        order: "complete_name, id",
+        fields: &LOCATION_FIELDS,
+    },
+    ModelDef {
+        name: QUANT,
+        description: "Quants",
+        order: "id",
+        fields: &QUANT_FIELDS,
+    },
+    ModelDef {
+        name: PRICELIST,
+        description: "Pricelist",
+        order: "id",
+        fields: &PRICELIST_FIELDS,
+    },
+    ModelDef {
+        name: PRICELIST_ITEM,
+        description: "Pricelist Rule",
+        order: "applied_on, min_quantity desc, id",
+        fields: &PRICELIST_ITEM_FIELDS,
     },
 ];
 

@@ -82,6 +82,8 @@ pub struct Db {
     pub tables: HashMap<&'static str, Table>,
     /// template id -> its variant ids (archived ones included).
     pub variants_by_tmpl: HashMap<i64, Vec<i64>>,
+    /// product id -> its stock.quant ids (see `reindex_quants`).
+    pub quants_by_product: HashMap<i64, Vec<i64>>,
     /// Recorded `fields_get` answers (demo18), by model.
     pub fields_get: HashMap<String, Map<String, Json>>,
 }
