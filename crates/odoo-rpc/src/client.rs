@@ -1,0 +1,278 @@
+//! `OdooClient`: the ORM methods of `OdooApi` (search, read, write...) expressed as `execute_kw`
+//! calls on any `Transport`, with their results decoded into typed values. `ClientConfig` is how
+//! to reach and log into Odoo. Protocol details belong to the transports, not here.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+
+use crate::domain::Domain;
+use crate::error::{DecodeError, OdooError};
+use crate::jsonrpc::JsonRpcTransport;
+use crate::transport::Transport;
+use crate::value::{ids_from_value, Context, Record, SearchOptions, ServerVersion};
+use crate::OdooApi;
+
+/// How to reach and log into Odoo. `Debug` shows the password as `[REDACTED]`.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// e.g. `http://odoo:8069`, without `/jsonrpc`.
+    pub url: String,
+    pub db: String,
+    pub login: String,
+    /// The password or an API key.
+    pub password: SecretString,
+    /// For one HTTP request, answer included.
+    pub timeout: Duration,
+    /// Requests in flight at once; Odoo serves one per worker process.
+    pub max_concurrency: usize,
+    pub max_retries: u32,
+    /// The first retry waits up to this long; each next one up to twice as long.
+    pub retry_base: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(
+        url: impl Into<String>,
+        db: impl Into<String>,
+        login: impl Into<String>,
+        password: SecretString,
+    ) -> Self {
+        ClientConfig {
+            url: url.into(),
+            db: db.into(),
+            login: login.into(),
+            password,
+            timeout: Duration::from_secs(60),
+            max_concurrency: 4,
+            max_retries: 4,
+            retry_base: Duration::from_millis(200),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct OdooClient {
+    transport: Arc<dyn Transport>,
+}
+
+impl OdooClient {
+    /// Logs in over JSON-RPC.
+    pub async fn connect(config: ClientConfig) -> Result<OdooClient, OdooError> {
+        let transport = JsonRpcTransport::connect(&config).await?;
+        Ok(OdooClient::new(Arc::new(transport)))
+    }
+
+    pub fn new(transport: Arc<dyn Transport>) -> OdooClient {
+        OdooClient { transport }
+    }
+
+    pub fn describe(&self) -> String {
+        self.transport.describe()
+    }
+
+    async fn call(
+        &self,
+        model: &str,
+        method: &str,
+        args: Vec<Value>,
+        kwargs: Map<String, Value>,
+    ) -> Result<Value, OdooError> {
+        tracing::debug!(model, method, "Odoo call");
+        self.transport.execute_kw(model, method, args, kwargs).await
+    }
+}
+
+impl fmt::Debug for OdooClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OdooClient")
+            .field("transport", &self.transport.describe())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl OdooApi for OdooClient {
+    async fn version(&self) -> Result<ServerVersion, OdooError> {
+        self.transport.version().await
+    }
+
+    async fn search(
+        &self,
+        model: &str,
+        domain: &Domain,
+        opts: &SearchOptions,
+    ) -> Result<Vec<i64>, OdooError> {
+        let mut kwargs = Map::new();
+        opts.insert_into(&mut kwargs);
+        let result = self
+            .call(model, "search", vec![domain.to_value()], kwargs)
+            .await?;
+        decode_ids(&format!("{model}.search"), &result)
+    }
+
+    async fn search_read(
+        &self,
+        model: &str,
+        domain: &Domain,
+        fields: &[&str],
+        opts: &SearchOptions,
+    ) -> Result<Vec<Record>, OdooError> {
+        let mut kwargs = fields_kwargs(fields);
+        opts.insert_into(&mut kwargs);
+        let result = self
+            .call(model, "search_read", vec![domain.to_value()], kwargs)
+            .await?;
+        decode_records(&format!("{model}.search_read"), result)
+    }
+
+    async fn read(
+        &self,
+        model: &str,
+        ids: &[i64],
+        fields: &[&str],
+        context: &Context,
+    ) -> Result<Vec<Record>, OdooError> {
+        // Nothing to ask: Odoo would answer [] after a round trip.
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut kwargs = fields_kwargs(fields);
+        context.insert_into(&mut kwargs);
+        let result = self
+            .call(model, "read", vec![Value::from(ids)], kwargs)
+            .await?;
+        decode_records(&format!("{model}.read"), result)
+    }
+
+    async fn search_count(
+        &self,
+        model: &str,
+        domain: &Domain,
+        context: &Context,
+    ) -> Result<u64, OdooError> {
+        let mut kwargs = Map::new();
+        context.insert_into(&mut kwargs);
+        let result = self
+            .call(model, "search_count", vec![domain.to_value()], kwargs)
+            .await?;
+        result.as_u64().ok_or_else(|| {
+            DecodeError::result(&format!("{model}.search_count"), "a count", &result).into()
+        })
+    }
+
+    async fn fields_get(
+        &self,
+        model: &str,
+        attributes: &[&str],
+    ) -> Result<Map<String, Value>, OdooError> {
+        let mut kwargs = Map::new();
+        if !attributes.is_empty() {
+            kwargs.insert("attributes".to_owned(), Value::from(attributes));
+        }
+        match self.call(model, "fields_get", Vec::new(), kwargs).await? {
+            Value::Object(fields) => Ok(fields),
+            other => {
+                let call = format!("{model}.fields_get");
+                Err(DecodeError::result(&call, "an object of fields", &other).into())
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        model: &str,
+        values: Vec<Map<String, Value>>,
+        context: &Context,
+    ) -> Result<Vec<i64>, OdooError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut kwargs = Map::new();
+        context.insert_into(&mut kwargs);
+        let rows = values.into_iter().map(Value::Object).collect();
+        let result = self
+            .call(model, "create", vec![Value::Array(rows)], kwargs)
+            .await?;
+        // Odoo answers a list for a list of values, but one id for a single dict.
+        match result.as_i64() {
+            Some(id) => Ok(vec![id]),
+            None => decode_ids(&format!("{model}.create"), &result),
+        }
+    }
+
+    async fn write(
+        &self,
+        model: &str,
+        ids: &[i64],
+        values: Map<String, Value>,
+        context: &Context,
+    ) -> Result<(), OdooError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut kwargs = Map::new();
+        context.insert_into(&mut kwargs);
+        let args = vec![Value::from(ids), Value::Object(values)];
+        let result = self.call(model, "write", args, kwargs).await?;
+        expect_true(&format!("{model}.write"), &result)
+    }
+
+    async fn unlink(&self, model: &str, ids: &[i64], context: &Context) -> Result<(), OdooError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut kwargs = Map::new();
+        context.insert_into(&mut kwargs);
+        let result = self
+            .call(model, "unlink", vec![Value::from(ids)], kwargs)
+            .await?;
+        expect_true(&format!("{model}.unlink"), &result)
+    }
+
+    async fn execute_kw(
+        &self,
+        model: &str,
+        method: &str,
+        args: Vec<Value>,
+        kwargs: Map<String, Value>,
+    ) -> Result<Value, OdooError> {
+        self.call(model, method, args, kwargs).await
+    }
+}
+
+/// An empty field list asks Odoo for every field.
+fn fields_kwargs(fields: &[&str]) -> Map<String, Value> {
+    let mut kwargs = Map::new();
+    if !fields.is_empty() {
+        kwargs.insert("fields".to_owned(), Value::from(fields));
+    }
+    kwargs
+}
+
+fn decode_ids(call: &str, result: &Value) -> Result<Vec<i64>, OdooError> {
+    ids_from_value(result).ok_or_else(|| DecodeError::result(call, "a list of ids", result).into())
+}
+
+fn decode_records(call: &str, result: Value) -> Result<Vec<Record>, OdooError> {
+    let Value::Array(rows) = result else {
+        return Err(DecodeError::result(call, "a list of records", &result).into());
+    };
+    rows.into_iter()
+        .map(|row| match row {
+            Value::Object(map) => Ok(Record(map)),
+            other => Err(DecodeError::result(call, "a record object", &other).into()),
+        })
+        .collect()
+}
+
+fn expect_true(call: &str, result: &Value) -> Result<(), OdooError> {
+    match result {
+        Value::Bool(true) => Ok(()),
+        other => Err(DecodeError::result(call, "true", other).into()),
+    }
+}

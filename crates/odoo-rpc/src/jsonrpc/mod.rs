@@ -1,0 +1,148 @@
+//! `JsonRpcTransport`: Odoo's `POST /jsonrpc` endpoint (Odoo 18, and Odoo 19's legacy API).
+//! Authenticates once with `common.authenticate` and sends the uid and password with every
+//! `object.execute_kw` call, as that protocol requires.
+
+mod wire;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+
+use crate::client::ClientConfig;
+use crate::error::{DecodeError, OdooError};
+use crate::http::{redacted_url, HttpPoster};
+use crate::retry::{RetryPolicy, MAX_RETRY_DELAY};
+use crate::transport::Transport;
+use crate::value::ServerVersion;
+
+pub struct JsonRpcTransport {
+    http: HttpPoster,
+    endpoint: String,
+    /// The server URL as shown in messages (no credentials).
+    shown_url: String,
+    db: String,
+    uid: i64,
+    password: SecretString,
+    next_request_id: AtomicU64,
+}
+
+impl JsonRpcTransport {
+    /// Authenticates `config.login` on `config.db`.
+    pub async fn connect(config: &ClientConfig) -> Result<Self, OdooError> {
+        let mut transport = Self::unauthenticated(config)?;
+        transport.uid = transport.authenticate(&config.login).await?;
+        Ok(transport)
+    }
+
+    /// The authenticated user's id.
+    pub fn uid(&self) -> i64 {
+        self.uid
+    }
+
+    fn unauthenticated(config: &ClientConfig) -> Result<Self, OdooError> {
+        let base_url = config.url.trim_end_matches('/');
+        let endpoint = format!("{base_url}/jsonrpc");
+        let retry = RetryPolicy {
+            max_retries: config.max_retries,
+            base: config.retry_base,
+            cap: MAX_RETRY_DELAY,
+        };
+        let http = HttpPoster::new(&endpoint, config.timeout, config.max_concurrency, retry)?;
+        Ok(JsonRpcTransport {
+            http,
+            endpoint,
+            shown_url: redacted_url(base_url),
+            db: config.db.clone(),
+            uid: 0,
+            password: config.password.clone(),
+            next_request_id: AtomicU64::new(1),
+        })
+    }
+
+    async fn authenticate(&self, login: &str) -> Result<i64, OdooError> {
+        // The fourth argument is the user-agent environment Odoo records with the login.
+        let args = vec![
+            Value::from(self.db.as_str()),
+            Value::from(login),
+            Value::from(self.password.expose_secret()),
+            Value::Object(Map::new()),
+        ];
+        let result = self.call("common", "authenticate", args).await?;
+        match result {
+            Value::Number(uid) if uid.is_i64() => Ok(uid.as_i64().unwrap_or_default()),
+            Value::Bool(false) => Err(OdooError::AuthenticationFailed {
+                login: login.to_owned(),
+                db: self.db.clone(),
+            }),
+            other => {
+                Err(DecodeError::result("common.authenticate", "a uid or false", &other).into())
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        service: &str,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, OdooError> {
+        let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let body = wire::request_body(id, service, method, args);
+        let shown_endpoint = redacted_url(&self.endpoint);
+        self.http
+            .post_json(&self.endpoint, &body, |answer| {
+                wire::decode_response(answer.status, &answer.body, &shown_endpoint)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Transport for JsonRpcTransport {
+    async fn version(&self) -> Result<ServerVersion, OdooError> {
+        let result = self.call("common", "version", Vec::new()).await?;
+        serde_json::from_value(result.clone()).map_err(|_| {
+            let expected = "{server_version, server_version_info, ...}";
+            DecodeError::result("common.version", expected, &result).into()
+        })
+    }
+
+    async fn execute_kw(
+        &self,
+        model: &str,
+        method: &str,
+        args: Vec<Value>,
+        kwargs: Map<String, Value>,
+    ) -> Result<Value, OdooError> {
+        let call_args = vec![
+            Value::from(self.db.as_str()),
+            Value::from(self.uid),
+            Value::from(self.password.expose_secret()),
+            Value::from(model),
+            Value::from(method),
+            Value::Array(args),
+            Value::Object(kwargs),
+        ];
+        self.call("object", "execute_kw", call_args).await
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "JSON-RPC at {} (db {}, uid {})",
+            self.shown_url, self.db, self.uid
+        )
+    }
+}
+
+impl fmt::Debug for JsonRpcTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonRpcTransport")
+            .field("url", &self.shown_url)
+            .field("db", &self.db)
+            .field("uid", &self.uid)
+            .finish_non_exhaustive()
+    }
+}
