@@ -49,6 +49,8 @@ impl Domain {
         self.combine("|", other)
     }
 
+    // Inherent so that `.not()` works without importing `std::ops::Not` (also implemented).
+    #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Self {
         if self.is_all() {
             return Domain::none();
@@ -80,6 +82,14 @@ impl Domain {
         terms.extend(self.terms);
         terms.extend(other.terms);
         Domain { terms }
+    }
+}
+
+impl std::ops::Not for Domain {
+    type Output = Domain;
+
+    fn not(self) -> Domain {
+        Domain::not(self)
     }
 }
 
@@ -167,6 +177,7 @@ mod tests {
         assert_eq!(id_gt(1).and(Domain::all()), id_gt(1));
         assert_eq!(id_gt(1).or(Domain::all()), Domain::all());
         assert_eq!(Domain::all().not(), Domain::none());
+        assert_eq!(!id_gt(1), id_gt(1).not());
     }
 
     #[test]

@@ -4,6 +4,9 @@
 
 mod wire;
 
+#[cfg(test)]
+mod fixture_tests;
+
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
