@@ -1,5 +1,5 @@
-//! Fault injection knobs (latency, per-record cost, 503s, hangs, lost or late webhooks) and the
-//! per-call dice roll.
+//! Fault injection knobs (latency, per-record cost, 503s, hangs, lost or late webhooks, the Odoo 18
+//! latency model) and the per-call dice roll.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,8 @@ pub struct Faults {
     /// After a staged write's webhook POSTs, how long before the change becomes visible (the
     /// commit that follows the POSTs).
     pub webhook_visibility_delay_ms: u64,
+    /// Odoo-like cost per call and a limited number of server workers (`None`: off).
+    pub latency_model: Option<crate::latency::LatencyModel>,
 }
 
 /// The fate of one call.

@@ -14,6 +14,7 @@ pub mod dataset;
 pub mod domain;
 pub mod faults;
 pub mod generate;
+pub mod latency;
 pub mod like;
 pub mod methods;
 pub mod models;
@@ -27,6 +28,7 @@ pub mod wire;
 pub mod write;
 
 pub use faults::Faults;
+pub use latency::{LatencyModel, QueueCounts};
 pub use webhooks::WebhookCounts;
 
 use server::AppState;
@@ -98,6 +100,7 @@ impl Sim {
             calls: AtomicU64::new(0),
             by_method: Mutex::new(BTreeMap::new()),
             webhooks: Default::default(),
+            workers: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
@@ -151,6 +154,11 @@ impl Sim {
         self.state.set_faults(faults);
     }
 
+    /// The latency model's worker queue (current and maximum depths).
+    pub fn queue_counts(&self) -> QueueCounts {
+        self.state.workers.counts()
+    }
+
     /// Webhook POSTs sent, failed and dropped so far.
     pub fn webhook_counts(&self) -> WebhookCounts {
         self.state.webhooks.counts()
@@ -192,6 +200,13 @@ pub enum DatasetKind {
     Demo18,
     Generated,
     Empty,
+}
+
+/// Which latency model the command line asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LatencyModelKind {
+    None,
+    Odoo18,
 }
 
 /// Command-line arguments of `odoo-sim` (and of `odoo-sync sim`, flattened).
@@ -242,6 +257,17 @@ pub struct SimArgs {
         default_value_t = 0
     )]
     pub webhook_visibility_delay_ms: u64,
+    /// Per-call latency model: `odoo18` reproduces bench18's measured Odoo 18 timings.
+    #[arg(
+        long,
+        env = "ODOO_SIM_LATENCY_MODEL",
+        value_enum,
+        default_value = "none"
+    )]
+    pub latency_model: LatencyModelKind,
+    /// Server workers of the latency model (calls beyond them queue).
+    #[arg(long, env = "ODOO_SIM_ODOO_WORKERS", default_value_t = 2)]
+    pub odoo_workers: usize,
     /// Odoo major version to report.
     #[arg(long, env = "ODOO_SIM_ODOO_VERSION", default_value_t = 18)]
     pub odoo_version: u8,
@@ -266,6 +292,10 @@ impl SimArgs {
             timeout_rate: self.timeout_rate,
             drop_webhooks: self.drop_webhooks,
             webhook_visibility_delay_ms: self.webhook_visibility_delay_ms,
+            latency_model: match self.latency_model {
+                LatencyModelKind::None => None,
+                LatencyModelKind::Odoo18 => Some(LatencyModel::odoo18(self.odoo_workers)),
+            },
         };
         SimConfig {
             db: self.db.clone(),

@@ -31,6 +31,7 @@ pub struct AppState {
     pub calls: AtomicU64,
     pub by_method: Mutex<BTreeMap<String, u64>>,
     pub webhooks: WebhookStats,
+    pub workers: crate::latency::Workers,
 }
 
 impl AppState {
@@ -110,6 +111,11 @@ async fn jsonrpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         Fate::Hang => tokio::time::sleep(HANG).await,
         Fate::Serve => {}
     }
+    let busy = match &faults.latency_model {
+        Some(model) => Some(state.workers.acquire(model.workers).await),
+        None => None,
+    };
+    let shape_request = faults.latency_model.as_ref().map(|_| request.clone());
     let worker = state.clone();
     let answered = tokio::task::spawn_blocking(move || {
         let env = Env {
@@ -140,6 +146,11 @@ async fn jsonrpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             json!({"jsonrpc": "2.0", "id": null, "error": OdooErr::new("builtins.RuntimeError", e.to_string()).to_json()})
         }
     };
+    if let (Some(model), Some(request)) = (&faults.latency_model, &shape_request) {
+        let cost = model.cost(&crate::latency::shape_of(request, &answer));
+        tokio::time::sleep(cost).await;
+    }
+    drop(busy);
     let records = answer["result"].as_array().map_or(0, Vec::len);
     if faults.per_record_us > 0 && records > 0 {
         tokio::time::sleep(faults.per_records(records)).await;
@@ -184,6 +195,7 @@ async fn stats(State(state): State<Arc<AppState>>) -> AxumJson<Json> {
         "calls": state.calls.load(Ordering::Relaxed),
         "by_method": by_method,
         "webhooks": state.webhooks.counts(),
+        "queue": state.workers.counts(),
     }))
 }
 
