@@ -26,8 +26,9 @@ pub(crate) struct HttpPoster {
 }
 
 impl HttpPoster {
+    /// `shown_url` names the server in a setup error.
     pub fn new(
-        url: &str,
+        shown_url: &str,
         timeout: Duration,
         max_concurrency: usize,
         retry: RetryPolicy,
@@ -35,7 +36,7 @@ impl HttpPoster {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map_err(|error| transport_error(url, error))?;
+            .map_err(|error| transport_error(shown_url, error))?;
         Ok(HttpPoster {
             client,
             permits: Arc::new(Semaphore::new(max_concurrency.max(1))),

@@ -230,6 +230,12 @@ impl Context {
     }
 }
 
+impl serde::Serialize for Context {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(serializer)
+    }
+}
+
 /// Paging, ordering and context of `search` / `search_read`. Absent values are not sent.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchOptions {
@@ -377,6 +383,8 @@ mod tests {
             Value::Object(context.to_map()),
             json!({"lang": "fr_FR", "active_test": false})
         );
+        let text = serde_json::to_string(&context).expect("serializes");
+        assert_eq!(text, r#"{"lang":"fr_FR","active_test":false}"#);
         let mut kwargs = Map::new();
         Context::default().insert_into(&mut kwargs);
         assert!(kwargs.is_empty(), "an empty context is not sent");

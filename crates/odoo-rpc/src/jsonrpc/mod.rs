@@ -24,7 +24,8 @@ use crate::value::ServerVersion;
 pub struct JsonRpcTransport {
     http: HttpPoster,
     endpoint: String,
-    /// The server URL as shown in messages (no credentials).
+    /// `endpoint` and the server URL as shown in messages (no credentials).
+    shown_endpoint: String,
     shown_url: String,
     db: String,
     uid: i64,
@@ -53,10 +54,17 @@ impl JsonRpcTransport {
             base: config.retry_base,
             cap: MAX_RETRY_DELAY,
         };
-        let http = HttpPoster::new(&endpoint, config.timeout, config.max_concurrency, retry)?;
+        let shown_endpoint = redacted_url(&endpoint);
+        let http = HttpPoster::new(
+            &shown_endpoint,
+            config.timeout,
+            config.max_concurrency,
+            retry,
+        )?;
         Ok(JsonRpcTransport {
             http,
             endpoint,
+            shown_endpoint,
             shown_url: redacted_url(base_url),
             db: config.db.clone(),
             uid: 0,
@@ -75,14 +83,13 @@ impl JsonRpcTransport {
         ];
         let result = self.call("common", "authenticate", args).await?;
         match result {
-            Value::Number(uid) if uid.is_i64() => Ok(uid.as_i64().unwrap_or_default()),
             Value::Bool(false) => Err(OdooError::AuthenticationFailed {
                 login: login.to_owned(),
                 db: self.db.clone(),
             }),
-            other => {
-                Err(DecodeError::result("common.authenticate", "a uid or false", &other).into())
-            }
+            other => other.as_i64().ok_or_else(|| {
+                DecodeError::result("common.authenticate", "a uid or false", &other).into()
+            }),
         }
     }
 
@@ -94,10 +101,9 @@ impl JsonRpcTransport {
     ) -> Result<Value, OdooError> {
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let body = wire::request_body(id, service, method, args);
-        let shown_endpoint = redacted_url(&self.endpoint);
         self.http
             .post_json(&self.endpoint, &body, |answer| {
-                wire::decode_response(answer.status, &answer.body, &shown_endpoint)
+                wire::decode_response(answer.status, &answer.body, &self.shown_endpoint)
             })
             .await
     }
