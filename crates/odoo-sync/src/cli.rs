@@ -13,10 +13,14 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::domain::{SyncMode, SyncRun, Trigger};
 use crate::engine::{Progress, ProgressObserver, SyncEngine, SyncRequest};
-use crate::{export, startup, telemetry};
+use crate::{export, odoo_admin, startup, telemetry};
 
 #[derive(Parser)]
-#[command(name = "odoo-sync", version, about = "Keeps a product catalog in sync with Odoo and serves it")]
+#[command(
+    name = "odoo-sync",
+    version,
+    about = "Keeps a product catalog in sync with Odoo and serves it"
+)]
 pub struct Cli {
     /// Optional TOML file with the same keys as the environment (environment wins).
     #[arg(long, global = true, value_name = "PATH")]
@@ -37,10 +41,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the Odoo simulator in-process and sync its generated catalog into ./odoo-sync-demo.sqlite.
+    /// Serve the catalog API, the sync API and the admin page, with the built-in schedule.
+    Serve,
+    /// Run the Odoo simulator in-process, sync its generated catalog into ./odoo-sync-demo.sqlite,
+    /// then serve the admin page and the APIs on it until Ctrl-C.
     Demo(DemoArgs),
     /// Run the Odoo simulator standalone.
     Sim(odoo_sim::SimArgs),
+    /// Set Odoo up for odoo-sync (automation rules sending webhooks) and check it.
+    #[command(subcommand)]
+    Odoo(OdooCommand),
+}
+
+#[derive(Subcommand)]
+enum OdooCommand {
+    /// Create the automation rules and webhook actions odoo-sync needs (idempotent).
+    InstallWebhooks {
+        /// The public URL of POST /api/products/sync/webhook; WEBHOOK_SECRET is added as ?token=.
+        #[arg(long)]
+        url: String,
+    },
+    /// Remove exactly the rules install-webhooks created.
+    UninstallWebhooks,
+    /// Say which Odoo this is, what is installed, and whether a test event reaches the webhook URL.
+    Check,
 }
 
 #[derive(Args)]
@@ -78,6 +102,9 @@ struct DemoArgs {
     /// Where the demo catalog is stored.
     #[arg(long, default_value = "odoo-sync-demo.sqlite")]
     database: PathBuf,
+    /// Sync, print the summary and exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -86,10 +113,14 @@ pub async fn run() -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Sync(args) => sync(config, args).await,
-        Command::Catalog(CatalogCommand::Export { include_deleted }) => export_catalog(config, include_deleted).await,
+        Command::Catalog(CatalogCommand::Export { include_deleted }) => {
+            export_catalog(config, include_deleted).await
+        }
         Command::Status { json } => status(config, json).await,
+        Command::Serve => serve(config).await,
         Command::Demo(args) => demo(config, args).await,
         Command::Sim(args) => odoo_sim::run(args).await,
+        Command::Odoo(command) => odoo(config, command).await,
     }
 }
 
@@ -97,9 +128,16 @@ async fn sync(mut config: Config, args: SyncArgs) -> anyhow::Result<()> {
     if let Some(batch_size) = args.batch_size {
         config = config.with("SYNC_BATCH_SIZE", batch_size.to_string())?;
     }
-    let mode = if args.full { SyncMode::Full } else { SyncMode::Incremental };
+    let mode = if args.full {
+        SyncMode::Full
+    } else {
+        SyncMode::Incremental
+    };
     let engine = startup::engine(&config).await?;
-    let request = SyncRequest { mode, trigger: Trigger::Cli };
+    let request = SyncRequest {
+        mode,
+        trigger: Trigger::Cli,
+    };
     match args.limit {
         Some(limit) => step(&engine, request, limit).await,
         None => run_to_end(&engine, request).await.map(|_| ()),
@@ -137,7 +175,11 @@ async fn run_to_end(engine: &SyncEngine, request: SyncRequest) -> anyhow::Result
     let run = engine.run(request, &observer, &cancel).await?;
     observer.finish();
     if !run.is_finished() {
-        anyhow::bail!("sync run {} interrupted at {} products; run again to resume", run.id, run.processed);
+        anyhow::bail!(
+            "sync run {} interrupted at {} products; run again to resume",
+            run.id,
+            run.processed
+        );
     }
     print_summary(&run);
     Ok(run)
@@ -145,7 +187,11 @@ async fn run_to_end(engine: &SyncEngine, request: SyncRequest) -> anyhow::Result
 
 fn print_summary(run: &SyncRun) {
     let seconds = run.duration().num_milliseconds() as f64 / 1000.0;
-    let rate = if seconds > 0.0 { run.processed as f64 / seconds } else { 0.0 };
+    let rate = if seconds > 0.0 {
+        run.processed as f64 / seconds
+    } else {
+        0.0
+    };
     let c = run.counts;
     println!(
         "sync run {} ({}) {}: {} products in {seconds:.1} s ({rate:.0}/s): created {}, updated {}, unchanged {}, archived {}, deleted {}",
@@ -173,7 +219,12 @@ async fn status(config: Config, json: bool) -> anyhow::Result<()> {
     if json {
         let marks: serde_json::Map<String, serde_json::Value> = watermarks
             .iter()
-            .map(|(key, mark)| (key.model().to_string(), mark.0.format("%Y-%m-%d %H:%M:%S").to_string().into()))
+            .map(|(key, mark)| {
+                (
+                    key.model().to_string(),
+                    mark.0.format("%Y-%m-%d %H:%M:%S").to_string().into(),
+                )
+            })
             .collect();
         let body = serde_json::json!({"products": products, "watermarks": marks, "runs": runs});
         println!("{}", serde_json::to_string_pretty(&body)?);
@@ -181,10 +232,18 @@ async fn status(config: Config, json: bool) -> anyhow::Result<()> {
     }
     println!("{products} products in the catalog");
     for (key, mark) in &watermarks {
-        println!("watermark {:<18} {}", key.model(), mark.0.format("%Y-%m-%d %H:%M:%S"));
+        println!(
+            "watermark {:<18} {}",
+            key.model(),
+            mark.0.format("%Y-%m-%d %H:%M:%S")
+        );
     }
     for run in &runs {
-        let error = run.error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default();
+        let error = run
+            .error
+            .as_deref()
+            .map(|e| format!(" — {e}"))
+            .unwrap_or_default();
         println!(
             "run {:>4} {:<11} {:<8} {:<9} {} processed {} (created {}, updated {}, deleted {}){error}",
             run.id.0,
@@ -204,24 +263,210 @@ async fn status(config: Config, json: bool) -> anyhow::Result<()> {
 async fn demo(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let sim_config = odoo_sim::SimConfig {
         db: "odoo".to_string(),
-        dataset: odoo_sim::Dataset::Generated { products: args.products, seed: args.seed },
+        dataset: odoo_sim::Dataset::Generated {
+            products: args.products,
+            seed: args.seed,
+        },
         faults: odoo_sim::Faults::default(),
         odoo_version: 18,
     };
-    let sim = odoo_sim::Sim::spawn(sim_config, "127.0.0.1:0".parse()?).await.context("starting the simulator")?;
-    println!("Odoo simulator with {} generated products at {}", args.products, sim.url());
+    let sim = odoo_sim::Sim::spawn(sim_config, "127.0.0.1:0".parse()?)
+        .await
+        .context("starting the simulator")?;
+    println!(
+        "Odoo simulator with {} generated products at {}",
+        args.products,
+        sim.url()
+    );
     let config = config
         .with("ODOO_URL", sim.url())?
         .with("ODOO_DB", "odoo")?
         .with("ODOO_LOGIN", "admin")?
         .with("ODOO_PASSWORD", "admin")?
-        .with("DATABASE_URL", format!("sqlite://{}", args.database.display()))?;
+        .with(
+            "DATABASE_URL",
+            format!("sqlite://{}", args.database.display()),
+        )?;
     let engine = startup::engine(&config).await?;
-    let request = SyncRequest { mode: SyncMode::Full, trigger: Trigger::Demo };
+    let request = SyncRequest {
+        mode: SyncMode::Full,
+        trigger: Trigger::Demo,
+    };
     run_to_end(&engine, request).await?;
     println!("catalog stored in {}", args.database.display());
+    if !args.no_serve {
+        let token = std::env::var("ADMIN_TOKEN").unwrap_or_else(|_| "demo-admin-token".to_string());
+        let secret =
+            std::env::var("CRON_SECRET").unwrap_or_else(|_| "demo-cron-secret".to_string());
+        let config = config
+            .with("ADMIN_TOKEN", token.clone())?
+            .with("CRON_SECRET", secret.clone())?;
+        serve_with(config, |addr| {
+            println!("\nadmin page:   http://{addr}/admin   (admin token: {token})");
+            println!("catalog API:  http://{addr}/api/products?limit=24   openapi: http://{addr}/api/openapi.json");
+            println!("cron:         curl -H 'Authorization: Bearer {secret}' http://{addr}/api/cron/sync");
+            println!("Ctrl-C stops.");
+        })
+        .await?;
+    }
     sim.shutdown().await;
     Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    serve_with(config, |addr| {
+        println!("odoo-sync serving on http://{addr} (admin page: /admin)")
+    })
+    .await
+}
+
+async fn serve_with(
+    config: Config,
+    announce: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    let app = startup::application(&config, cancel.clone()).await?;
+    announce(app.local_addr());
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: the running batch commits first");
+        cancel.cancel();
+    });
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+async fn odoo(config: Config, command: OdooCommand) -> anyhow::Result<()> {
+    let settings = config.odoo()?;
+    let odoo = startup::connect_odoo(&settings).await?;
+    match command {
+        OdooCommand::InstallWebhooks { url } => {
+            let secret = config.serve.webhook_secret.as_ref().ok_or(
+                crate::config::ConfigError::Missing {
+                    key: "WEBHOOK_SECRET",
+                },
+            )?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                anyhow::bail!("--url '{url}' is not an http:// or https:// URL");
+            }
+            let url = odoo_admin::webhook_url(&url, secrecy::ExposeSecret::expose_secret(secret));
+            for change in odoo_admin::install(odoo.as_ref(), &url).await? {
+                println!("{change}");
+            }
+        }
+        OdooCommand::UninstallWebhooks => {
+            let changes = odoo_admin::uninstall(odoo.as_ref()).await?;
+            if changes.is_empty() {
+                println!("nothing to remove: no odoo-sync rule is installed");
+            }
+            for change in changes {
+                println!("{change}");
+            }
+        }
+        OdooCommand::Check => check(odoo.as_ref(), &settings).await?,
+    }
+    Ok(())
+}
+
+async fn check(
+    odoo: &dyn odoo_rpc::OdooApi,
+    settings: &crate::config::OdooSettings,
+) -> anyhow::Result<()> {
+    let version = odoo.version().await?;
+    println!(
+        "Odoo {} at {} (database {}), over JSON-RPC",
+        version.server_version, settings.url, settings.db
+    );
+    let rules = odoo_admin::installed(odoo).await?;
+    if rules.is_empty() {
+        println!(
+            "no odoo-sync webhook rule is installed: run `odoo-sync odoo install-webhooks --url …`"
+        );
+        return Ok(());
+    }
+    for rule in &rules {
+        let state = if rule.active { "active" } else { "ARCHIVED" };
+        println!(
+            "rule {:>4} {state:<8} {} -> {}",
+            rule.id,
+            rule.name,
+            redact_token(&rule.url)
+        );
+    }
+    let Some(url) = rules
+        .iter()
+        .find(|r| !r.url.contains("event=unlink"))
+        .map(|r| r.url.clone())
+    else {
+        return Ok(());
+    };
+    let categories = odoo
+        .search(
+            "product.category",
+            &odoo_rpc::Domain::all(),
+            &odoo_rpc::SearchOptions {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let Some(category) = categories.first() else {
+        println!("no category to send a test event about");
+        return Ok(());
+    };
+    let event = serde_json::json!({"_action": "odoo-sync check", "_id": category, "_model": "product.category", "id": category});
+    match reqwest::Client::new()
+        .post(&url)
+        .json(&event)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+    {
+        Ok(answer) if answer.status().is_success() => println!(
+            "test event reached {}: HTTP {}",
+            redact_token(&url),
+            answer.status()
+        ),
+        Ok(answer) => anyhow::bail!(
+            "test event to {} was refused: HTTP {}",
+            redact_token(&url),
+            answer.status()
+        ),
+        Err(error) => anyhow::bail!(
+            "test event to {} did not arrive: {error}",
+            redact_token(&url)
+        ),
+    }
+    Ok(())
+}
+
+/// The webhook secret never goes to a terminal or a log.
+fn redact_token(url: &str) -> String {
+    match url.find("token=") {
+        Some(start) => {
+            let end = url[start..].find('&').map_or(url.len(), |i| start + i);
+            format!("{}token=***{}", &url[..start], &url[end..])
+        }
+        None => url.to_string(),
+    }
 }
 
 /// A progress bar on a terminal, a log line every few seconds otherwise.
@@ -242,7 +487,10 @@ impl TerminalProgress {
             bar.set_style(style);
             bar
         });
-        TerminalProgress { bar, last_line: Mutex::new(Instant::now()) }
+        TerminalProgress {
+            bar,
+            last_line: Mutex::new(Instant::now()),
+        }
     }
 
     fn finish(&self) {
@@ -263,7 +511,9 @@ impl ProgressObserver for TerminalProgress {
         let mut last = self.last_line.lock().expect("progress lock");
         if last.elapsed() >= Duration::from_secs(2) {
             *last = Instant::now();
-            let total = progress.total.map_or_else(|| "?".to_string(), |t| t.to_string());
+            let total = progress
+                .total
+                .map_or_else(|| "?".to_string(), |t| t.to_string());
             tracing::info!(run = %progress.run, phase = ?progress.phase, "{}/{} products", progress.processed, total);
         }
     }

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::domain::SyncMode;
+use crate::engine::scheduler::{parse_cron, Schedule};
 use crate::engine::SyncSettings;
 
 /// Every key odoo-sync reads, with its meaning, for `--help`-like listings and the README table.
@@ -25,6 +27,21 @@ pub const KEYS: &[(&str, &str)] = &[
     ("SYNC_OVERLAP_SECONDS", "how far before the watermark incremental reads start; default 300"),
     ("SYNC_CONCURRENCY", "Odoo pages in flight during a full pass; default 3"),
     ("ODOO_TIMEOUT_SECONDS", "timeout of one Odoo call; default 60"),
+    ("BIND", "address `serve` listens on; default 127.0.0.1:8080"),
+    ("ADMIN_TOKEN", "bearer token of the sync API and the admin page; unset disables them"),
+    ("CRON_SECRET", "bearer token of GET /api/cron/sync (Vercel Cron); unset disables it"),
+    ("CATALOG_PUBLIC", "true (default): the catalog API needs no token; false: CATALOG_TOKEN or ADMIN_TOKEN"),
+    ("CATALOG_TOKEN", "read-only bearer token of the catalog API when CATALOG_PUBLIC=false"),
+    ("CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated, or *"),
+    ("CACHE_CONTROL", "Cache-Control of catalog answers; default public, max-age=60"),
+    ("SYNC_SCHEDULE", "cron of the built-in incremental sync; default 0 */6 * * *; off disables"),
+    ("SYNC_FULL_SCHEDULE", "cron of the built-in full sync; default 0 3 * * *; off disables"),
+    ("SYNC_TIMEZONE", "time zone of both schedules; default UTC"),
+    ("CURSOR_SECRET", "key signing catalog page cursors; default: random at start-up"),
+    ("WEBHOOK_SECRET", "secret of POST /api/products/sync/webhook (?token= or X-Webhook-Token); unset disables it"),
+    ("SYNC_SWEEP_INTERVAL", "seconds between the incremental sweeps that heal lost webhooks (and the stock sweep); default 300; 0 disables"),
+    ("WEBHOOK_WORKERS", "webhook inbox workers in this process; default 1; 0 only receives (another instance processes)"),
+    ("SYNC_RECONCILE_INTERVAL", "seconds between deletion reconciles (ids only); default 3600; 0 disables"),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -46,11 +63,31 @@ pub struct OdooSettings {
     pub timeout: Duration,
 }
 
+/// What `serve` needs beyond the sync settings.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub bind: std::net::SocketAddr,
+    pub admin_token: Option<SecretString>,
+    pub cron_secret: Option<SecretString>,
+    pub catalog_public: bool,
+    pub catalog_token: Option<SecretString>,
+    pub cors_origins: Vec<String>,
+    pub cache_control: String,
+    pub schedules: Vec<Schedule>,
+    pub timezone: chrono_tz::Tz,
+    pub cursor_secret: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
+    pub sweep_interval: Option<Duration>,
+    pub reconcile_interval: Option<Duration>,
+    pub webhook_workers: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     raw: BTreeMap<String, String>,
     pub database_url: String,
     pub sync: SyncSettings,
+    pub serve: ServeSettings,
 }
 
 impl Config {
@@ -74,16 +111,36 @@ impl Config {
         let sync = SyncSettings {
             batch_size: values.number("SYNC_BATCH_SIZE", defaults.batch_size, 1..=10_000)?,
             langs: values.list("SYNC_LANGS", is_lang_code, "language codes like fr_FR")?,
-            extra_fields: values.list("SYNC_EXTRA_FIELDS", is_field_name, "field names like x_color")?,
-            overlap: Duration::from_secs(values.number("SYNC_OVERLAP_SECONDS", defaults.overlap.as_secs(), 0..=86_400)?),
+            extra_fields: values.list(
+                "SYNC_EXTRA_FIELDS",
+                is_field_name,
+                "field names like x_color",
+            )?,
+            overlap: Duration::from_secs(values.number(
+                "SYNC_OVERLAP_SECONDS",
+                defaults.overlap.as_secs(),
+                0..=86_400,
+            )?),
             concurrency: values.number("SYNC_CONCURRENCY", defaults.concurrency, 1..=32)?,
             ..defaults
         };
-        let database_url = values.text("DATABASE_URL").unwrap_or("sqlite://odoo-sync.sqlite").to_string();
+        let database_url = values
+            .text("DATABASE_URL")
+            .unwrap_or("sqlite://odoo-sync.sqlite")
+            .to_string();
         if !database_url.starts_with("sqlite:") {
-            return Err(invalid("DATABASE_URL", format!("'{database_url}' is not a sqlite:// URL")));
+            return Err(invalid(
+                "DATABASE_URL",
+                format!("'{database_url}' is not a sqlite:// URL"),
+            ));
         }
-        let config = Config { raw, database_url, sync };
+        let serve = serve_settings(&values)?;
+        let config = Config {
+            raw,
+            database_url,
+            sync,
+            serve,
+        };
         config.timeout()?;
         Ok(config)
     }
@@ -93,7 +150,10 @@ impl Config {
         let values = Values(&self.raw);
         let url = values.required("ODOO_URL")?;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(invalid("ODOO_URL", format!("'{url}' is not an http:// or https:// URL")));
+            return Err(invalid(
+                "ODOO_URL",
+                format!("'{url}' is not an http:// or https:// URL"),
+            ));
         }
         Ok(OdooSettings {
             url: url.trim_end_matches('/').to_string(),
@@ -105,7 +165,11 @@ impl Config {
     }
 
     fn timeout(&self) -> Result<Duration, ConfigError> {
-        Ok(Duration::from_secs(Values(&self.raw).number("ODOO_TIMEOUT_SECONDS", 60u64, 1..=3600)?))
+        Ok(Duration::from_secs(Values(&self.raw).number(
+            "ODOO_TIMEOUT_SECONDS",
+            60u64,
+            1..=3600,
+        )?))
     }
 
     /// Overrides a key as if it came from the environment (CLI flags, the demo).
@@ -115,10 +179,89 @@ impl Config {
     }
 }
 
+fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
+    let bind_text = values.text("BIND").unwrap_or("127.0.0.1:8080");
+    let bind = bind_text.parse().map_err(|_| {
+        invalid(
+            "BIND",
+            format!("'{bind_text}' is not an address like 127.0.0.1:8080"),
+        )
+    })?;
+    let catalog_public = match values
+        .text("CATALOG_PUBLIC")
+        .unwrap_or("true")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "true" | "1" | "yes" => true,
+        "false" | "0" | "no" => false,
+        other => {
+            return Err(invalid(
+                "CATALOG_PUBLIC",
+                format!("'{other}' is not true or false"),
+            ))
+        }
+    };
+    let mut schedules = Vec::new();
+    for (key, default, mode) in [
+        ("SYNC_SCHEDULE", "0 */6 * * *", SyncMode::Incremental),
+        ("SYNC_FULL_SCHEDULE", "0 3 * * *", SyncMode::Full),
+    ] {
+        let expression = values.0.get(key).map(String::as_str).unwrap_or(default);
+        if let Some(cron) = parse_cron(expression).map_err(|reason| invalid(key, reason))? {
+            schedules.push(Schedule { cron, mode });
+        }
+    }
+    let zone = values.text("SYNC_TIMEZONE").unwrap_or("UTC");
+    let timezone = zone.parse().map_err(|_| {
+        invalid(
+            "SYNC_TIMEZONE",
+            format!("'{zone}' is not an IANA time zone like Europe/Paris"),
+        )
+    })?;
+    let cors_origins = values.list(
+        "CORS_ORIGINS",
+        |o| o == "*" || o.starts_with("http://") || o.starts_with("https://"),
+        "* or origins like https://shop.example",
+    )?;
+    Ok(ServeSettings {
+        bind,
+        admin_token: values.secret("ADMIN_TOKEN"),
+        cron_secret: values.secret("CRON_SECRET"),
+        catalog_public,
+        catalog_token: values.secret("CATALOG_TOKEN"),
+        cors_origins,
+        cache_control: values
+            .text("CACHE_CONTROL")
+            .unwrap_or("public, max-age=60")
+            .to_string(),
+        schedules,
+        timezone,
+        cursor_secret: values.secret("CURSOR_SECRET"),
+        webhook_secret: values.secret("WEBHOOK_SECRET"),
+        sweep_interval: interval(values.number("SYNC_SWEEP_INTERVAL", 300u64, 0..=86_400)?),
+        reconcile_interval: interval(values.number(
+            "SYNC_RECONCILE_INTERVAL",
+            3600u64,
+            0..=604_800,
+        )?),
+        webhook_workers: values.number("WEBHOOK_WORKERS", 1usize, 0..=16)?,
+    })
+}
+
+fn interval(seconds: u64) -> Option<Duration> {
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
 fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
-    let file_error = |reason: String| ConfigError::File { path: path.display().to_string(), reason };
+    let file_error = |reason: String| ConfigError::File {
+        path: path.display().to_string(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.message().to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_error(e.message().to_string()))?;
     let mut raw = BTreeMap::new();
     for (key, value) in table {
         let key = key.to_uppercase();
@@ -130,10 +273,19 @@ fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
             toml::Value::Integer(number) => number.to_string(),
             toml::Value::Array(items) => items
                 .iter()
-                .map(|item| item.as_str().map(str::to_string).ok_or_else(|| file_error(format!("{key}: expected a list of strings"))))
+                .map(|item| {
+                    item.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| file_error(format!("{key}: expected a list of strings")))
+                })
                 .collect::<Result<Vec<_>, _>>()?
                 .join(","),
-            other => return Err(file_error(format!("{key}: expected a string, found {}", other.type_str()))),
+            other => {
+                return Err(file_error(format!(
+                    "{key}: expected a string, found {}",
+                    other.type_str()
+                )))
+            }
         };
         raw.insert(key, value);
     }
@@ -147,25 +299,53 @@ impl Values<'_> {
         self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
+    fn secret(&self, key: &str) -> Option<SecretString> {
+        self.text(key)
+            .map(|value| SecretString::from(value.to_string()))
+    }
+
     fn required(&self, key: &'static str) -> Result<&str, ConfigError> {
         self.text(key).ok_or(ConfigError::Missing { key })
     }
 
-    fn number<T>(&self, key: &str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+    fn number<T>(
+        &self,
+        key: &str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
     where
         T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
     {
-        let Some(text) = self.text(key) else { return Ok(default) };
-        let value: T = text.parse().map_err(|_| invalid(key, format!("'{text}' is not a whole number")))?;
+        let Some(text) = self.text(key) else {
+            return Ok(default);
+        };
+        let value: T = text
+            .parse()
+            .map_err(|_| invalid(key, format!("'{text}' is not a whole number")))?;
         if !range.contains(&value) {
-            return Err(invalid(key, format!("{value} is outside {}..={}", range.start(), range.end())));
+            return Err(invalid(
+                key,
+                format!("{value} is outside {}..={}", range.start(), range.end()),
+            ));
         }
         Ok(value)
     }
 
-    fn list(&self, key: &str, valid: fn(&str) -> bool, expected: &str) -> Result<Vec<String>, ConfigError> {
-        let Some(text) = self.text(key) else { return Ok(Vec::new()) };
-        let items: Vec<String> = text.split(',').map(|item| item.trim().to_string()).filter(|i| !i.is_empty()).collect();
+    fn list(
+        &self,
+        key: &str,
+        valid: fn(&str) -> bool,
+        expected: &str,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Some(text) = self.text(key) else {
+            return Ok(Vec::new());
+        };
+        let items: Vec<String> = text
+            .split(',')
+            .map(|item| item.trim().to_string())
+            .filter(|i| !i.is_empty())
+            .collect();
         match items.iter().find(|item| !valid(item)) {
             Some(bad) => Err(invalid(key, format!("'{bad}' is not one of {expected}"))),
             None => Ok(items),
@@ -177,18 +357,27 @@ fn is_lang_code(code: &str) -> bool {
     let bytes = code.as_bytes();
     match bytes.len() {
         2 => bytes.iter().all(u8::is_ascii_lowercase),
-        5 => bytes[..2].iter().all(u8::is_ascii_lowercase) && bytes[2] == b'_' && bytes[3..].iter().all(u8::is_ascii_uppercase),
+        5 => {
+            bytes[..2].iter().all(u8::is_ascii_lowercase)
+                && bytes[2] == b'_'
+                && bytes[3..].iter().all(u8::is_ascii_uppercase)
+        }
         _ => false,
     }
 }
 
 fn is_field_name(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn invalid(key: &str, reason: String) -> ConfigError {
-    ConfigError::Invalid { key: key.to_string(), reason }
+    ConfigError::Invalid {
+        key: key.to_string(),
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -196,7 +385,10 @@ mod tests {
     use super::*;
 
     fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -204,17 +396,44 @@ mod tests {
         let config = Config::from_values(BTreeMap::new()).unwrap();
         assert_eq!(config.database_url, "sqlite://odoo-sync.sqlite");
         assert_eq!(config.sync.batch_size, 200);
-        assert_eq!(config.odoo().unwrap_err(), ConfigError::Missing { key: "ODOO_URL" });
+        assert_eq!(
+            config.odoo().unwrap_err(),
+            ConfigError::Missing { key: "ODOO_URL" }
+        );
     }
 
     #[test]
     fn malformed_values_name_their_key() {
         let err = Config::from_values(values(&[("SYNC_BATCH_SIZE", "lots")])).unwrap_err();
-        assert!(err.to_string().starts_with("SYNC_BATCH_SIZE is invalid"), "{err}");
+        assert!(
+            err.to_string().starts_with("SYNC_BATCH_SIZE is invalid"),
+            "{err}"
+        );
         let err = Config::from_values(values(&[("SYNC_LANGS", "fr_FR,french")])).unwrap_err();
         assert!(err.to_string().contains("'french'"), "{err}");
         let err = Config::from_values(values(&[("SYNC_BATCH_SIZE", "0")])).unwrap_err();
         assert!(err.to_string().contains("outside"), "{err}");
+    }
+
+    #[test]
+    fn serve_settings_have_defaults_and_bad_crons_name_their_key() {
+        let config = Config::from_values(BTreeMap::new()).unwrap();
+        assert_eq!(config.serve.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.serve.schedules.len(), 2);
+        assert!(config.serve.admin_token.is_none());
+        let err = Config::from_values(values(&[("SYNC_SCHEDULE", "every hour")])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("SYNC_SCHEDULE is invalid"),
+            "{err}"
+        );
+        let err = Config::from_values(values(&[("SYNC_TIMEZONE", "Mars/Olympus")])).unwrap_err();
+        assert!(err.to_string().contains("SYNC_TIMEZONE"), "{err}");
+        let off = Config::from_values(values(&[
+            ("SYNC_SCHEDULE", "off"),
+            ("SYNC_FULL_SCHEDULE", "off"),
+        ]))
+        .unwrap();
+        assert!(off.serve.schedules.is_empty());
     }
 
     #[test]
@@ -235,12 +454,19 @@ mod tests {
     fn toml_files_use_the_same_keys_and_reject_unknown_ones() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("odoo-sync.toml");
-        std::fs::write(&path, "ODOO_URL = \"http://x\"\nsync_langs = [\"fr_FR\", \"en_US\"]\nSYNC_BATCH_SIZE = 50\n").unwrap();
+        std::fs::write(
+            &path,
+            "ODOO_URL = \"http://x\"\nsync_langs = [\"fr_FR\", \"en_US\"]\nSYNC_BATCH_SIZE = 50\n",
+        )
+        .unwrap();
         let raw = read_toml(&path).unwrap();
         let config = Config::from_values(raw).unwrap();
         assert_eq!(config.sync.langs, vec!["fr_FR", "en_US"]);
         assert_eq!(config.sync.batch_size, 50);
         std::fs::write(&path, "ODOO_URLL = \"http://x\"\n").unwrap();
-        assert!(read_toml(&path).unwrap_err().to_string().contains("unknown key ODOO_URLL"));
+        assert!(read_toml(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown key ODOO_URLL"));
     }
 }

@@ -15,17 +15,31 @@ pub fn product_json(stored: &StoredProduct) -> Value {
     object.insert("barcode".into(), or_false(&product.barcode));
     object.insert("list_price".into(), json!(product.list_price));
     object.insert("categ_id".into(), categ_json(stored));
-    object.insert("description_sale".into(), or_false(&product.description_sale));
+    object.insert(
+        "description_sale".into(),
+        or_false(&product.description_sale),
+    );
     object.insert("active".into(), json!(product.active));
     object.insert("sale_ok".into(), json!(product.sale_ok));
     object.insert("is_published".into(), json!(product.is_published));
     object.insert("public_categ_ids".into(), json!(product.public_categ_ids));
-    object.insert("write_date".into(), json!(product.write_date.format("%Y-%m-%d %H:%M:%S").to_string()));
-    object.insert("variants".into(), Value::Array(product.variants.iter().map(variant_json).collect()));
+    object.insert(
+        "write_date".into(),
+        json!(product.write_date.format("%Y-%m-%d %H:%M:%S").to_string()),
+    );
+    object.insert(
+        "variants".into(),
+        Value::Array(product.variants.iter().map(variant_json).collect()),
+    );
     let translations: Map<String, Value> = product
         .translations
         .iter()
-        .map(|(lang, t)| (lang.clone(), json!({"name": t.name, "description_sale": or_false(&t.description_sale)})))
+        .map(|(lang, t)| {
+            (
+                lang.clone(),
+                json!({"name": t.name, "description_sale": or_false(&t.description_sale)}),
+            )
+        })
         .collect();
     object.insert("translations".into(), Value::Object(translations));
     for (field, value) in &product.extra {
@@ -58,5 +72,7 @@ fn variant_json(variant: &Variant) -> Value {
 }
 
 fn or_false(value: &Option<String>) -> Value {
-    value.as_ref().map_or(Value::Bool(false), |text| json!(text))
+    value
+        .as_ref()
+        .map_or(Value::Bool(false), |text| json!(text))
 }

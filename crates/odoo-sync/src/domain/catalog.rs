@@ -83,11 +83,16 @@ pub mod odoo_datetime {
 
     pub const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
-    pub fn serialize<S: Serializer>(value: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &NaiveDateTime,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&value.format(FORMAT).to_string())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDateTime, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<NaiveDateTime, D::Error> {
         let text = String::deserialize(deserializer)?;
         NaiveDateTime::parse_from_str(&text, FORMAT).map_err(serde::de::Error::custom)
     }
@@ -110,7 +115,8 @@ mod tests {
             sale_ok: true,
             is_published: false,
             public_categ_ids: vec![],
-            write_date: NaiveDateTime::parse_from_str("2026-11-24 13:00:00", odoo_datetime::FORMAT).unwrap(),
+            write_date: NaiveDateTime::parse_from_str("2026-11-24 13:00:00", odoo_datetime::FORMAT)
+                .unwrap(),
             variants: vec![],
             translations: BTreeMap::new(),
             extra: Default::default(),

@@ -25,7 +25,11 @@ pub enum Phase {
 /// Keyset position inside a phase: the last row handled, by `(write_date, id)` or by `id` alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_datetime")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_datetime"
+    )]
     pub write_date: Option<NaiveDateTime>,
     pub id: i64,
 }
@@ -61,7 +65,12 @@ struct Token {
 
 impl SyncCursor {
     pub fn start(phase: Phase) -> Self {
-        SyncCursor { phase, position: None, since: BTreeMap::new(), newest_seen: BTreeMap::new() }
+        SyncCursor {
+            phase,
+            position: None,
+            since: BTreeMap::new(),
+            newest_seen: BTreeMap::new(),
+        }
     }
 
     pub fn is_done(&self) -> bool {
@@ -83,13 +92,19 @@ impl SyncCursor {
 
     /// The opaque form handed to API callers, naming the run it belongs to.
     pub fn to_token(&self, run: RunId) -> String {
-        let token = Token { run, cursor: self.clone() };
+        let token = Token {
+            run,
+            cursor: self.clone(),
+        };
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).expect("cursor always serialises"))
     }
 
     pub fn from_token(token: &str) -> Result<(RunId, SyncCursor), CursorError> {
-        let bytes = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|e| CursorError::Encoding(e.to_string()))?;
-        let token: Token = serde_json::from_slice(&bytes).map_err(|e| CursorError::Content(e.to_string()))?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token.trim())
+            .map_err(|e| CursorError::Encoding(e.to_string()))?;
+        let token: Token =
+            serde_json::from_slice(&bytes).map_err(|e| CursorError::Content(e.to_string()))?;
         Ok((token.run, token.cursor))
     }
 }
@@ -100,16 +115,23 @@ mod opt_datetime {
 
     const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
-    pub fn serialize<S: Serializer>(value: &Option<NaiveDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &Option<NaiveDateTime>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(at) => serializer.serialize_str(&at.format(FORMAT).to_string()),
             None => serializer.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<NaiveDateTime>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<NaiveDateTime>, D::Error> {
         Option::<String>::deserialize(deserializer)?
-            .map(|text| NaiveDateTime::parse_from_str(&text, FORMAT).map_err(serde::de::Error::custom))
+            .map(|text| {
+                NaiveDateTime::parse_from_str(&text, FORMAT).map_err(serde::de::Error::custom)
+            })
             .transpose()
     }
 }
@@ -125,8 +147,13 @@ mod tests {
     #[test]
     fn a_token_round_trips_with_its_run() {
         let mut cursor = SyncCursor::start(Phase::Templates);
-        cursor.position = Some(Position { write_date: Some(at("2026-11-24 13:00:01")), id: 42 });
-        cursor.since.insert(WatermarkKey::Template, at("2026-11-24 12:55:00"));
+        cursor.position = Some(Position {
+            write_date: Some(at("2026-11-24 13:00:01")),
+            id: 42,
+        });
+        cursor
+            .since
+            .insert(WatermarkKey::Template, at("2026-11-24 12:55:00"));
         cursor.saw(WatermarkKey::Template, at("2026-11-24 13:00:01"));
         let token = cursor.to_token(RunId(9));
         assert_eq!(SyncCursor::from_token(&token).unwrap(), (RunId(9), cursor));
@@ -134,7 +161,10 @@ mod tests {
 
     #[test]
     fn garbage_tokens_are_rejected_with_the_reason() {
-        assert!(matches!(SyncCursor::from_token("%%%"), Err(CursorError::Encoding(_))));
+        assert!(matches!(
+            SyncCursor::from_token("%%%"),
+            Err(CursorError::Encoding(_))
+        ));
         let not_a_cursor = URL_SAFE_NO_PAD.encode(br#"{"run": 1, "phase": "sideways"}"#);
         let err = SyncCursor::from_token(&not_a_cursor).unwrap_err();
         assert!(err.to_string().contains("sideways"), "{err}");
@@ -145,6 +175,9 @@ mod tests {
         let mut cursor = SyncCursor::start(Phase::Categories);
         cursor.saw(WatermarkKey::Category, at("2026-11-24 13:00:05"));
         cursor.saw(WatermarkKey::Category, at("2026-11-24 13:00:01"));
-        assert_eq!(cursor.newest_seen[&WatermarkKey::Category], at("2026-11-24 13:00:05"));
+        assert_eq!(
+            cursor.newest_seen[&WatermarkKey::Category],
+            at("2026-11-24 13:00:05")
+        );
     }
 }

@@ -4,9 +4,13 @@
 mod catalog;
 mod cursor;
 mod run;
-mod watermark;
+pub mod watermark;
+mod webhook;
 
 pub use catalog::{Category, Product, Translation, Variant};
 pub use cursor::{CursorError, Phase, Position, SyncCursor};
 pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
 pub use watermark::{Watermark, WatermarkKey};
+pub use webhook::{
+    parse_webhook, NewWebhookEvent, WebhookEvent, WebhookKind, WebhookState, WEBHOOK_MODELS,
+};

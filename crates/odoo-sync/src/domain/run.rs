@@ -35,6 +35,7 @@ pub enum Trigger {
     Schedule,
     Cron,
     Webhook,
+    Sweep,
     Demo,
 }
 
@@ -72,7 +73,7 @@ macro_rules! text_enum {
 }
 
 text_enum!(SyncMode { Full => "full", Incremental => "incremental" });
-text_enum!(Trigger { Cli => "cli", Api => "api", Schedule => "schedule", Cron => "cron", Webhook => "webhook", Demo => "demo" });
+text_enum!(Trigger { Cli => "cli", Api => "api", Schedule => "schedule", Cron => "cron", Webhook => "webhook", Sweep => "sweep", Demo => "demo" });
 text_enum!(RunStatus { Running => "running", Succeeded => "succeeded", Failed => "failed", Skipped => "skipped" });
 
 /// What a run did to the catalog so far.
@@ -136,7 +137,10 @@ mod tests {
         for mode in [SyncMode::Full, SyncMode::Incremental] {
             assert_eq!(mode.as_str().parse::<SyncMode>().unwrap(), mode);
         }
-        assert!("sideways".parse::<SyncMode>().unwrap_err().contains("sideways"));
+        assert!("sideways"
+            .parse::<SyncMode>()
+            .unwrap_err()
+            .contains("sideways"));
         assert_eq!("skipped".parse::<RunStatus>().unwrap(), RunStatus::Skipped);
     }
 }

@@ -13,22 +13,36 @@ use serde::{Deserialize, Serialize};
 
 /// The models whose `write_date` incremental sync follows, each with its own watermark: a variant
 /// write does not move its template's `write_date`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WatermarkKey {
     Category,
     Variant,
     Template,
+    /// Stock moves no product `write_date`: quants have their own sweep.
+    StockQuant,
+    /// `price_extra` moves no product `write_date` either.
+    AttributeValue,
 }
 
 impl WatermarkKey {
-    pub const ALL: [WatermarkKey; 3] = [Self::Category, Self::Variant, Self::Template];
+    pub const ALL: [WatermarkKey; 5] = [
+        Self::Category,
+        Self::Variant,
+        Self::Template,
+        Self::StockQuant,
+        Self::AttributeValue,
+    ];
+    /// The keys incremental runs follow.
+    pub const CATALOG: [WatermarkKey; 3] = [Self::Category, Self::Variant, Self::Template];
 
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Category => "watermark.product.category",
             Self::Variant => "watermark.product.product",
             Self::Template => "watermark.product.template",
+            Self::StockQuant => "watermark.stock.quant",
+            Self::AttributeValue => "watermark.product.template.attribute.value",
         }
     }
 
@@ -37,6 +51,8 @@ impl WatermarkKey {
             Self::Category => "product.category",
             Self::Variant => "product.product",
             Self::Template => "product.template",
+            Self::StockQuant => "stock.quant",
+            Self::AttributeValue => "product.template.attribute.value",
         }
     }
 }
@@ -79,7 +95,8 @@ impl Watermark {
 }
 
 pub fn truncate_to_second(at: NaiveDateTime) -> NaiveDateTime {
-    at.with_nanosecond(0).expect("zero nanoseconds is always valid")
+    at.with_nanosecond(0)
+        .expect("zero nanoseconds is always valid")
 }
 
 #[cfg(test)]
@@ -93,9 +110,15 @@ mod tests {
     #[test]
     fn reads_start_an_overlap_window_before_the_watermark_on_a_whole_second() {
         let mark = Watermark(at("2026-11-24 13:49:55"));
-        assert_eq!(mark.read_from(Duration::seconds(120)), at("2026-11-24 13:47:55"));
+        assert_eq!(
+            mark.read_from(Duration::seconds(120)),
+            at("2026-11-24 13:47:55")
+        );
         let fractional = Watermark(at("2026-11-24 13:49:55.700"));
-        assert_eq!(fractional.read_from(Duration::zero()), at("2026-11-24 13:49:55"));
+        assert_eq!(
+            fractional.read_from(Duration::zero()),
+            at("2026-11-24 13:49:55")
+        );
     }
 
     #[test]
@@ -110,7 +133,10 @@ mod tests {
     fn the_watermark_never_moves_backwards() {
         let mark = Watermark::advance(None, at("2026-11-24 13:49:55.123"));
         assert_eq!(mark, Watermark(at("2026-11-24 13:49:55")));
-        assert_eq!(Watermark::advance(Some(mark), at("2026-11-24 13:00:00")), mark);
+        assert_eq!(
+            Watermark::advance(Some(mark), at("2026-11-24 13:00:00")),
+            mark
+        );
         assert_eq!(
             Watermark::advance(Some(mark), at("2026-11-24 13:50:00")),
             Watermark(at("2026-11-24 13:50:00"))

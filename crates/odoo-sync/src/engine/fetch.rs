@@ -51,15 +51,29 @@ pub struct FieldPlan {
 impl FieldPlan {
     pub async fn discover(odoo: &dyn OdooApi, settings: &SyncSettings) -> Result<Self, SyncError> {
         let known = odoo.fields_get(TEMPLATE, &["type"]).await?;
-        if let Some(missing) = settings.extra_fields.iter().find(|field| !known.contains_key(field.as_str())) {
+        if let Some(missing) = settings
+            .extra_fields
+            .iter()
+            .find(|field| !known.contains_key(field.as_str()))
+        {
             return Err(SyncError::Config(format!(
                 "SYNC_EXTRA_FIELDS names '{missing}', which {TEMPLATE} does not have"
             )));
         }
-        let mut template_fields: Vec<String> = TEMPLATE_FIELDS.iter().map(|f| f.to_string()).collect();
-        template_fields.extend(WEBSITE_FIELDS.iter().filter(|f| known.contains_key(**f)).map(|f| f.to_string()));
+        let mut template_fields: Vec<String> =
+            TEMPLATE_FIELDS.iter().map(|f| f.to_string()).collect();
+        template_fields.extend(
+            WEBSITE_FIELDS
+                .iter()
+                .filter(|f| known.contains_key(**f))
+                .map(|f| f.to_string()),
+        );
         template_fields.extend(settings.extra_fields.iter().cloned());
-        Ok(FieldPlan { template_fields, extra_fields: settings.extra_fields.clone(), langs: settings.langs.clone() })
+        Ok(FieldPlan {
+            template_fields,
+            extra_fields: settings.extra_fields.clone(),
+            langs: settings.langs.clone(),
+        })
     }
 
     fn template_fields(&self) -> Vec<&str> {
@@ -72,7 +86,12 @@ pub fn archived_too() -> Context {
 }
 
 fn options(order: &str, limit: Option<u32>) -> SearchOptions {
-    SearchOptions { limit, order: Some(order.to_string()), context: archived_too(), ..SearchOptions::default() }
+    SearchOptions {
+        limit,
+        order: Some(order.to_string()),
+        context: archived_too(),
+        ..SearchOptions::default()
+    }
 }
 
 /// All template ids after `after_id`, ascending: one cheap call that sizes a full pass.
@@ -86,8 +105,18 @@ pub async fn all_template_ids(odoo: &dyn OdooApi) -> Result<Vec<i64>, SyncError>
 }
 
 pub async fn categories(odoo: &dyn OdooApi) -> Result<Vec<Category>, SyncError> {
-    let records = odoo.search_read(CATEGORY, &Domain::all(), CATEGORY_FIELDS, &options("id", None)).await?;
-    records.iter().map(|record| category(record).map_err(|e| bad(CATEGORY, record, e))).collect()
+    let records = odoo
+        .search_read(
+            CATEGORY,
+            &Domain::all(),
+            CATEGORY_FIELDS,
+            &options("id", None),
+        )
+        .await?;
+    records
+        .iter()
+        .map(|record| category(record).map_err(|e| bad(CATEGORY, record, e)))
+        .collect()
 }
 
 /// Ids of records of `model` written since `since`, after `after_id`, as `(id, write_date, template id)`.
@@ -100,9 +129,18 @@ pub async fn changed_page(
 ) -> Result<Vec<ChangedRow>, SyncError> {
     let domain = Domain::leaf("write_date", ">=", odoo_rpc::format_odoo_datetime(since))
         .and(Domain::leaf("id", ">", after_id));
-    let fields: &[&str] = if model == VARIANT { &["id", "write_date", "product_tmpl_id"] } else { &["id", "write_date"] };
-    let records = odoo.search_read(model, &domain, fields, &options("id", Some(limit))).await?;
-    records.iter().map(|record| changed_row(model, record).map_err(|e| bad(model, record, e))).collect()
+    let fields: &[&str] = if model == VARIANT {
+        &["id", "write_date", "product_tmpl_id"]
+    } else {
+        &["id", "write_date"]
+    };
+    let records = odoo
+        .search_read(model, &domain, fields, &options("id", Some(limit)))
+        .await?;
+    records
+        .iter()
+        .map(|record| changed_row(model, record).map_err(|e| bad(model, record, e)))
+        .collect()
 }
 
 pub struct ChangedRow {
@@ -113,12 +151,24 @@ pub struct ChangedRow {
 
 fn changed_row(model: &str, record: &Record) -> Result<ChangedRow, DecodeError> {
     let id = record.id()?;
-    let template_id = if model == VARIANT { required_many2one(record, "product_tmpl_id")? } else { id };
-    Ok(ChangedRow { id, write_date: required_datetime(record, "write_date")?, template_id })
+    let template_id = if model == VARIANT {
+        required_many2one(record, "product_tmpl_id")?
+    } else {
+        id
+    };
+    Ok(ChangedRow {
+        id,
+        write_date: required_datetime(record, "write_date")?,
+        template_id,
+    })
 }
 
 /// The complete products (variants and translations included) for the given template ids.
-pub async fn products(odoo: &dyn OdooApi, plan: &FieldPlan, ids: &[i64]) -> Result<Vec<Product>, SyncError> {
+pub async fn products(
+    odoo: &dyn OdooApi,
+    plan: &FieldPlan,
+    ids: &[i64],
+) -> Result<Vec<Product>, SyncError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -130,19 +180,39 @@ pub async fn products(odoo: &dyn OdooApi, plan: &FieldPlan, ids: &[i64]) -> Resu
     Ok(assemble(templates, variants, translations))
 }
 
-async fn read_templates(odoo: &dyn OdooApi, plan: &FieldPlan, ids: &[i64]) -> Result<Vec<Product>, SyncError> {
+async fn read_templates(
+    odoo: &dyn OdooApi,
+    plan: &FieldPlan,
+    ids: &[i64],
+) -> Result<Vec<Product>, SyncError> {
     let domain = Domain::leaf("id", "in", ids.to_vec());
-    let records = odoo.search_read(TEMPLATE, &domain, &plan.template_fields(), &options("id", None)).await?;
-    records.iter().map(|record| template(record, plan).map_err(|e| bad(TEMPLATE, record, e))).collect()
+    let records = odoo
+        .search_read(
+            TEMPLATE,
+            &domain,
+            &plan.template_fields(),
+            &options("id", None),
+        )
+        .await?;
+    records
+        .iter()
+        .map(|record| template(record, plan).map_err(|e| bad(TEMPLATE, record, e)))
+        .collect()
 }
 
-async fn read_variants(odoo: &dyn OdooApi, template_ids: &[i64]) -> Result<Vec<(i64, Variant)>, SyncError> {
+async fn read_variants(
+    odoo: &dyn OdooApi,
+    template_ids: &[i64],
+) -> Result<Vec<(i64, Variant)>, SyncError> {
     let domain = Domain::leaf("product_tmpl_id", "in", template_ids.to_vec());
-    let records = odoo.search_read(VARIANT, &domain, VARIANT_FIELDS, &options("id", None)).await?;
+    let records = odoo
+        .search_read(VARIANT, &domain, VARIANT_FIELDS, &options("id", None))
+        .await?;
     records
         .iter()
         .map(|record| {
-            let owner = required_many2one(record, "product_tmpl_id").map_err(|e| bad(VARIANT, record, e))?;
+            let owner = required_many2one(record, "product_tmpl_id")
+                .map_err(|e| bad(VARIANT, record, e))?;
             Ok((owner, variant(record).map_err(|e| bad(VARIANT, record, e))?))
         })
         .collect()
@@ -150,20 +220,33 @@ async fn read_variants(odoo: &dyn OdooApi, template_ids: &[i64]) -> Result<Vec<(
 
 type TranslationsById = HashMap<i64, BTreeMap<String, Translation>>;
 
-async fn read_translations(odoo: &dyn OdooApi, plan: &FieldPlan, ids: &[i64]) -> Result<TranslationsById, SyncError> {
+async fn read_translations(
+    odoo: &dyn OdooApi,
+    plan: &FieldPlan,
+    ids: &[i64],
+) -> Result<TranslationsById, SyncError> {
     let mut by_id: TranslationsById = HashMap::new();
     for lang in &plan.langs {
         let context = archived_too().lang(lang.as_str());
-        let records = odoo.read(TEMPLATE, ids, &["name", "description_sale"], &context).await?;
+        let records = odoo
+            .read(TEMPLATE, ids, &["name", "description_sale"], &context)
+            .await?;
         for record in &records {
             let (id, translation) = translation(record).map_err(|e| bad(TEMPLATE, record, e))?;
-            by_id.entry(id).or_default().insert(lang.clone(), translation);
+            by_id
+                .entry(id)
+                .or_default()
+                .insert(lang.clone(), translation);
         }
     }
     Ok(by_id)
 }
 
-fn assemble(templates: Vec<Product>, variants: Vec<(i64, Variant)>, mut translations: TranslationsById) -> Vec<Product> {
+fn assemble(
+    templates: Vec<Product>,
+    variants: Vec<(i64, Variant)>,
+    mut translations: TranslationsById,
+) -> Vec<Product> {
     let mut variants_by_template: HashMap<i64, Vec<Variant>> = HashMap::new();
     for (owner, variant) in variants {
         variants_by_template.entry(owner).or_default().push(variant);
@@ -191,15 +274,31 @@ fn template(record: &Record, plan: &FieldPlan) -> Result<Product, DecodeError> {
         description_sale: record.get_str("description_sale")?,
         active: record.get_bool("active")?,
         sale_ok: record.get_bool("sale_ok")?,
-        is_published: if has("is_published") { record.get_bool("is_published")? } else { false },
-        public_categ_ids: if has("public_categ_ids") { record.get_ids("public_categ_ids")? } else { Vec::new() },
+        is_published: if has("is_published") {
+            record.get_bool("is_published")?
+        } else {
+            false
+        },
+        public_categ_ids: if has("public_categ_ids") {
+            record.get_ids("public_categ_ids")?
+        } else {
+            Vec::new()
+        },
         write_date: required_datetime(record, "write_date")?,
         variants: Vec::new(),
         translations: BTreeMap::new(),
         extra: plan
             .extra_fields
             .iter()
-            .map(|field| (field.clone(), record.raw(field).cloned().unwrap_or(serde_json::Value::Null)))
+            .map(|field| {
+                (
+                    field.clone(),
+                    record
+                        .raw(field)
+                        .cloned()
+                        .unwrap_or(serde_json::Value::Null),
+                )
+            })
             .collect(),
     })
 }
@@ -211,7 +310,8 @@ fn variant(record: &Record) -> Result<Variant, DecodeError> {
         barcode: record.get_str("barcode")?,
         lst_price: record.get_f64("lst_price")?,
         active: record.get_bool("active")?,
-        product_template_attribute_value_ids: record.get_ids("product_template_attribute_value_ids")?,
+        product_template_attribute_value_ids: record
+            .get_ids("product_template_attribute_value_ids")?,
         write_date: required_datetime(record, "write_date")?,
     })
 }
@@ -227,23 +327,131 @@ fn category(record: &Record) -> Result<Category, DecodeError> {
 }
 
 fn translation(record: &Record) -> Result<(i64, Translation), DecodeError> {
-    let translation = Translation { name: required_str(record, "name")?, description_sale: record.get_str("description_sale")? };
+    let translation = Translation {
+        name: required_str(record, "name")?,
+        description_sale: record.get_str("description_sale")?,
+    };
     Ok((record.id()?, translation))
 }
 
 fn required_str(record: &Record, field: &str) -> Result<String, DecodeError> {
-    record.get_str(field)?.ok_or_else(|| DecodeError::missing(record, field, "a non-empty text"))
+    record
+        .get_str(field)?
+        .ok_or_else(|| missing(record, field, "a non-empty text"))
 }
 
 fn required_datetime(record: &Record, field: &str) -> Result<NaiveDateTime, DecodeError> {
-    record.get_datetime(field)?.ok_or_else(|| DecodeError::missing(record, field, "a datetime"))
+    record
+        .get_datetime(field)?
+        .ok_or_else(|| missing(record, field, "a datetime"))
 }
 
 fn required_many2one(record: &Record, field: &str) -> Result<i64, DecodeError> {
-    Ok(record.get_many2one(field)?.ok_or_else(|| DecodeError::missing(record, field, "a many2one"))?.id)
+    Ok(record
+        .get_many2one(field)?
+        .ok_or_else(|| missing(record, field, "a many2one"))?
+        .id)
+}
+
+fn missing(record: &Record, field: &str, expected: &str) -> DecodeError {
+    DecodeError::field(field, record.id().ok(), expected, record.raw(field))
 }
 
 fn bad(model: &'static str, record: &Record, error: DecodeError) -> SyncError {
-    let id = record.raw("id").map(|id| id.to_string()).unwrap_or_else(|| "(no id)".to_string());
-    SyncError::BadRecord { model, id, detail: error.to_string() }
+    let id = record
+        .raw("id")
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| "(no id)".to_string());
+    SyncError::BadRecord {
+        model,
+        id,
+        detail: error.to_string(),
+    }
+}
+
+/// The template of a variant and the variant's `write_date`, if the variant exists.
+pub async fn variant_owner(
+    odoo: &dyn OdooApi,
+    variant_id: i64,
+) -> Result<Option<(i64, NaiveDateTime)>, SyncError> {
+    let records = odoo
+        .read(
+            VARIANT,
+            &[variant_id],
+            &["product_tmpl_id", "write_date"],
+            &archived_too(),
+        )
+        .await?;
+    let Some(record) = records.first() else {
+        return Ok(None);
+    };
+    let owner =
+        required_many2one(record, "product_tmpl_id").map_err(|e| bad(VARIANT, record, e))?;
+    let write_date =
+        required_datetime(record, "write_date").map_err(|e| bad(VARIANT, record, e))?;
+    Ok(Some((owner, write_date)))
+}
+
+pub async fn category_by_id(odoo: &dyn OdooApi, id: i64) -> Result<Option<Category>, SyncError> {
+    let records = odoo
+        .read(CATEGORY, &[id], CATEGORY_FIELDS, &Context::default())
+        .await?;
+    records
+        .first()
+        .map(|record| category(record).map_err(|e| bad(CATEGORY, record, e)))
+        .transpose()
+}
+
+/// The template a `product.template.attribute.value` belongs to.
+pub async fn attribute_value_owner(odoo: &dyn OdooApi, id: i64) -> Result<Option<i64>, SyncError> {
+    const MODEL: &str = "product.template.attribute.value";
+    let records = odoo
+        .read(MODEL, &[id], &["product_tmpl_id"], &archived_too())
+        .await?;
+    records
+        .first()
+        .map(|record| {
+            required_many2one(record, "product_tmpl_id").map_err(|e| bad(MODEL, record, e))
+        })
+        .transpose()
+}
+
+/// The variant a `stock.quant` counts.
+pub async fn quant_product(odoo: &dyn OdooApi, quant_id: i64) -> Result<Option<i64>, SyncError> {
+    const MODEL: &str = "stock.quant";
+    let records = odoo
+        .read(MODEL, &[quant_id], &["product_id"], &Context::default())
+        .await?;
+    records
+        .first()
+        .map(|record| required_many2one(record, "product_id").map_err(|e| bad(MODEL, record, e)))
+        .transpose()
+}
+
+/// Stock of variants as Odoo computes it (internal locations): on hand and free to sell.
+pub async fn stock_levels(
+    odoo: &dyn OdooApi,
+    variant_ids: &[i64],
+) -> Result<Vec<crate::store::StockLevel>, SyncError> {
+    let records = odoo
+        .read(
+            VARIANT,
+            variant_ids,
+            &["qty_available", "free_qty"],
+            &archived_too(),
+        )
+        .await?;
+    records
+        .iter()
+        .map(|record| {
+            let level = (|| {
+                Ok::<_, DecodeError>(crate::store::StockLevel {
+                    variant_id: record.id()?,
+                    qty_available: record.get_f64("qty_available")?,
+                    free_qty: record.get_f64("free_qty")?,
+                })
+            })();
+            level.map_err(|e| bad(VARIANT, record, e))
+        })
+        .collect()
 }

@@ -8,6 +8,10 @@ mod fetch;
 mod lease;
 mod progress;
 mod runner;
+pub mod scheduler;
+mod service;
+pub mod sweeps;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +23,7 @@ use crate::store::{CatalogStore, StoreError};
 
 pub use progress::{NoProgress, Progress, ProgressObserver};
 pub use runner::{StepOutcome, SyncRequest};
+pub use service::{RunEvent, SyncService};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -27,7 +32,11 @@ pub enum SyncError {
     #[error("catalog store: {0}")]
     Store(StoreError),
     #[error("Odoo answered {model} {id} with a bad value: {detail}")]
-    BadRecord { model: &'static str, id: String, detail: String },
+    BadRecord {
+        model: &'static str,
+        id: String,
+        detail: String,
+    },
     #[error("sync run {running} is already running")]
     RunInProgress { running: RunId },
     #[error("invalid sync cursor: {0}")]
@@ -84,8 +93,17 @@ pub struct SyncEngine {
 }
 
 impl SyncEngine {
-    pub fn new(odoo: Arc<dyn OdooApi>, store: Arc<dyn CatalogStore>, settings: SyncSettings) -> Self {
-        SyncEngine { odoo, store, settings, owner: lease::this_process() }
+    pub fn new(
+        odoo: Arc<dyn OdooApi>,
+        store: Arc<dyn CatalogStore>,
+        settings: SyncSettings,
+    ) -> Self {
+        SyncEngine {
+            odoo,
+            store,
+            settings,
+            owner: lease::this_process(),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn CatalogStore> {

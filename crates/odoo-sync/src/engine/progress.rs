@@ -1,11 +1,15 @@
 //! Progress of a run as the engine reports it after every committed batch.
 
-use crate::domain::{Phase, RunCounts, RunId, SyncMode};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Phase, RunCounts, RunId, SyncMode, Trigger};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub run: RunId,
     pub mode: SyncMode,
+    pub trigger: Trigger,
+    pub started_at: DateTime<Utc>,
     pub phase: Phase,
     pub processed: u64,
     pub total: Option<u64>,

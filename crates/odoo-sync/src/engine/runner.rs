@@ -18,7 +18,8 @@ use super::fetch::{self, FieldPlan};
 use super::lease::is_dead_local_owner;
 use super::{Progress, ProgressObserver, SyncEngine, SyncError};
 use crate::domain::{
-    Category, Phase, Position, Product, RunStatus, SyncCursor, SyncMode, SyncRun, Trigger, Watermark, WatermarkKey,
+    Category, Phase, Position, Product, RunStatus, SyncCursor, SyncMode, SyncRun, Trigger,
+    Watermark, WatermarkKey,
 };
 use crate::store::{CatalogBatch, Checkpoint, NewRun, StoreError};
 
@@ -64,10 +65,16 @@ impl SyncEngine {
             Some(token) => self.resume_from_token(token).await?,
             None => self.begin(request).await?,
         };
-        let run = self.drive(run, limit.max(1), observer, &CancellationToken::new()).await?;
+        let run = self
+            .drive(run, limit.max(1), observer, &CancellationToken::new())
+            .await?;
         let done = run.is_finished();
         let next_cursor = (!done).then(|| run.cursor.to_token(run.id));
-        Ok(StepOutcome { run, done, next_cursor })
+        Ok(StepOutcome {
+            run,
+            done,
+            next_cursor,
+        })
     }
 
     /// Starts a run, or takes over the running one when it can be resumed.
@@ -77,10 +84,19 @@ impl SyncEngine {
                 return self.claim(&running).await;
             }
             if !self.abandoned(&running) {
-                return Err(SyncError::RunInProgress { running: running.id });
+                return Err(SyncError::RunInProgress {
+                    running: running.id,
+                });
             }
             let reason = "abandoned: superseded by a full run";
-            self.store.finish_run(running.id, RunStatus::Failed, Some(reason), &BTreeMap::new()).await?;
+            self.store
+                .finish_run(
+                    running.id,
+                    RunStatus::Failed,
+                    Some(reason),
+                    &BTreeMap::new(),
+                )
+                .await?;
         }
         self.create(request).await
     }
@@ -89,8 +105,14 @@ impl SyncEngine {
         let (given, _) = SyncCursor::from_token(token)?;
         match self.store.running_run().await? {
             Some(running) if running.id == given => self.claim(&running).await,
-            Some(running) => Err(SyncError::StaleCursor { given, running: running.id.to_string() }),
-            None => Err(SyncError::StaleCursor { given, running: "none".to_string() }),
+            Some(running) => Err(SyncError::StaleCursor {
+                given,
+                running: running.id.to_string(),
+            }),
+            None => Err(SyncError::StaleCursor {
+                given,
+                running: "none".to_string(),
+            }),
         }
     }
 
@@ -103,7 +125,10 @@ impl SyncEngine {
         match self.store.claim_run(run.id, &self.owner, lease, None).await {
             Err(StoreError::RunLeased { owner, .. }) if is_dead_local_owner(&owner) => {
                 tracing::info!(run = %run.id, dead_owner = %owner, "taking over a run whose process is gone");
-                Ok(self.store.claim_run(run.id, &self.owner, lease, Some(&owner)).await?)
+                Ok(self
+                    .store
+                    .claim_run(run.id, &self.owner, lease, Some(&owner))
+                    .await?)
             }
             other => Ok(other?),
         }
@@ -112,7 +137,11 @@ impl SyncEngine {
     async fn create(&self, request: SyncRequest) -> Result<SyncRun, SyncError> {
         let watermarks = self.store.watermarks().await?;
         // The first incremental run on an empty store has nothing to be incremental from.
-        let mode = if request.mode == SyncMode::Incremental && watermarks.is_empty() {
+        let mode = if request.mode == SyncMode::Incremental
+            && !WatermarkKey::CATALOG
+                .iter()
+                .all(|k| watermarks.contains_key(k))
+        {
             SyncMode::Full
         } else {
             request.mode
@@ -121,7 +150,14 @@ impl SyncEngine {
         if mode == SyncMode::Incremental {
             cursor.since = incremental_window(&watermarks, self.settings.overlap);
         }
-        let new = NewRun { mode, trigger: request.trigger, cursor: &cursor, total: None, owner: &self.owner, lease: self.settings.lease };
+        let new = NewRun {
+            mode,
+            trigger: request.trigger,
+            cursor: &cursor,
+            total: None,
+            owner: &self.owner,
+            lease: self.settings.lease,
+        };
         let run = self.store.create_run(new).await?;
         tracing::info!(run = %run.id, mode = %mode, trigger = %request.trigger, "sync run started");
         Ok(run)
@@ -136,7 +172,15 @@ impl SyncEngine {
         cancel: &CancellationToken,
     ) -> Result<SyncRun, SyncError> {
         let id = run.id;
-        let mut driver = Driver { engine: self, run, plan: None, handled: 0, budget, observer, heartbeat: Instant::now() };
+        let mut driver = Driver {
+            engine: self,
+            run,
+            plan: None,
+            handled: 0,
+            budget,
+            observer,
+            heartbeat: Instant::now(),
+        };
         match driver.advance(cancel).await {
             Ok(()) => {
                 if !driver.run.cursor.is_done() {
@@ -148,7 +192,9 @@ impl SyncEngine {
             Err(error) => {
                 tracing::error!(run = %id, %error, "sync run failed");
                 let message = error.to_string();
-                self.store.finish_run(id, RunStatus::Failed, Some(&message), &BTreeMap::new()).await?;
+                self.store
+                    .finish_run(id, RunStatus::Failed, Some(&message), &BTreeMap::new())
+                    .await?;
                 Err(error)
             }
         }
@@ -160,10 +206,13 @@ fn incremental_window(
     overlap: Duration,
 ) -> BTreeMap<WatermarkKey, NaiveDateTime> {
     let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
-    WatermarkKey::ALL
+    WatermarkKey::CATALOG
         .into_iter()
         .map(|key| {
-            let since = watermarks.get(&key).map(|mark| mark.read_from(overlap)).unwrap_or(NaiveDateTime::MIN);
+            let since = watermarks
+                .get(&key)
+                .map(|mark| mark.read_from(overlap))
+                .unwrap_or(NaiveDateTime::MIN);
             (key, since)
         })
         .collect()
@@ -204,7 +253,9 @@ impl Driver<'_> {
             match self.run.cursor.phase {
                 Phase::Categories => self.categories().await?,
                 Phase::Variants => self.changed_variants().await?,
-                Phase::Templates if self.run.mode == SyncMode::Full => self.all_templates(cancel).await?,
+                Phase::Templates if self.run.mode == SyncMode::Full => {
+                    self.all_templates(cancel).await?
+                }
                 Phase::Templates => self.changed_templates().await?,
                 Phase::Deletions => self.deletions().await?,
                 Phase::Done => {}
@@ -217,9 +268,15 @@ impl Driver<'_> {
     async fn categories(&mut self) -> Result<(), SyncError> {
         let categories = fetch::categories(self.odoo()).await?;
         for category in &categories {
-            self.run.cursor.saw(WatermarkKey::Category, category.write_date);
+            self.run
+                .cursor
+                .saw(WatermarkKey::Category, category.write_date);
         }
-        let next = if self.run.mode == SyncMode::Full { Phase::Templates } else { Phase::Variants };
+        let next = if self.run.mode == SyncMode::Full {
+            Phase::Templates
+        } else {
+            Phase::Variants
+        };
         self.run.cursor.enter(next);
         self.commit(&[], &categories).await
     }
@@ -231,20 +288,33 @@ impl Driver<'_> {
         if self.run.total.is_none() || after == 0 {
             self.run.total = Some(self.run.processed + ids.len() as u64);
         }
-        let take = ids.len().min(usize::try_from(self.budget_left()).unwrap_or(usize::MAX));
+        let take = ids
+            .len()
+            .min(usize::try_from(self.budget_left()).unwrap_or(usize::MAX));
         let plan = self.plan().await?;
         let odoo = self.engine.odoo.clone();
         let concurrency = self.engine.settings.concurrency.max(1);
-        let mut pages = futures::stream::iter(ids[..take].chunks(self.batch_size() as usize))
-            .map(|chunk| {
+        let chunks: Vec<Vec<i64>> = ids[..take]
+            .chunks(self.batch_size() as usize)
+            .map(<[i64]>::to_vec)
+            .collect();
+        let mut pages = futures::stream::iter(chunks)
+            .map(move |chunk| {
                 let (odoo, plan) = (odoo.clone(), plan.clone());
-                async move { fetch::products(odoo.as_ref(), &plan, chunk).await.map(|products| (chunk, products)) }
+                async move {
+                    fetch::products(odoo.as_ref(), &plan, &chunk)
+                        .await
+                        .map(|products| (chunk, products))
+                }
             })
             .buffered(concurrency);
         while let Some((chunk, products)) = pages.try_next().await? {
             let last = *chunk.last().expect("chunks are never empty");
             self.saw_products(&products);
-            self.run.cursor.position = Some(Position { write_date: None, id: last });
+            self.run.cursor.position = Some(Position {
+                write_date: None,
+                id: last,
+            });
             self.handled += chunk.len() as u64;
             self.commit(&products, &[]).await?;
             if cancel.is_cancelled() {
@@ -261,7 +331,9 @@ impl Driver<'_> {
     /// A variant write does not move its template's `write_date`: changed variants name the
     /// templates to refresh.
     async fn changed_variants(&mut self) -> Result<(), SyncError> {
-        let page = self.changed_page(fetch::VARIANT, WatermarkKey::Variant).await?;
+        let page = self
+            .changed_page(fetch::VARIANT, WatermarkKey::Variant)
+            .await?;
         let Some(last) = page.last().map(|row| row.id) else {
             self.run.cursor.enter(Phase::Templates);
             return self.commit(&[], &[]).await;
@@ -270,11 +342,14 @@ impl Driver<'_> {
             self.run.cursor.saw(WatermarkKey::Variant, row.write_date);
         }
         let templates: BTreeSet<i64> = page.iter().map(|row| row.template_id).collect();
-        self.refresh(&templates.into_iter().collect::<Vec<_>>(), last).await
+        self.refresh(&templates.into_iter().collect::<Vec<_>>(), last)
+            .await
     }
 
     async fn changed_templates(&mut self) -> Result<(), SyncError> {
-        let page = self.changed_page(fetch::TEMPLATE, WatermarkKey::Template).await?;
+        let page = self
+            .changed_page(fetch::TEMPLATE, WatermarkKey::Template)
+            .await?;
         let Some(last) = page.last().map(|row| row.id) else {
             self.run.cursor.enter(Phase::Deletions);
             return self.commit(&[], &[]).await;
@@ -283,10 +358,22 @@ impl Driver<'_> {
         self.refresh(&ids, last).await
     }
 
-    async fn changed_page(&self, model: &'static str, key: WatermarkKey) -> Result<Vec<fetch::ChangedRow>, SyncError> {
-        let since = self.run.cursor.since.get(&key).copied().unwrap_or(NaiveDateTime::MIN);
+    async fn changed_page(
+        &self,
+        model: &'static str,
+        key: WatermarkKey,
+    ) -> Result<Vec<fetch::ChangedRow>, SyncError> {
+        let since = self
+            .run
+            .cursor
+            .since
+            .get(&key)
+            .copied()
+            .unwrap_or(NaiveDateTime::MIN);
         let after = self.run.cursor.position.map_or(0, |p| p.id);
-        let limit = self.batch_size().min(u32::try_from(self.budget_left()).unwrap_or(u32::MAX));
+        let limit = self
+            .batch_size()
+            .min(u32::try_from(self.budget_left()).unwrap_or(u32::MAX));
         fetch::changed_page(self.odoo(), model, since, after, limit).await
     }
 
@@ -294,19 +381,39 @@ impl Driver<'_> {
         let plan = self.plan().await?;
         let products = fetch::products(self.odoo(), &plan, template_ids).await?;
         self.saw_products(&products);
-        self.run.cursor.position = Some(Position { write_date: None, id: last_id });
+        self.run.cursor.position = Some(Position {
+            write_date: None,
+            id: last_id,
+        });
         self.handled += products.len().max(1) as u64;
         self.commit(&products, &[]).await
     }
 
     /// A deleted record leaves no trace in Odoo: only comparing id sets finds it.
     async fn deletions(&mut self) -> Result<(), SyncError> {
-        let in_odoo: HashSet<i64> = fetch::all_template_ids(self.odoo()).await?.into_iter().collect();
-        let gone: Vec<i64> =
-            self.engine.store.live_product_ids().await?.into_iter().filter(|id| !in_odoo.contains(id)).collect();
+        let in_odoo: HashSet<i64> = fetch::all_template_ids(self.odoo())
+            .await?
+            .into_iter()
+            .collect();
+        let gone: Vec<i64> = self
+            .engine
+            .store
+            .live_product_ids()
+            .await?
+            .into_iter()
+            .filter(|id| !in_odoo.contains(id))
+            .collect();
         self.run.cursor.enter(Phase::Done);
-        let checkpoint = Checkpoint { run: self.run.id, cursor: &self.run.cursor, total: self.run.total };
-        let deleted = self.engine.store.mark_deleted(&gone, checkpoint).await?;
+        let checkpoint = Checkpoint {
+            run: self.run.id,
+            cursor: &self.run.cursor,
+            total: self.run.total,
+        };
+        let deleted = self
+            .engine
+            .store
+            .mark_deleted(&gone, Some(checkpoint))
+            .await?;
         self.run.counts.deleted += deleted;
         if deleted > 0 {
             tracing::info!(run = %self.run.id, deleted, "products deleted in Odoo marked deleted");
@@ -317,16 +424,36 @@ impl Driver<'_> {
 
     fn saw_products(&mut self, products: &[Product]) {
         for product in products {
-            self.run.cursor.saw(WatermarkKey::Template, product.write_date);
+            self.run
+                .cursor
+                .saw(WatermarkKey::Template, product.write_date);
             for variant in &product.variants {
-                self.run.cursor.saw(WatermarkKey::Variant, variant.write_date);
+                self.run
+                    .cursor
+                    .saw(WatermarkKey::Variant, variant.write_date);
             }
         }
     }
 
-    async fn commit(&mut self, products: &[Product], categories: &[Category]) -> Result<(), SyncError> {
-        let checkpoint = Checkpoint { run: self.run.id, cursor: &self.run.cursor, total: self.run.total };
-        let counts = self.engine.store.apply_batch(CatalogBatch { products, categories, checkpoint }).await?;
+    async fn commit(
+        &mut self,
+        products: &[Product],
+        categories: &[Category],
+    ) -> Result<(), SyncError> {
+        let checkpoint = Checkpoint {
+            run: self.run.id,
+            cursor: &self.run.cursor,
+            total: self.run.total,
+        };
+        let counts = self
+            .engine
+            .store
+            .apply_batch(CatalogBatch {
+                products,
+                categories,
+                checkpoint: Some(checkpoint),
+            })
+            .await?;
         self.run.counts.add(counts);
         self.run.processed += counts.processed();
         self.report();
@@ -335,7 +462,15 @@ impl Driver<'_> {
 
     async fn keep_lease(&mut self) -> Result<(), SyncError> {
         if self.heartbeat.elapsed() > self.engine.settings.lease / 3 {
-            self.engine.store.claim_run(self.run.id, &self.engine.owner, self.engine.settings.lease, None).await?;
+            self.engine
+                .store
+                .claim_run(
+                    self.run.id,
+                    &self.engine.owner,
+                    self.engine.settings.lease,
+                    None,
+                )
+                .await?;
             self.heartbeat = Instant::now();
         }
         Ok(())
@@ -345,6 +480,8 @@ impl Driver<'_> {
         self.observer.update(&Progress {
             run: self.run.id,
             mode: self.run.mode,
+            trigger: self.run.trigger,
+            started_at: self.run.started_at,
             phase: self.run.cursor.phase,
             processed: self.run.processed,
             total: self.run.total,
@@ -356,9 +493,14 @@ impl Driver<'_> {
         let store = &self.engine.store;
         let mut watermarks = store.watermarks().await?;
         for (key, seen) in &self.run.cursor.newest_seen {
-            watermarks.insert(*key, Watermark::advance(watermarks.get(key).copied(), *seen));
+            watermarks.insert(
+                *key,
+                Watermark::advance(watermarks.get(key).copied(), *seen),
+            );
         }
-        let run = store.finish_run(self.run.id, RunStatus::Succeeded, None, &watermarks).await?;
+        let run = store
+            .finish_run(self.run.id, RunStatus::Succeeded, None, &watermarks)
+            .await?;
         tracing::info!(run = %run.id, counts = ?run.counts, "sync run succeeded");
         Ok(run)
     }

@@ -4,7 +4,10 @@
 //! are store methods taking domain types, so neither the engine nor http ever sees SQL. Must not
 //! import the engine, http, axum or the Odoo client.
 
+mod query;
 mod sqlite;
+mod sqlite_catalog;
+mod sqlite_inbox;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,10 +16,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Trigger, Watermark,
-    WatermarkKey,
+    Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
+    Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
+pub use query::{
+    fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
+};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +32,11 @@ pub enum StoreError {
     #[error("sync run {running} is already running")]
     RunInProgress { running: RunId },
     #[error("sync run {run} is being worked on by {owner} until {until}")]
-    RunLeased { run: RunId, owner: String, until: DateTime<Utc> },
+    RunLeased {
+        run: RunId,
+        owner: String,
+        until: DateTime<Utc>,
+    },
     #[error("catalog database is unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
     #[error("catalog database error: {0}")]
@@ -43,7 +53,8 @@ pub enum StoreError {
 pub struct CatalogBatch<'a> {
     pub products: &'a [Product],
     pub categories: &'a [Category],
-    pub checkpoint: Checkpoint<'a>,
+    /// The run this batch belongs to; `None` for writes outside a run (webhooks).
+    pub checkpoint: Option<Checkpoint<'a>>,
 }
 
 /// Where a run stands after a batch: committed with the batch's rows, so the two never disagree.
@@ -53,10 +64,19 @@ pub struct Checkpoint<'a> {
     pub total: Option<u64>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StockLevel {
+    pub variant_id: i64,
+    pub qty_available: f64,
+    pub free_qty: f64,
+}
+
 /// A product as stored, with what the store knows beyond Odoo's fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredProduct {
     pub product: Product,
+    /// Stock by variant id, where the stock sweep or a webhook has seen it.
+    pub stock: BTreeMap<i64, StockLevel>,
     pub category: Option<Category>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
@@ -79,8 +99,42 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// adds the outcome to the run's counts and stores its cursor, all in one transaction.
     async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError>;
 
-    /// Marks the products deleted (kept, with the time), with the run's checkpoint.
-    async fn mark_deleted(&self, ids: &[i64], checkpoint: Checkpoint<'_>) -> Result<u64, StoreError>;
+    /// Marks the products deleted (kept, with the time), with the run's checkpoint if any.
+    async fn mark_deleted(
+        &self,
+        ids: &[i64],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<u64, StoreError>;
+
+    /// Stock per variant, kept apart from the product rows (no product `write_date` tracks it).
+    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError>;
+
+    /// Commits a received webhook to the inbox before it is acknowledged.
+    async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError>;
+    /// Leases due pending events, with every other pending event of the same records (so bursts
+    /// for one record are handled by one read).
+    async fn claim_webhooks(
+        &self,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<WebhookEvent>, StoreError>;
+    async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError>;
+    /// Back to pending, due at `run_at`, unleased.
+    async fn reschedule_webhooks(
+        &self,
+        ids: &[i64],
+        run_at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+    async fn fail_webhooks(&self, ids: &[i64], error: &str) -> Result<(), StoreError>;
+    async fn webhooks(
+        &self,
+        state: Option<WebhookState>,
+        limit: u32,
+    ) -> Result<Vec<WebhookEvent>, StoreError>;
+    /// Puts a failed event back in the queue, due now; `None` if there is no such failed event.
+    async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError>;
+    async fn webhook_backlog(&self) -> Result<u64, StoreError>;
 
     /// Ids of the products that are not marked deleted, ascending.
     async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError>;
@@ -114,11 +168,30 @@ pub trait CatalogStore: Send + Sync + 'static {
     ) -> Result<SyncRun, StoreError>;
 
     /// Records a run that did not happen (a scheduled run that found another one running).
-    async fn record_skipped_run(&self, mode: SyncMode, trigger: Trigger, reason: &str) -> Result<SyncRun, StoreError>;
+    async fn record_skipped_run(
+        &self,
+        mode: SyncMode,
+        trigger: Trigger,
+        reason: &str,
+    ) -> Result<SyncRun, StoreError>;
 
     async fn running_run(&self) -> Result<Option<SyncRun>, StoreError>;
     async fn run(&self, run: RunId) -> Result<Option<SyncRun>, StoreError>;
     async fn recent_runs(&self, limit: u32) -> Result<Vec<SyncRun>, StoreError>;
     async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError>;
+    /// Stores one watermark outside a run (the stock and price sweeps).
+    async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError>;
     async fn product_count(&self) -> Result<u64, StoreError>;
+
+    /// A page of live products matching the query, in its sort order.
+    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError>;
+    /// One product by Odoo id, deleted ones included (the caller decides what to show).
+    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError>;
+    /// One live product by SKU: the template's `default_code` or one of its variants'.
+    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError>;
+    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError>;
+    /// Products changed (written or deleted) after `seq`, oldest change first.
+    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError>;
+    /// A cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -7,13 +7,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
-use super::{CatalogBatch, CatalogStore, Checkpoint, NewRun, StoreError, StoredProduct};
+use super::{
+    sqlite_catalog, sqlite_inbox, CatalogBatch, CatalogStore, CategoryNode, ChangePage, Checkpoint,
+    NewRun, ProductPage, ProductQuery, StockLevel, StoreError, StoredProduct,
+};
 use crate::domain::{
-    Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Translation, Trigger, Variant,
-    Watermark, WatermarkKey,
+    Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
+    Translation, Trigger, Variant, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
 const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
@@ -76,12 +81,18 @@ impl CatalogStore for SqliteStore {
                 }
             }
         }
-        advance_run(&mut tx, &batch.checkpoint, counts, now).await?;
+        if let Some(checkpoint) = &batch.checkpoint {
+            advance_run(&mut tx, checkpoint, counts, now).await?;
+        }
         tx.commit().await?;
         Ok(counts)
     }
 
-    async fn mark_deleted(&self, ids: &[i64], checkpoint: Checkpoint<'_>) -> Result<u64, StoreError> {
+    async fn mark_deleted(
+        &self,
+        ids: &[i64],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<u64, StoreError> {
         let now = Utc::now();
         let mut tx = self.begin_write().await?;
         let mut next_seq = next_change_seq(&mut tx).await?;
@@ -91,25 +102,32 @@ impl CatalogStore for SqliteStore {
                 "update product set deleted_at = ?, change_seq = ?, updated_at = ? \
                  where product_id = ? and deleted_at is null",
             )
-            .bind(now.to_rfc3339())
+            .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
             .bind(next_seq)
-            .bind(now.to_rfc3339())
+            .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
             .bind(id)
             .execute(&mut *tx)
             .await?;
             deleted += done.rows_affected();
             next_seq += 1;
         }
-        let counts = RunCounts { deleted, ..RunCounts::default() };
-        advance_run(&mut tx, &checkpoint, counts, now).await?;
+        let counts = RunCounts {
+            deleted,
+            ..RunCounts::default()
+        };
+        if let Some(checkpoint) = &checkpoint {
+            advance_run(&mut tx, checkpoint, counts, now).await?;
+        }
         tx.commit().await?;
         Ok(deleted)
     }
 
     async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError> {
-        let ids = sqlx::query_scalar("select product_id from product where deleted_at is null order by product_id")
-            .fetch_all(&self.pool)
-            .await?;
+        let ids = sqlx::query_scalar(
+            "select product_id from product where deleted_at is null order by product_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(ids)
     }
 
@@ -118,15 +136,18 @@ impl CatalogStore for SqliteStore {
         let categories = load_categories(&mut conn).await?;
         let mut variants = load_variants(&mut conn).await?;
         let mut translations = load_translations(&mut conn).await?;
-        let rows = sqlx::query("select * from product where (? or deleted_at is null) order by product_id")
-            .bind(include_deleted)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query(
+            "select * from product where (? or deleted_at is null) order by product_id",
+        )
+        .bind(include_deleted)
+        .fetch_all(&mut *conn)
+        .await?;
         rows.iter()
             .map(|row| {
                 let mut stored = stored_product(row, &categories)?;
                 stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
-                stored.product.translations = translations.remove(&stored.product.id).unwrap_or_default();
+                stored.product.translations =
+                    translations.remove(&stored.product.id).unwrap_or_default();
                 Ok(stored)
             })
             .collect()
@@ -148,12 +169,14 @@ impl CatalogStore for SqliteStore {
         .bind(cursor_json(new.cursor))
         .bind(new.owner)
         .bind(lease_until(now, new.lease))
-        .bind(now.to_rfc3339())
-        .bind(now.to_rfc3339())
+        .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.run(RunId(id)).await?.ok_or_else(|| not_found(RunId(id)))
+        self.run(RunId(id))
+            .await?
+            .ok_or_else(|| not_found(RunId(id)))
     }
 
     async fn claim_run(
@@ -165,10 +188,16 @@ impl CatalogStore for SqliteStore {
     ) -> Result<SyncRun, StoreError> {
         let now = Utc::now();
         let mut tx = self.begin_write().await?;
-        let current = fetch_run(&mut tx, run).await?.ok_or_else(|| not_found(run))?;
+        let current = fetch_run(&mut tx, run)
+            .await?
+            .ok_or_else(|| not_found(run))?;
         if let Some((holder, until)) = held_by_other(&mut tx, run, owner, now).await? {
             if steal_from != Some(holder.as_str()) {
-                return Err(StoreError::RunLeased { run, owner: holder, until });
+                return Err(StoreError::RunLeased {
+                    run,
+                    owner: holder,
+                    until,
+                });
             }
         }
         if current.is_finished() {
@@ -200,7 +229,7 @@ impl CatalogStore for SqliteStore {
         error: Option<&str>,
         watermarks: &BTreeMap<WatermarkKey, Watermark>,
     ) -> Result<SyncRun, StoreError> {
-        let now = Utc::now().to_rfc3339();
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "update sync_run set status = ?, error = ?, finished_at = ?, updated_at = ?, \
@@ -214,22 +243,19 @@ impl CatalogStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         for (key, mark) in watermarks {
-            sqlx::query(
-                "insert into sync_state (key, value, updated_at) values (?, ?, ?) \
-                 on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .bind(key.as_str())
-            .bind(mark.0.format(ODOO_DATETIME).to_string())
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+            save_watermark(&mut tx, *key, *mark).await?;
         }
         tx.commit().await?;
         self.run(run).await?.ok_or_else(|| not_found(run))
     }
 
-    async fn record_skipped_run(&self, mode: SyncMode, trigger: Trigger, reason: &str) -> Result<SyncRun, StoreError> {
-        let now = Utc::now().to_rfc3339();
+    async fn record_skipped_run(
+        &self,
+        mode: SyncMode,
+        trigger: Trigger,
+        reason: &str,
+    ) -> Result<SyncRun, StoreError> {
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let cursor = SyncCursor::start(crate::domain::Phase::Done);
         let id: i64 = sqlx::query_scalar(
             "insert into sync_run (mode, trigger, status, cursor, error, started_at, updated_at, finished_at) \
@@ -244,7 +270,9 @@ impl CatalogStore for SqliteStore {
         .bind(&now)
         .fetch_one(&self.pool)
         .await?;
-        self.run(RunId(id)).await?.ok_or_else(|| not_found(RunId(id)))
+        self.run(RunId(id))
+            .await?
+            .ok_or_else(|| not_found(RunId(id)))
     }
 
     async fn running_run(&self) -> Result<Option<SyncRun>, StoreError> {
@@ -275,18 +303,206 @@ impl CatalogStore for SqliteStore {
         for row in rows {
             let key: String = row.get("key");
             let value: String = row.get("value");
-            let key = key.parse::<WatermarkKey>().map_err(|detail| corrupt("sync_state key", detail))?;
+            let key = key
+                .parse::<WatermarkKey>()
+                .map_err(|detail| corrupt("sync_state key", detail))?;
             marks.insert(key, Watermark(parse_odoo_datetime(&value)?));
         }
         Ok(marks)
     }
 
+    async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        save_watermark(&mut conn, key, mark).await
+    }
+
     async fn product_count(&self) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar("select count(*) from product where deleted_at is null")
-            .fetch_one(&self.pool)
-            .await?;
+        let count: i64 =
+            sqlx::query_scalar("select count(*) from product where deleted_at is null")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(count as u64)
     }
+
+    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        sqlite_catalog::list_products(&mut conn, query).await
+    }
+
+    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query("select * from product where product_id = ?")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(product_with_children(&mut conn, &rows).await?.pop())
+    }
+
+    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(
+            "select * from product where deleted_at is null and (default_code = ?1 or product_id in \
+             (select product_id from variant where default_code = ?1)) order by product_id limit 1",
+        )
+        .bind(sku)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(product_with_children(&mut conn, &rows).await?.pop())
+    }
+
+    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        sqlite_catalog::category_tree(&mut conn).await
+    }
+
+    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        sqlite_catalog::changes_since(&mut conn, seq, limit).await
+    }
+
+    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let written = sqlite_inbox::set_stock(&mut tx, levels).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
+        sqlite_inbox::enqueue(&self.pool, event).await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<WebhookEvent>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let events = sqlite_inbox::claim(&mut tx, limit, lease).await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError> {
+        sqlite_inbox::set_state(&self.pool, ids, "done", None, Some(outcome), None).await
+    }
+
+    async fn reschedule_webhooks(
+        &self,
+        ids: &[i64],
+        run_at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlite_inbox::set_state(&self.pool, ids, "pending", error, None, Some(run_at)).await
+    }
+
+    async fn fail_webhooks(&self, ids: &[i64], error: &str) -> Result<(), StoreError> {
+        sqlite_inbox::set_state(&self.pool, ids, "failed", Some(error), Some("failed"), None).await
+    }
+
+    async fn webhooks(
+        &self,
+        state: Option<WebhookState>,
+        limit: u32,
+    ) -> Result<Vec<WebhookEvent>, StoreError> {
+        sqlite_inbox::list(&self.pool, state, limit).await
+    }
+
+    async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError> {
+        sqlite_inbox::retry(&self.pool, id).await
+    }
+
+    async fn webhook_backlog(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("select count(*) from webhook_event where state = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::Unavailable)?;
+        Ok(())
+    }
+}
+
+/// Full products (category, variants, translations) for product rows, in the rows' order.
+pub(super) async fn product_with_children(
+    conn: &mut SqliteConnection,
+    rows: &[SqliteRow],
+) -> Result<Vec<StoredProduct>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let categories = load_categories(conn).await?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.get("product_id")).collect();
+    let id_list = serde_json::to_string(&ids).expect("ids serialise");
+    let variant_rows = sqlx::query(
+        "select * from variant where product_id in (select value from json_each(?)) order by product_id, position",
+    )
+    .bind(&id_list)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut variants = group_variants(&variant_rows)?;
+    let translation_rows = sqlx::query(
+        "select * from product_translation where product_id in (select value from json_each(?))",
+    )
+    .bind(&id_list)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut translations = group_translations(&translation_rows);
+    let stock_rows = sqlx::query(
+        "select s.* from variant_stock s join variant v on v.variant_id = s.variant_id \
+         where v.product_id in (select value from json_each(?))",
+    )
+    .bind(&id_list)
+    .fetch_all(&mut *conn)
+    .await?;
+    let stock: HashMap<i64, StockLevel> = stock_rows
+        .iter()
+        .map(|row| {
+            let level = StockLevel {
+                variant_id: row.get("variant_id"),
+                qty_available: row.get("qty_available"),
+                free_qty: row.get("free_qty"),
+            };
+            (level.variant_id, level)
+        })
+        .collect();
+    rows.iter()
+        .map(|row| {
+            let mut stored = stored_product(row, &categories)?;
+            stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
+            stored.product.translations =
+                translations.remove(&stored.product.id).unwrap_or_default();
+            stored.stock = stored
+                .product
+                .variants
+                .iter()
+                .filter_map(|v| stock.get(&v.id).map(|s| (v.id, *s)))
+                .collect();
+            Ok(stored)
+        })
+        .collect()
+}
+
+async fn save_watermark(
+    conn: &mut SqliteConnection,
+    key: WatermarkKey,
+    mark: Watermark,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into sync_state (key, value, updated_at) values (?, ?, ?) \
+         on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key.as_str())
+    .bind(mark.0.format(ODOO_DATETIME).to_string())
+    .bind(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 struct ExistingRow {
@@ -311,7 +527,11 @@ async fn existing_products(
             query = query.bind(product.id);
         }
         for row in query.fetch_all(&mut *conn).await? {
-            let row_data = ExistingRow { hash: row.get("content_hash"), active: row.get("active"), deleted: row.get("deleted") };
+            let row_data = ExistingRow {
+                hash: row.get("content_hash"),
+                active: row.get("active"),
+                deleted: row.get("deleted"),
+            };
             existing.insert(row.get("product_id"), row_data);
         }
     }
@@ -325,7 +545,11 @@ async fn next_change_seq(conn: &mut SqliteConnection) -> Result<i64, StoreError>
     Ok(max + 1)
 }
 
-async fn upsert_category(conn: &mut SqliteConnection, category: &Category, now: DateTime<Utc>) -> Result<(), StoreError> {
+async fn upsert_category(
+    conn: &mut SqliteConnection,
+    category: &Category,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "insert into category (category_id, name, complete_name, parent_id, write_date, content_hash, updated_at) \
          values (?, ?, ?, ?, ?, ?, ?) \
@@ -339,7 +563,7 @@ async fn upsert_category(conn: &mut SqliteConnection, category: &Category, now: 
     .bind(category.parent_id)
     .bind(category.write_date.format(ODOO_DATETIME).to_string())
     .bind(category.content_hash())
-    .bind(now.to_rfc3339())
+    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -378,16 +602,53 @@ async fn write_product(
     .bind(product.write_date.format(ODOO_DATETIME).to_string())
     .bind(hash)
     .bind(change_seq)
-    .bind(now.to_rfc3339())
-    .bind(now.to_rfc3339())
+    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
     .execute(&mut *conn)
     .await?;
     replace_variants(conn, product).await?;
-    replace_translations(conn, product).await
+    replace_translations(conn, product).await?;
+    index_for_search(conn, product).await
 }
 
-async fn replace_variants(conn: &mut SqliteConnection, product: &Product) -> Result<(), StoreError> {
-    sqlx::query("delete from variant where product_id = ?").bind(product.id).execute(&mut *conn).await?;
+async fn index_for_search(
+    conn: &mut SqliteConnection,
+    product: &Product,
+) -> Result<(), StoreError> {
+    let names: Vec<&str> = std::iter::once(product.name.as_str())
+        .chain(product.translations.values().map(|t| t.name.as_str()))
+        .collect();
+    let codes: Vec<&str> = [&product.default_code, &product.barcode]
+        .into_iter()
+        .chain(
+            product
+                .variants
+                .iter()
+                .flat_map(|v| [&v.default_code, &v.barcode]),
+        )
+        .filter_map(|code| code.as_deref())
+        .collect();
+    sqlx::query("delete from product_search where rowid = ?")
+        .bind(product.id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("insert into product_search (rowid, names, codes) values (?, ?, ?)")
+        .bind(product.id)
+        .bind(names.join(" "))
+        .bind(codes.join(" "))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn replace_variants(
+    conn: &mut SqliteConnection,
+    product: &Product,
+) -> Result<(), StoreError> {
+    sqlx::query("delete from variant where product_id = ?")
+        .bind(product.id)
+        .execute(&mut *conn)
+        .await?;
     for (position, variant) in product.variants.iter().enumerate() {
         sqlx::query(
             "insert into variant (variant_id, product_id, position, default_code, barcode, lst_price, active, \
@@ -411,8 +672,14 @@ async fn replace_variants(conn: &mut SqliteConnection, product: &Product) -> Res
     Ok(())
 }
 
-async fn replace_translations(conn: &mut SqliteConnection, product: &Product) -> Result<(), StoreError> {
-    sqlx::query("delete from product_translation where product_id = ?").bind(product.id).execute(&mut *conn).await?;
+async fn replace_translations(
+    conn: &mut SqliteConnection,
+    product: &Product,
+) -> Result<(), StoreError> {
+    sqlx::query("delete from product_translation where product_id = ?")
+        .bind(product.id)
+        .execute(&mut *conn)
+        .await?;
     for (lang, translation) in &product.translations {
         sqlx::query("insert into product_translation (product_id, lang, name, description_sale) values (?, ?, ?, ?)")
             .bind(product.id)
@@ -444,20 +711,23 @@ async fn advance_run(
     .bind(counts.deleted as i64)
     .bind(cursor_json(checkpoint.cursor))
     .bind(checkpoint.total.map(|t| t as i64))
-    .bind(now.to_rfc3339())
+    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
     .bind(checkpoint.run.0)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound { what: format!("running sync run {}", checkpoint.run) });
+        return Err(StoreError::NotFound {
+            what: format!("running sync run {}", checkpoint.run),
+        });
     }
     Ok(())
 }
 
 async fn running_run_id(conn: &mut SqliteConnection) -> Result<Option<RunId>, StoreError> {
-    let id: Option<i64> = sqlx::query_scalar("select sync_run_id from sync_run where status = 'running'")
-        .fetch_optional(&mut *conn)
-        .await?;
+    let id: Option<i64> =
+        sqlx::query_scalar("select sync_run_id from sync_run where status = 'running'")
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(id.map(RunId))
 }
 
@@ -488,8 +758,12 @@ async fn fetch_run(conn: &mut SqliteConnection, run: RunId) -> Result<Option<Syn
     row.as_ref().map(sync_run).transpose()
 }
 
-async fn load_categories(conn: &mut SqliteConnection) -> Result<HashMap<i64, Category>, StoreError> {
-    let rows = sqlx::query("select * from category").fetch_all(&mut *conn).await?;
+pub(super) async fn load_categories(
+    conn: &mut SqliteConnection,
+) -> Result<HashMap<i64, Category>, StoreError> {
+    let rows = sqlx::query("select * from category")
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|row| {
             let category = Category {
@@ -504,8 +778,16 @@ async fn load_categories(conn: &mut SqliteConnection) -> Result<HashMap<i64, Cat
         .collect()
 }
 
-async fn load_variants(conn: &mut SqliteConnection) -> Result<HashMap<i64, Vec<Variant>>, StoreError> {
-    let rows = sqlx::query("select * from variant order by product_id, position").fetch_all(&mut *conn).await?;
+async fn load_variants(
+    conn: &mut SqliteConnection,
+) -> Result<HashMap<i64, Vec<Variant>>, StoreError> {
+    let rows = sqlx::query("select * from variant order by product_id, position")
+        .fetch_all(&mut *conn)
+        .await?;
+    group_variants(&rows)
+}
+
+fn group_variants(rows: &[SqliteRow]) -> Result<HashMap<i64, Vec<Variant>>, StoreError> {
     let mut variants: HashMap<i64, Vec<Variant>> = HashMap::new();
     for row in rows {
         let variant = Variant {
@@ -514,10 +796,13 @@ async fn load_variants(conn: &mut SqliteConnection) -> Result<HashMap<i64, Vec<V
             barcode: row.get("barcode"),
             lst_price: row.get("lst_price"),
             active: row.get("active"),
-            product_template_attribute_value_ids: json_column(&row, "attribute_value_ids")?,
+            product_template_attribute_value_ids: json_column(row, "attribute_value_ids")?,
             write_date: parse_odoo_datetime(row.get("write_date"))?,
         };
-        variants.entry(row.get("product_id")).or_default().push(variant);
+        variants
+            .entry(row.get("product_id"))
+            .or_default()
+            .push(variant);
     }
     Ok(variants)
 }
@@ -525,16 +810,31 @@ async fn load_variants(conn: &mut SqliteConnection) -> Result<HashMap<i64, Vec<V
 async fn load_translations(
     conn: &mut SqliteConnection,
 ) -> Result<HashMap<i64, BTreeMap<String, Translation>>, StoreError> {
-    let rows = sqlx::query("select * from product_translation").fetch_all(&mut *conn).await?;
-    let mut translations: HashMap<i64, BTreeMap<String, Translation>> = HashMap::new();
-    for row in rows {
-        let translation = Translation { name: row.get("name"), description_sale: row.get("description_sale") };
-        translations.entry(row.get("product_id")).or_default().insert(row.get("lang"), translation);
-    }
-    Ok(translations)
+    let rows = sqlx::query("select * from product_translation")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(group_translations(&rows))
 }
 
-fn stored_product(row: &SqliteRow, categories: &HashMap<i64, Category>) -> Result<StoredProduct, StoreError> {
+fn group_translations(rows: &[SqliteRow]) -> HashMap<i64, BTreeMap<String, Translation>> {
+    let mut translations: HashMap<i64, BTreeMap<String, Translation>> = HashMap::new();
+    for row in rows {
+        let translation = Translation {
+            name: row.get("name"),
+            description_sale: row.get("description_sale"),
+        };
+        translations
+            .entry(row.get("product_id"))
+            .or_default()
+            .insert(row.get("lang"), translation);
+    }
+    translations
+}
+
+fn stored_product(
+    row: &SqliteRow,
+    categories: &HashMap<i64, Category>,
+) -> Result<StoredProduct, StoreError> {
     let categ_id: Option<i64> = row.get("category_id");
     let extra: serde_json::Value = json_column(row, "extra")?;
     let product = Product {
@@ -554,11 +854,17 @@ fn stored_product(row: &SqliteRow, categories: &HashMap<i64, Category>) -> Resul
         translations: BTreeMap::new(),
         extra: match extra {
             serde_json::Value::Object(map) => map,
-            other => return Err(corrupt("product.extra", format!("expected an object, found {other}"))),
+            other => {
+                return Err(corrupt(
+                    "product.extra",
+                    format!("expected an object, found {other}"),
+                ))
+            }
         },
     };
     let deleted_at: Option<String> = row.get("deleted_at");
     Ok(StoredProduct {
+        stock: BTreeMap::new(),
         category: categ_id.and_then(|id| categories.get(&id).cloned()),
         deleted_at: deleted_at.map(|text| parse_timestamp(&text)).transpose()?,
         updated_at: parse_timestamp(row.get("updated_at"))?,
@@ -570,14 +876,20 @@ fn stored_product(row: &SqliteRow, categories: &HashMap<i64, Category>) -> Resul
 fn sync_run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
     let text = |column: &str| -> String { row.get(column) };
     let count = |column: &str| -> u64 { row.get::<i64, _>(column) as u64 };
-    let cursor: SyncCursor =
-        serde_json::from_str(&text("cursor")).map_err(|e| corrupt("sync_run.cursor", e.to_string()))?;
+    let cursor: SyncCursor = serde_json::from_str(&text("cursor"))
+        .map_err(|e| corrupt("sync_run.cursor", e.to_string()))?;
     let finished_at: Option<String> = row.get("finished_at");
     Ok(SyncRun {
         id: RunId(row.get("sync_run_id")),
-        mode: text("mode").parse::<SyncMode>().map_err(|e| corrupt("sync_run.mode", e))?,
-        trigger: text("trigger").parse::<Trigger>().map_err(|e| corrupt("sync_run.trigger", e))?,
-        status: text("status").parse::<RunStatus>().map_err(|e| corrupt("sync_run.status", e))?,
+        mode: text("mode")
+            .parse::<SyncMode>()
+            .map_err(|e| corrupt("sync_run.mode", e))?,
+        trigger: text("trigger")
+            .parse::<Trigger>()
+            .map_err(|e| corrupt("sync_run.trigger", e))?,
+        status: text("status")
+            .parse::<RunStatus>()
+            .map_err(|e| corrupt("sync_run.status", e))?,
         total: row.get::<Option<i64>, _>("total").map(|t| t as u64),
         processed: count("processed"),
         counts: RunCounts {
@@ -595,7 +907,10 @@ fn sync_run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
     })
 }
 
-fn json_column<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> Result<T, StoreError> {
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &SqliteRow,
+    column: &str,
+) -> Result<T, StoreError> {
     let text: String = row.get(column);
     serde_json::from_str(&text).map_err(|e| corrupt(column, e.to_string()))
 }
@@ -605,23 +920,30 @@ fn cursor_json(cursor: &SyncCursor) -> String {
 }
 
 fn lease_until(now: DateTime<Utc>, lease: Duration) -> String {
-    (now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)).to_rfc3339()
+    (now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn parse_odoo_datetime(text: &str) -> Result<NaiveDateTime, StoreError> {
-    NaiveDateTime::parse_from_str(text, ODOO_DATETIME).map_err(|e| corrupt("write_date", format!("{text:?}: {e}")))
+    NaiveDateTime::parse_from_str(text, ODOO_DATETIME)
+        .map_err(|e| corrupt("write_date", format!("{text:?}: {e}")))
 }
 
-fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
         .map_err(|e| corrupt("timestamp", format!("{text:?}: {e}")))
 }
 
 fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
-    StoreError::Corrupt { what: what.to_string(), detail: detail.into() }
+    StoreError::Corrupt {
+        what: what.to_string(),
+        detail: detail.into(),
+    }
 }
 
 fn not_found(run: RunId) -> StoreError {
-    StoreError::NotFound { what: format!("sync run {run}") }
+    StoreError::NotFound {
+        what: format!("sync run {run}"),
+    }
 }

@@ -14,7 +14,8 @@ pub const DB: &str = "odoo";
 
 pub struct TestApp {
     pub sim: Sim,
-    pub dir: TempDir,
+    /// Kept so the catalog file lives as long as the app.
+    _dir: TempDir,
     pub env: BTreeMap<String, String>,
 }
 
@@ -26,24 +27,36 @@ pub async fn spawn_app(products: usize) -> TestApp {
         faults: Faults::default(),
         odoo_version: 18,
     };
-    let sim = Sim::spawn(config, "127.0.0.1:0".parse().unwrap()).await.expect("simulator starts");
+    let sim = Sim::spawn(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts");
     let dir = tempfile::tempdir().unwrap();
     let env = [
         ("ODOO_URL", sim.url()),
         ("ODOO_DB", DB.to_string()),
         ("ODOO_LOGIN", "admin".to_string()),
         ("ODOO_PASSWORD", "admin".to_string()),
-        ("DATABASE_URL", format!("sqlite://{}", dir.path().join("catalog.sqlite").display())),
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("catalog.sqlite").display()),
+        ),
         ("SYNC_LANGS", "fr_FR".to_string()),
         ("ODOO_TIMEOUT_SECONDS", "5".to_string()),
     ];
     let env = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    TestApp { sim, dir, env }
+    TestApp {
+        sim,
+        _dir: dir,
+        env,
+    }
 }
 
 fn init_logs() {
     if std::env::var("TEST_LOG").is_ok() {
-        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_test_writer()
+            .try_init();
     }
 }
 
@@ -55,8 +68,13 @@ impl TestApp {
 
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_odoo-sync"));
-        command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-        command.envs(&self.env).env("RUST_LOG", "warn,odoo_sync=info");
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        command
+            .envs(&self.env)
+            .env("RUST_LOG", "warn,odoo_sync=info");
         command.kill_on_drop(true);
         command
     }
@@ -64,7 +82,11 @@ impl TestApp {
     /// Runs the CLI and fails the test with its output when it does not succeed.
     pub async fn cli_ok(&self, args: &[&str]) -> String {
         let output = self.cli(args).await;
-        assert!(output.status.success(), "odoo-sync {args:?} failed:\n{}", describe(&output));
+        assert!(
+            output.status.success(),
+            "odoo-sync {args:?} failed:\n{}",
+            describe(&output)
+        );
         String::from_utf8(output.stdout).unwrap()
     }
 
@@ -75,24 +97,123 @@ impl TestApp {
         for line in text.lines() {
             let product: Value = serde_json::from_str(line).expect("export lines are JSON");
             let id = product["id"].as_i64().unwrap();
-            assert!(products.insert(id, product).is_none(), "product {id} exported twice");
+            assert!(
+                products.insert(id, product).is_none(),
+                "product {id} exported twice"
+            );
         }
         products
     }
 
     /// The last run, from `status --json`.
     pub async fn last_run(&self) -> Value {
-        let status: Value = serde_json::from_str(&self.cli_ok(&["status", "--json"]).await).unwrap();
+        let status: Value =
+            serde_json::from_str(&self.cli_ok(&["status", "--json"]).await).unwrap();
         status["runs"][0].clone()
     }
 
     pub async fn odoo(&self) -> Arc<dyn OdooApi> {
         let config = ClientConfig::new(&self.sim.url(), DB, "admin", "admin".to_string().into());
-        Arc::new(OdooClient::connect(config).await.expect("client connects to the simulator"))
+        Arc::new(
+            OdooClient::connect(config)
+                .await
+                .expect("client connects to the simulator"),
+        )
     }
 
     pub fn set_faults(&self, faults: Faults) {
         self.sim.set_faults(faults);
+    }
+}
+
+/// The server of a `TestApp`, running in this process on a random port.
+pub struct TestServer {
+    pub url: String,
+    pub http: reqwest::Client,
+    cancel: tokio_util::sync::CancellationToken,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const CRON_SECRET: &str = "test-cron-secret";
+
+impl TestApp {
+    /// Starts `serve` in-process with this app's environment plus `extra` keys.
+    pub async fn serve(&self, extra: &[(&str, &str)]) -> TestServer {
+        let mut values = self.env.clone();
+        values.insert("BIND".into(), "127.0.0.1:0".into());
+        values.insert("ADMIN_TOKEN".into(), ADMIN_TOKEN.into());
+        values.insert("CRON_SECRET".into(), CRON_SECRET.into());
+        values.insert("SYNC_SCHEDULE".into(), "off".into());
+        values.insert("SYNC_FULL_SCHEDULE".into(), "off".into());
+        for (key, value) in extra {
+            if value.is_empty() {
+                values.remove(*key);
+            } else {
+                values.insert(key.to_string(), value.to_string());
+            }
+        }
+        let config = odoo_sync::config::Config::from_values(values).expect("test config is valid");
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let app = odoo_sync::startup::application(&config, cancel.clone())
+            .await
+            .expect("server builds");
+        let url = format!("http://{}", app.local_addr());
+        let handle = tokio::spawn(app.run_until_stopped());
+        TestServer {
+            url,
+            http: reqwest::Client::new(),
+            cancel,
+            handle,
+        }
+    }
+}
+
+impl TestServer {
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.url))
+    }
+
+    pub fn admin_get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.get(path).bearer_auth(ADMIN_TOKEN)
+    }
+
+    pub fn admin_post(&self, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+    }
+
+    pub async fn json(&self, path: &str) -> Value {
+        let response = self.get(path).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// Waits until no run is going, returning the last run.
+    pub async fn wait_for_idle(&self) -> Value {
+        for _ in 0..600 {
+            let status: Value = self
+                .admin_get("/api/products/sync/status")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if status["current"].is_null() && !status["last"].is_null() {
+                return status["last"].clone();
+            }
+            sleep_ms(100).await;
+        }
+        panic!("the sync never finished");
+    }
+
+    /// Stops the server the way Ctrl-C does, and waits for it.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        self.handle.await.unwrap().unwrap();
     }
 }
 
@@ -114,7 +235,10 @@ pub fn assert_same_catalog(stored: &BTreeMap<i64, Value>, odoo: &BTreeMap<i64, V
             Some(actual) if actual != expected => {
                 for (field, value) in expected.as_object().unwrap() {
                     if actual.get(field) != Some(value) {
-                        problems.push(format!("product {id} field {field}: stored {:?}, Odoo {value}", actual.get(field)));
+                        problems.push(format!(
+                            "product {id} field {field}: stored {:?}, Odoo {value}",
+                            actual.get(field)
+                        ));
                     }
                 }
                 if actual.as_object().unwrap().len() != expected.as_object().unwrap().len() {
@@ -127,7 +251,12 @@ pub fn assert_same_catalog(stored: &BTreeMap<i64, Value>, odoo: &BTreeMap<i64, V
     for id in stored.keys().filter(|id| !odoo.contains_key(id)) {
         problems.push(format!("product {id} is in the catalog but not in Odoo"));
     }
-    assert!(problems.is_empty(), "{} differences, first ones:\n{}", problems.len(), problems[..problems.len().min(15)].join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} differences, first ones:\n{}",
+        problems.len(),
+        problems[..problems.len().min(15)].join("\n")
+    );
 }
 
 pub async fn sleep_ms(ms: u64) {

@@ -1,6 +1,11 @@
 //! End-to-end tests: the real `odoo-sync` binary against the Odoo simulator and a temp SQLite.
 
+mod admin_browser;
+mod docs_examples;
 mod helpers;
+mod http_api;
+mod http_sync;
 mod odoo_state;
 mod sync_cli;
 mod sync_faults;
+mod webhooks;

@@ -1,0 +1,224 @@
+//! Healing what webhooks never tell: stock (quants move no product `write_date`), attribute
+//! `price_extra` (moves no `write_date` either), and deletions (leave no trace but a missing id).
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use odoo_rpc::{Domain, SearchOptions};
+use tokio_util::sync::CancellationToken;
+
+use super::fetch::{self, FieldPlan};
+use super::{SyncEngine, SyncError, SyncRequest, SyncService};
+use crate::domain::{SyncMode, Trigger, Watermark, WatermarkKey};
+use crate::store::CatalogBatch;
+
+const PAGE: u32 = 500;
+
+impl SyncEngine {
+    /// Marks deleted the products Odoo no longer has: ids only, one call.
+    pub async fn reconcile_deletions(&self) -> Result<u64, SyncError> {
+        let in_odoo: HashSet<i64> = fetch::all_template_ids(self.odoo.as_ref())
+            .await?
+            .into_iter()
+            .collect();
+        let gone: Vec<i64> = self
+            .store
+            .live_product_ids()
+            .await?
+            .into_iter()
+            .filter(|id| !in_odoo.contains(id))
+            .collect();
+        let deleted = self.store.mark_deleted(&gone, None).await?;
+        if deleted > 0 {
+            tracing::info!(deleted, "reconcile marked products deleted in Odoo");
+        }
+        Ok(deleted)
+    }
+
+    /// Refreshes the stock of variants whose quants changed since the stock watermark.
+    pub async fn sweep_stock(&self) -> Result<u64, SyncError> {
+        let changed = self
+            .changed_since(WatermarkKey::StockQuant, "stock.quant", "product_id")
+            .await?;
+        let mut written = 0;
+        for chunk in changed.targets.chunks(PAGE as usize) {
+            let levels = fetch::stock_levels(self.odoo.as_ref(), chunk).await?;
+            written += self.store.set_stock(&levels).await?;
+        }
+        self.advance(WatermarkKey::StockQuant, changed.newest)
+            .await?;
+        Ok(written)
+    }
+
+    /// Refreshes the products whose attribute values' `price_extra` changed since the watermark.
+    pub async fn sweep_attribute_prices(&self) -> Result<u64, SyncError> {
+        let model = "product.template.attribute.value";
+        let changed = self
+            .changed_since(WatermarkKey::AttributeValue, model, "product_tmpl_id")
+            .await?;
+        let plan = FieldPlan::discover(self.odoo.as_ref(), &self.settings).await?;
+        let mut updated = 0;
+        for chunk in changed.targets.chunks(self.settings.batch_size as usize) {
+            let products = fetch::products(self.odoo.as_ref(), &plan, chunk).await?;
+            let counts = self
+                .store
+                .apply_batch(CatalogBatch {
+                    products: &products,
+                    categories: &[],
+                    checkpoint: None,
+                })
+                .await?;
+            updated += counts.updated;
+        }
+        self.advance(WatermarkKey::AttributeValue, changed.newest)
+            .await?;
+        Ok(updated)
+    }
+
+    async fn advance(
+        &self,
+        key: WatermarkKey,
+        newest: Option<NaiveDateTime>,
+    ) -> Result<(), SyncError> {
+        if let Some(newest) = newest {
+            let current = self.store.watermarks().await?.get(&key).copied();
+            self.store
+                .set_watermark(key, Watermark::advance(current, newest))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records of `model` written since the key's watermark (minus the overlap window): the ids
+    /// they point to through `target_field`, and the newest `write_date` seen.
+    async fn changed_since(
+        &self,
+        key: WatermarkKey,
+        model: &str,
+        target_field: &str,
+    ) -> Result<Changed, SyncError> {
+        let overlap = chrono::Duration::from_std(self.settings.overlap).unwrap_or_default();
+        let since = self
+            .store
+            .watermarks()
+            .await?
+            .get(&key)
+            .map(|mark| mark.read_from(overlap));
+        let mut targets = BTreeSet::new();
+        let mut newest = None;
+        let mut after = 0;
+        loop {
+            let mut domain = Domain::leaf("id", ">", after);
+            if let Some(since) = since {
+                domain = domain.and(Domain::leaf(
+                    "write_date",
+                    ">=",
+                    odoo_rpc::format_odoo_datetime(since),
+                ));
+            }
+            let options = SearchOptions {
+                limit: Some(PAGE),
+                order: Some("id".into()),
+                context: fetch::archived_too(),
+                ..Default::default()
+            };
+            let records = self
+                .odoo
+                .search_read(
+                    model,
+                    &domain,
+                    &["id", target_field, "write_date"],
+                    &options,
+                )
+                .await?;
+            for record in &records {
+                let bad = |e: odoo_rpc::DecodeError| SyncError::BadRecord {
+                    model: "sweep",
+                    id: format!("{model} {:?}", record.raw("id")),
+                    detail: e.to_string(),
+                };
+                if let Some(target) = record.get_many2one(target_field).map_err(bad)? {
+                    targets.insert(target.id);
+                }
+                if let Some(at) = record.get_datetime("write_date").map_err(bad)? {
+                    newest = newest.max(Some(at));
+                }
+                after = after.max(record.id().map_err(bad)?);
+            }
+            if records.len() < PAGE as usize {
+                break;
+            }
+        }
+        Ok(Changed {
+            targets: targets.into_iter().collect(),
+            newest,
+        })
+    }
+}
+
+struct Changed {
+    targets: Vec<i64>,
+    newest: Option<NaiveDateTime>,
+}
+
+/// Every `sweep`: an incremental run (edits and deletions whose webhooks were lost), then the
+/// stock and price sweeps. Every `reconcile`: the id-set comparison alone.
+pub async fn run_sweeps(
+    service: SyncService,
+    sweep: Option<Duration>,
+    reconcile: Option<Duration>,
+    cancel: CancellationToken,
+) {
+    let mut sweep_timer = sweep.map(ticker);
+    let mut reconcile_timer = reconcile.map(ticker);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick(&mut sweep_timer) => sweep_once(&service).await,
+            _ = tick(&mut reconcile_timer) => {
+                if let Err(error) = service.engine().reconcile_deletions().await {
+                    tracing::warn!(%error, "deletion reconcile failed");
+                }
+            }
+        }
+    }
+}
+
+fn ticker(period: Duration) -> tokio::time::Interval {
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
+}
+
+async fn tick(timer: &mut Option<tokio::time::Interval>) {
+    match timer {
+        Some(timer) => {
+            timer.tick().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+async fn sweep_once(service: &SyncService) {
+    match service
+        .start(SyncRequest {
+            mode: SyncMode::Incremental,
+            trigger: Trigger::Sweep,
+        })
+        .await
+    {
+        Ok(run) => tracing::debug!(run = %run.id, "sweep started"),
+        Err(SyncError::RunInProgress { .. }) => {
+            tracing::debug!("sweep skipped: a run is in progress")
+        }
+        Err(error) => tracing::warn!(%error, "sweep could not start"),
+    }
+    let engine = service.engine();
+    if let Err(error) = engine.sweep_stock().await {
+        tracing::warn!(%error, "stock sweep failed");
+    }
+    if let Err(error) = engine.sweep_attribute_prices().await {
+        tracing::warn!(%error, "price sweep failed");
+    }
+}

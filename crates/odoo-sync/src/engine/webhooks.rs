@@ -1,0 +1,429 @@
+//! Draining the webhook inbox. A webhook is a hint that a record may have changed: the worker
+//! reads the record back from Odoo and stores what Odoo has committed.
+//!
+//! Odoo 18 sends webhooks inside the writing transaction, before it commits: the first read can
+//! see the old state, a create can be invisible and a deleted row still there. So when the payload
+//! carries `write_date`, reads repeat (briefly) until Odoo's second-precision `write_date` reaches
+//! the payload's; without it, reads follow a short fixed schedule. A change that never becomes
+//! visible (a rolled-back transaction, a phantom) ends quietly when the settle window closes.
+//! Events for one record are claimed together, so a burst of POSTs becomes one read.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::fetch::{self, FieldPlan};
+use super::{SyncEngine, SyncError};
+use crate::domain::{watermark::truncate_to_second, WebhookEvent, WebhookKind};
+use crate::store::CatalogBatch;
+
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// How long after the first event a change may take to become visible in Odoo.
+    pub settle_window: Duration,
+    /// Re-reads after the event when the payload has no `write_date`.
+    pub reread_schedule: Vec<Duration>,
+    /// Attempts before an event that keeps failing (Odoo errors) is kept as failed.
+    pub max_attempts: u32,
+    /// Events claimed at once.
+    pub batch: u32,
+    pub lease: Duration,
+    /// Idle wait between empty polls of the inbox.
+    pub poll: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            settle_window: Duration::from_secs(15),
+            reread_schedule: vec![
+                Duration::from_millis(300),
+                Duration::from_secs(1),
+                Duration::from_secs(3),
+            ],
+            max_attempts: 8,
+            batch: 200,
+            lease: Duration::from_secs(60),
+            poll: Duration::from_millis(50),
+        }
+    }
+}
+
+/// What to do with a group of events after one read.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Done(&'static str),
+    ReadAgainAt(DateTime<Utc>),
+}
+
+/// Pure: the next step for events whose record was read back (`seen` = the record's current
+/// `write_date`, `None` when Odoo does not have it).
+fn verdict(
+    events: &[WebhookEvent],
+    seen: Option<NaiveDateTime>,
+    settings: &WebhookSettings,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let first = events.iter().map(|e| e.received_at).min().unwrap_or(now);
+    let deadline = first + chrono::Duration::from_std(settings.settle_window).unwrap_or_default();
+    let unlink = events.iter().any(|e| e.kind == WebhookKind::Unlink);
+    let hint = events
+        .iter()
+        .filter_map(|e| e.hinted_write_date)
+        .max()
+        .map(truncate_to_second);
+    let waiting = match (unlink, seen, hint) {
+        (true, Some(_), _) => true,                 // deletion not committed yet
+        (false, None, _) => true,                   // creation not committed yet
+        (false, Some(at), Some(hint)) => at < hint, // still the old state
+        _ => false,
+    };
+    if waiting {
+        if now >= deadline {
+            return Verdict::Done(if unlink {
+                "deletion never committed"
+            } else {
+                "change never became visible"
+            });
+        }
+        let attempts = events.iter().map(|e| e.attempts).max().unwrap_or(1);
+        let backoff = Duration::from_millis((100 * u64::from(attempts)).min(500));
+        return Verdict::ReadAgainAt(now + chrono::Duration::from_std(backoff).unwrap_or_default());
+    }
+    if hint.is_none() && !unlink {
+        // No write_date to wait for: read again on the schedule, the state may still be old.
+        let next = settings
+            .reread_schedule
+            .iter()
+            .map(|d| first + chrono::Duration::from_std(*d).unwrap_or_default())
+            .find(|at| *at > now);
+        if let Some(at) = next {
+            return Verdict::ReadAgainAt(at);
+        }
+    }
+    Verdict::Done(if unlink || seen.is_none() {
+        "deleted"
+    } else {
+        "applied"
+    })
+}
+
+impl SyncEngine {
+    /// Claims due events and handles them; returns how many events were handled.
+    pub async fn process_webhooks_once(
+        &self,
+        settings: &WebhookSettings,
+    ) -> Result<usize, SyncError> {
+        let events = self
+            .store
+            .claim_webhooks(settings.batch, settings.lease)
+            .await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let plan = FieldPlan::discover(self.odoo.as_ref(), &self.settings).await?;
+        let mut groups: BTreeMap<(String, i64), Vec<WebhookEvent>> = BTreeMap::new();
+        for event in events.iter().cloned() {
+            groups
+                .entry((event.model.clone(), event.record_id))
+                .or_default()
+                .push(event);
+        }
+        for ((model, record), group) in groups {
+            let ids: Vec<i64> = group.iter().map(|e| e.id).collect();
+            match self
+                .handle_group(&model, record, &group, &plan, settings)
+                .await
+            {
+                Ok(Verdict::Done(outcome)) => self.store.complete_webhooks(&ids, outcome).await?,
+                Ok(Verdict::ReadAgainAt(at)) => {
+                    self.store.reschedule_webhooks(&ids, at, None).await?
+                }
+                Err(error) => self.retry_later(&group, &error, settings).await?,
+            }
+        }
+        Ok(events.len())
+    }
+
+    async fn retry_later(
+        &self,
+        group: &[WebhookEvent],
+        error: &SyncError,
+        settings: &WebhookSettings,
+    ) -> Result<(), SyncError> {
+        let ids: Vec<i64> = group.iter().map(|e| e.id).collect();
+        let attempts = group.iter().map(|e| e.attempts).max().unwrap_or(1);
+        let message = error.to_string();
+        if attempts >= settings.max_attempts {
+            tracing::error!(events = ?ids, %message, "webhook events failed for good");
+            return Ok(self.store.fail_webhooks(&ids, &message).await?);
+        }
+        let delay = odoo_rpc::backoff_delay(
+            attempts,
+            Duration::from_millis(500),
+            Duration::from_secs(60),
+        );
+        tracing::warn!(events = ?ids, %message, ?delay, "webhook events will be retried");
+        let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+        Ok(self
+            .store
+            .reschedule_webhooks(&ids, at, Some(&message))
+            .await?)
+    }
+
+    async fn handle_group(
+        &self,
+        model: &str,
+        record: i64,
+        events: &[WebhookEvent],
+        plan: &FieldPlan,
+        settings: &WebhookSettings,
+    ) -> Result<Verdict, SyncError> {
+        let now = Utc::now();
+        match model {
+            fetch::TEMPLATE => {
+                let seen = self.refresh_template(record, plan).await?;
+                Ok(verdict(events, seen, settings, now))
+            }
+            fetch::VARIANT => {
+                let owner = fetch::variant_owner(self.odoo.as_ref(), record).await?;
+                let template = owner
+                    .map(|(template, _)| template)
+                    .or_else(|| payload_template(events));
+                if let Some(template) = template {
+                    self.refresh_template(template, plan).await?;
+                }
+                Ok(verdict(events, owner.map(|(_, at)| at), settings, now))
+            }
+            fetch::CATEGORY => {
+                let category = fetch::category_by_id(self.odoo.as_ref(), record).await?;
+                let seen = category.as_ref().map(|c| c.write_date);
+                if let Some(category) = category {
+                    self.store
+                        .apply_batch(CatalogBatch {
+                            products: &[],
+                            categories: &[category],
+                            checkpoint: None,
+                        })
+                        .await?;
+                }
+                Ok(verdict(events, seen, settings, now).or_done_when_gone(seen))
+            }
+            "stock.quant" => {
+                let product = match events.iter().find_map(WebhookEvent::product_id) {
+                    Some(product) => Some(product),
+                    None => fetch::quant_product(self.odoo.as_ref(), record).await?,
+                };
+                if let Some(product) = product {
+                    let levels = fetch::stock_levels(self.odoo.as_ref(), &[product]).await?;
+                    self.store.set_stock(&levels).await?;
+                }
+                Ok(Verdict::Done("stock refreshed"))
+            }
+            "product.template.attribute.value" => {
+                if let Some(template) =
+                    fetch::attribute_value_owner(self.odoo.as_ref(), record).await?
+                {
+                    self.refresh_template(template, plan).await?;
+                }
+                Ok(Verdict::Done("applied"))
+            }
+            other => Ok(Verdict::Done(if other.is_empty() {
+                "ignored"
+            } else {
+                "model not synced"
+            })),
+        }
+    }
+
+    /// Reads one template and stores it; a template Odoo no longer has is marked deleted.
+    /// Returns the template's `write_date` in Odoo, `None` if Odoo does not have it.
+    async fn refresh_template(
+        &self,
+        id: i64,
+        plan: &FieldPlan,
+    ) -> Result<Option<NaiveDateTime>, SyncError> {
+        let products = fetch::products(self.odoo.as_ref(), plan, &[id]).await?;
+        match products.first() {
+            Some(product) => {
+                self.store
+                    .apply_batch(CatalogBatch {
+                        products: &products,
+                        categories: &[],
+                        checkpoint: None,
+                    })
+                    .await?;
+                Ok(Some(product.write_date))
+            }
+            None => {
+                self.store.mark_deleted(&[id], None).await?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+impl Verdict {
+    /// Categories are not deleted from the catalog; one that is gone ends the events.
+    fn or_done_when_gone(self, seen: Option<NaiveDateTime>) -> Verdict {
+        match (self, seen) {
+            (Verdict::ReadAgainAt(_), None) => Verdict::Done("category gone"),
+            (verdict, _) => verdict,
+        }
+    }
+}
+
+fn payload_template(events: &[WebhookEvent]) -> Option<i64> {
+    events.iter().find_map(|event| {
+        let payload: serde_json::Value = serde_json::from_str(&event.payload).ok()?;
+        match payload.get("product_tmpl_id")? {
+            serde_json::Value::Number(n) => n.as_i64(),
+            serde_json::Value::Array(pair) => pair.first()?.as_i64(),
+            _ => None,
+        }
+    })
+}
+
+/// Drains the inbox until `cancel`: handles what is due, waits a little when nothing is.
+pub async fn run_webhook_worker(
+    engine: SyncEngine,
+    settings: WebhookSettings,
+    cancel: CancellationToken,
+) {
+    while !cancel.is_cancelled() {
+        let pause = match engine.process_webhooks_once(&settings).await {
+            Ok(0) => settings.poll,
+            Ok(_) => Duration::ZERO,
+            Err(error) => {
+                tracing::error!(%error, "webhook worker could not process the inbox");
+                Duration::from_secs(1)
+            }
+        };
+        if !pause.is_zero() {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::WebhookState;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap()
+    }
+
+    fn event(
+        kind: WebhookKind,
+        hint: Option<&str>,
+        received_at: DateTime<Utc>,
+        attempts: u32,
+    ) -> WebhookEvent {
+        WebhookEvent {
+            id: 1,
+            model: "product.template".into(),
+            record_id: 51,
+            kind,
+            hinted_write_date: hint.map(at),
+            payload: "{}".into(),
+            state: WebhookState::Pending,
+            attempts,
+            run_at: received_at,
+            last_error: None,
+            outcome: None,
+            received_at,
+            updated_at: received_at,
+        }
+    }
+
+    #[test]
+    fn a_read_of_the_old_state_is_retried_until_the_write_date_reaches_the_payloads() {
+        let settings = WebhookSettings::default();
+        let now = Utc::now();
+        let events = [event(
+            WebhookKind::Save,
+            Some("2026-11-24 13:27:27.959605"),
+            now,
+            1,
+        )];
+        let old = Some(at("2026-11-24 13:20:00"));
+        assert!(matches!(
+            verdict(&events, old, &settings, now),
+            Verdict::ReadAgainAt(_)
+        ));
+        let same_second = Some(at("2026-11-24 13:27:27"));
+        assert_eq!(
+            verdict(&events, same_second, &settings, now),
+            Verdict::Done("applied")
+        );
+    }
+
+    #[test]
+    fn a_change_that_never_commits_ends_quietly_after_the_settle_window() {
+        let settings = WebhookSettings::default();
+        let received = Utc::now() - chrono::Duration::seconds(20);
+        let phantom = [event(
+            WebhookKind::Save,
+            Some("2026-11-24 13:27:27.9"),
+            received,
+            5,
+        )];
+        let verdict = verdict(
+            &phantom,
+            Some(at("2026-11-24 13:00:00")),
+            &settings,
+            Utc::now(),
+        );
+        assert_eq!(verdict, Verdict::Done("change never became visible"));
+    }
+
+    #[test]
+    fn an_unlink_waits_for_the_row_to_go_and_a_create_for_it_to_appear() {
+        let settings = WebhookSettings::default();
+        let now = Utc::now();
+        let unlink = [event(WebhookKind::Unlink, None, now, 1)];
+        assert!(matches!(
+            verdict(&unlink, Some(at("2026-11-24 13:00:00")), &settings, now),
+            Verdict::ReadAgainAt(_)
+        ));
+        assert_eq!(
+            verdict(&unlink, None, &settings, now),
+            Verdict::Done("deleted")
+        );
+        let create = [event(
+            WebhookKind::Save,
+            Some("2026-11-24 13:27:27.1"),
+            now,
+            1,
+        )];
+        assert!(matches!(
+            verdict(&create, None, &settings, now),
+            Verdict::ReadAgainAt(_)
+        ));
+    }
+
+    #[test]
+    fn without_a_write_date_reads_follow_the_schedule_then_stop() {
+        let settings = WebhookSettings::default();
+        let received = Utc::now();
+        let events = [event(WebhookKind::Save, None, received, 1)];
+        let seen = Some(at("2026-11-24 13:00:00"));
+        match verdict(&events, seen, &settings, received) {
+            Verdict::ReadAgainAt(next) => {
+                assert_eq!(next, received + chrono::Duration::milliseconds(300))
+            }
+            other => panic!("{other:?}"),
+        }
+        let later = received + chrono::Duration::seconds(4);
+        assert_eq!(
+            verdict(&events, seen, &settings, later),
+            Verdict::Done("applied")
+        );
+    }
+}

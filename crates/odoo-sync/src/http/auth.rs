@@ -1,0 +1,69 @@
+//! Bearer tokens, compared in constant time. Tokens are never logged.
+
+use axum::http::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+
+/// Compares digests so that neither the content nor the length of the secret leaks by timing.
+pub fn same_secret(given: &str, expected: &SecretString) -> bool {
+    let given = Sha256::digest(given.as_bytes());
+    let expected = Sha256::digest(expected.expose_secret().as_bytes());
+    given.ct_eq(&expected).into()
+}
+
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The sync API's guard: 503 when no admin token is configured, 401 unless it is presented.
+pub fn require_admin(expected: Option<&SecretString>, given: Option<&str>) -> Result<(), ApiError> {
+    let expected = expected.ok_or(ApiError::SyncApiDisabled)?;
+    match given {
+        Some(token) if same_secret(token, expected) => Ok(()),
+        Some(_) => Err(ApiError::Unauthorized(
+            "the bearer token is not the admin token",
+        )),
+        None => Err(ApiError::Unauthorized(
+            "missing Authorization: Bearer <ADMIN_TOKEN>",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_token_passes() {
+        let expected = SecretString::from("s3cret".to_string());
+        assert!(same_secret("s3cret", &expected));
+        assert!(!same_secret("s3cre", &expected));
+        assert!(!same_secret("s3cret ", &expected));
+        assert!(matches!(
+            require_admin(None, Some("x")),
+            Err(ApiError::SyncApiDisabled)
+        ));
+        assert!(matches!(
+            require_admin(Some(&expected), None),
+            Err(ApiError::Unauthorized(_))
+        ));
+        assert!(require_admin(Some(&expected), Some("s3cret")).is_ok());
+    }
+
+    #[test]
+    fn bearer_is_read_case_insensitively() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "bearer abc".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("abc"));
+        headers.insert("authorization", "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+    }
+}

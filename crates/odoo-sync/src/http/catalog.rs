@@ -1,0 +1,262 @@
+//! The catalog API for the website: product lists, one product, categories, the change feed.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+use super::extract::QueryParams;
+use super::views::{category_tree, CategoryView, ProductView};
+use super::AppState;
+use crate::store::{ProductQuery, ProductSort};
+
+const MAX_PAGE: u32 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ListParams {
+    /// Products per page, 1 to 100 (default 24).
+    limit: Option<u32>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
+    /// A category id: its products and those of all its sub-categories.
+    category: Option<i64>,
+    /// Full text over names, SKUs and barcodes, accent- and case-insensitive.
+    q: Option<String>,
+    /// `name` (default), `price` or `updated` (most recent first).
+    sort: Option<String>,
+    /// Include archived products.
+    include_inactive: Option<bool>,
+    /// Language of names and descriptions, e.g. `fr_FR`.
+    lang: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductList {
+    pub products: Vec<ProductView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/products", params(ListParams), tag = "catalog",
+    responses((status = 200, body = ProductList), (status = 400, description = "bad parameter or cursor")))]
+pub async fn list_products(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryParams(params): QueryParams<ListParams>,
+) -> Result<Json<ProductList>, ApiError> {
+    state.check_catalog_access(&headers)?;
+    let limit = params.limit.unwrap_or(24);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_PAGE}, got {limit}"),
+        ));
+    }
+    let sort = match params.sort.as_deref().unwrap_or("name") {
+        "name" => ProductSort::Name,
+        "price" => ProductSort::Price,
+        "updated" => ProductSort::Updated,
+        other => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("sort must be name, price or updated, got '{other}'"),
+            ))
+        }
+    };
+    let include_inactive = params.include_inactive.unwrap_or(false);
+    let text = params.q.filter(|q| !q.trim().is_empty());
+    let filters = format!(
+        "{sort:?}|{:?}|{:?}|{include_inactive}",
+        params.category, text
+    );
+    let after = params
+        .cursor
+        .as_deref()
+        .map(|token| state.cursors.verify(token, &filters))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_cursor", e.to_string()))?;
+    let query = ProductQuery {
+        limit,
+        after,
+        category: params.category,
+        text,
+        sort,
+        include_inactive,
+    };
+    let page = state.store.list_products(&query).await?;
+    let lang = params.lang.as_deref();
+    Ok(Json(ProductList {
+        next_cursor: page
+            .next
+            .as_ref()
+            .map(|key| state.cursors.sign(key, &filters)),
+        products: page
+            .products
+            .into_iter()
+            .map(|p| ProductView::new(p, lang))
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LangParam {
+    /// Language of names and descriptions, e.g. `fr_FR`.
+    lang: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/products/{id}", params(("id" = i64, Path, description = "Odoo product.template id"), LangParam),
+    tag = "catalog", responses((status = 200, body = ProductView), (status = 404, description = "unknown or deleted")))]
+pub async fn product_by_id(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    QueryParams(params): QueryParams<LangParam>,
+) -> Result<Json<ProductView>, ApiError> {
+    state.check_catalog_access(&headers)?;
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_path",
+            format!("product id must be an integer, got '{id}'"),
+        )
+    })?;
+    let found = state
+        .store
+        .product(id)
+        .await?
+        .filter(|p| p.deleted_at.is_none());
+    let product = found.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
+    Ok(Json(ProductView::new(product, params.lang.as_deref())))
+}
+
+#[utoipa::path(get, path = "/api/products/by-sku/{sku}", params(("sku" = String, Path, description = "default_code of the product or of one of its variants"), LangParam),
+    tag = "catalog", responses((status = 200, body = ProductView), (status = 404, description = "unknown or deleted")))]
+pub async fn product_by_sku(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(sku): Path<String>,
+    QueryParams(params): QueryParams<LangParam>,
+) -> Result<Json<ProductView>, ApiError> {
+    state.check_catalog_access(&headers)?;
+    let product = state.store.product_by_sku(&sku).await?;
+    let product =
+        product.ok_or_else(|| ApiError::NotFound(format!("no product with SKU '{sku}'")))?;
+    Ok(Json(ProductView::new(product, params.lang.as_deref())))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryList {
+    pub categories: Vec<CategoryView>,
+}
+
+#[utoipa::path(get, path = "/api/categories", tag = "catalog", responses((status = 200, body = CategoryList)))]
+pub async fn categories(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<CategoryList>, ApiError> {
+    state.check_catalog_access(&headers)?;
+    Ok(Json(CategoryList {
+        categories: category_tree(state.store.category_tree().await?),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesParams {
+    /// `nextToken` of the previous answer; absent: from the beginning.
+    since: Option<String>,
+    /// Changes per answer, 1 to 1000 (default 500).
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeView {
+    pub id: i64,
+    /// `upsert` (created or changed: fetch it again) or `delete`.
+    pub action: String,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeFeed {
+    pub changes: Vec<ChangeView>,
+    pub next_token: String,
+    /// More changes are waiting: ask again with `nextToken` at once.
+    pub has_more: bool,
+}
+
+#[utoipa::path(get, path = "/api/changes", params(ChangesParams), tag = "catalog",
+    responses((status = 200, body = ChangeFeed), (status = 400, description = "bad token")))]
+pub async fn changes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryParams(params): QueryParams<ChangesParams>,
+) -> Result<Json<ChangeFeed>, ApiError> {
+    state.check_catalog_access(&headers)?;
+    let limit = params.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and 1000, got {limit}"),
+        ));
+    }
+    let since = params
+        .since
+        .as_deref()
+        .map(decode_change_token)
+        .transpose()?
+        .unwrap_or(0);
+    let page = state.store.changes_since(since, limit).await?;
+    Ok(Json(ChangeFeed {
+        changes: page
+            .changes
+            .into_iter()
+            .map(|c| ChangeView {
+                id: c.product_id,
+                action: if c.deleted { "delete" } else { "upsert" }.to_string(),
+                changed_at: c.changed_at,
+            })
+            .collect(),
+        next_token: encode_change_token(page.last_seq),
+        has_more: page.has_more,
+    }))
+}
+
+fn encode_change_token(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("changes:{seq}"))
+}
+
+fn decode_change_token(token: &str) -> Result<i64, ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_token",
+            format!("'{token}' is not a token from /api/changes"),
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    text.strip_prefix("changes:")
+        .and_then(|seq| seq.parse::<i64>().ok())
+        .filter(|seq| *seq >= 0)
+        .ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_tokens_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_change_token(&encode_change_token(42)).unwrap(), 42);
+        assert!(decode_change_token("bm90LWEtdG9rZW4").is_err());
+        assert!(decode_change_token("%%").is_err());
+    }
+}

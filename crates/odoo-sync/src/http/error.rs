@@ -1,0 +1,101 @@
+//! `ApiError`: the only type that becomes an HTTP error response. Every error body is
+//! `{"error": {"code": "snake_case_code", "message": "…"}}`; 5xx bodies stay opaque and their
+//! cause is logged once, here.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::domain::RunId;
+use crate::engine::SyncError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("the sync API is disabled: set ADMIN_TOKEN to enable it")]
+    SyncApiDisabled,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("sync run {0} is already running")]
+    RunInProgress(RunId),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("Odoo could not be reached or refused the call: {0}")]
+    Odoo(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::SyncApiDisabled => (StatusCode::SERVICE_UNAVAILABLE, "sync_api_disabled"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::RunInProgress(_) => (StatusCode::CONFLICT, "run_in_progress"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::PayloadTooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            ApiError::Odoo(_) => (StatusCode::BAD_GATEWAY, "odoo_error"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = %cause, source = ?cause.source(), "request failed");
+        }
+        let mut error = json!({"code": code, "message": self.to_string()});
+        if let ApiError::RunInProgress(run) = &self {
+            error["runId"] = json!(run.0);
+        }
+        (status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(error: SyncError) -> Self {
+        match error {
+            SyncError::RunInProgress { running } => ApiError::RunInProgress(running),
+            SyncError::InvalidCursor(e) => ApiError::bad_request("invalid_cursor", e.to_string()),
+            e @ SyncError::StaleCursor { .. } => ApiError::Conflict {
+                code: "stale_cursor",
+                message: e.to_string(),
+            },
+            e @ (SyncError::Odoo(_) | SyncError::BadRecord { .. } | SyncError::Config(_)) => {
+                ApiError::Odoo(e.to_string())
+            }
+            SyncError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { what } => ApiError::NotFound(format!("{what} not found")),
+            StoreError::RunInProgress { running } => ApiError::RunInProgress(running),
+            StoreError::RunLeased { run, .. } => ApiError::RunInProgress(run),
+            other => ApiError::Internal(Box::new(other)),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The HTTP server: catalog API, sync API, cron endpoint, admin page, health checks.
+//!
+//! Owns routing, `ApiError` (the only `IntoResponse` error) and the admin assets. Talks to the
+//! engine (`SyncService`) and reads through the store trait; never imports sqlx.
+
+mod admin;
+mod auth;
+mod catalog;
+mod error;
+mod etag;
+mod extract;
+mod health;
+mod openapi;
+mod page_cursor;
+mod sync;
+mod views;
+mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use odoo_rpc::OdooApi;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::ServeSettings;
+use crate::engine::scheduler::{self, next_firing};
+use crate::engine::sweeps;
+use crate::engine::webhooks::{self, WebhookSettings};
+use crate::engine::SyncService;
+use crate::store::CatalogStore;
+
+pub use error::ApiError;
+pub use openapi::ApiDoc;
+
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<dyn CatalogStore>,
+    sync: SyncService,
+    odoo: Arc<dyn OdooApi>,
+    settings: Arc<ServeSettings>,
+    admin_token: Option<SecretString>,
+    cron_secret: Option<SecretString>,
+    cursors: page_cursor::CursorSigner,
+}
+
+impl AppState {
+    pub fn new(sync: SyncService, odoo: Arc<dyn OdooApi>, settings: ServeSettings) -> Self {
+        let key = match &settings.cursor_secret {
+            Some(secret) => secret.expose_secret().as_bytes().to_vec(),
+            None => random_key(),
+        };
+        AppState {
+            store: sync.engine().store().clone(),
+            admin_token: settings.admin_token.clone(),
+            cron_secret: settings.cron_secret.clone(),
+            cursors: page_cursor::CursorSigner::new(&key),
+            sync,
+            odoo,
+            settings: Arc::new(settings),
+        }
+    }
+
+    fn check_catalog_access(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.settings.catalog_public {
+            return Ok(());
+        }
+        let given = auth::bearer(headers);
+        let accepted = [
+            self.settings.catalog_token.as_ref(),
+            self.admin_token.as_ref(),
+        ];
+        match given {
+            Some(token)
+                if accepted
+                    .into_iter()
+                    .flatten()
+                    .any(|secret| auth::same_secret(token, secret)) =>
+            {
+                Ok(())
+            }
+            _ => Err(ApiError::Unauthorized(
+                "the catalog is private: send Authorization: Bearer <CATALOG_TOKEN>",
+            )),
+        }
+    }
+
+    fn next_scheduled(&self) -> Option<DateTime<Utc>> {
+        next_firing(&self.settings.schedules, self.settings.timezone, Utc::now()).map(|(at, _)| at)
+    }
+}
+
+fn random_key() -> Vec<u8> {
+    rand::random::<[u8; 32]>().to_vec()
+}
+
+pub fn router(state: AppState) -> Router {
+    let catalog = Router::new()
+        .route("/api/products", get(catalog::list_products))
+        .route("/api/products/by-sku/{sku}", get(catalog::product_by_sku))
+        .route("/api/products/{id}", get(catalog::product_by_id))
+        .route("/api/categories", get(catalog::categories))
+        .route("/api/changes", get(catalog::changes))
+        .route("/api/openapi.json", get(openapi::document))
+        .layer(middleware::from_fn_with_state(
+            state.settings.cache_control.clone(),
+            etag::cache_headers,
+        ));
+    let sync = Router::new()
+        .route("/api/products/sync", post(sync::start_sync))
+        .route("/api/products/sync/status", get(sync::status))
+        .route("/api/products/sync/runs", get(sync::runs))
+        .route("/api/products/sync/events", get(sync::events))
+        .route("/api/cron/sync", get(sync::cron).post(sync::cron))
+        .route("/api/products/sync/webhook", post(webhook::receive))
+        .route("/api/products/sync/webhooks", get(webhook::list))
+        .route(
+            "/api/products/sync/webhooks/{id}/retry",
+            post(webhook::retry),
+        )
+        .layer(middleware::from_fn(etag::no_store));
+    Router::new()
+        .merge(catalog)
+        .merge(sync)
+        .merge(admin::routes())
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(|| async { ApiError::NotFound("no such route".to_string()) })
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .layer(cors(&state.settings.cors_origins))
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            axum::http::header::IF_NONE_MATCH,
+        ])
+        .expose_headers([axum::http::header::ETAG]);
+    if origins.iter().any(|o| o == "*") {
+        return layer.allow_origin(AllowOrigin::any());
+    }
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    layer.allow_origin(AllowOrigin::list(allowed))
+}
+
+/// The server as production and tests run it: bind first (port 0 allowed), then serve.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    cancel: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(
+        state: AppState,
+        bind: SocketAddr,
+        cancel: CancellationToken,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(bind).await?;
+        Ok(Application {
+            listener,
+            state,
+            cancel,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `cancel` fires, then lets a running sync commit its batch before returning.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let settings = self.state.settings.clone();
+        let service = self.state.sync.clone();
+        if !settings.schedules.is_empty() {
+            let schedules = settings.schedules.clone();
+            tokio::spawn(scheduler::run_schedules(
+                service.clone(),
+                schedules,
+                settings.timezone,
+                self.cancel.clone(),
+            ));
+        }
+        for _ in 0..settings.webhook_workers {
+            let engine = service.engine().clone();
+            tokio::spawn(webhooks::run_webhook_worker(
+                engine,
+                WebhookSettings::default(),
+                self.cancel.clone(),
+            ));
+        }
+        tokio::spawn(sweeps::run_sweeps(
+            service.clone(),
+            settings.sweep_interval,
+            settings.reconcile_interval,
+            self.cancel.clone(),
+        ));
+        let cancel = self.cancel.clone();
+        let app = router(self.state);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { cancel.cancelled().await })
+            .await?;
+        service.shutdown().await;
+        Ok(())
+    }
+}

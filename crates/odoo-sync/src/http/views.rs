@@ -1,0 +1,280 @@
+//! What the API answers with: camelCase JSON for the website and the admin page, built from
+//! domain and store types.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{RunStatus, SyncRun};
+use crate::engine::Progress;
+use crate::store::{CategoryNode, StoredProduct};
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductView {
+    pub id: i64,
+    /// In the asked language when a translation exists.
+    pub name: String,
+    pub description: Option<String>,
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub price: f64,
+    pub active: bool,
+    pub sale_ok: bool,
+    pub published: bool,
+    pub category: Option<CategoryRef>,
+    pub public_category_ids: Vec<i64>,
+    pub variants: Vec<VariantView>,
+    /// Translated names and descriptions by language code.
+    pub translations: BTreeMap<String, TranslationView>,
+    /// Values of `SYNC_EXTRA_FIELDS`, as Odoo returned them.
+    #[schema(value_type = Object)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Odoo's `write_date`, UTC.
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryRef {
+    pub id: i64,
+    pub name: String,
+    /// The path from the root, e.g. "All / Saleable / Office Furniture".
+    pub path: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantView {
+    pub id: i64,
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub price: f64,
+    pub active: bool,
+    pub attribute_value_ids: Vec<i64>,
+    /// Null until the stock sweep or a stock webhook has seen this variant.
+    pub stock: Option<StockView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StockView {
+    /// Quantity on hand in internal locations (Odoo's `qty_available`).
+    pub on_hand: f64,
+    /// On hand minus reserved (Odoo's `free_qty`).
+    pub free: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TranslationView {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+impl ProductView {
+    pub fn new(stored: StoredProduct, lang: Option<&str>) -> Self {
+        let product = stored.product;
+        let translated = lang.and_then(|lang| product.translations.get(lang));
+        ProductView {
+            id: product.id,
+            name: translated.map_or_else(|| product.name.clone(), |t| t.name.clone()),
+            description: translated.map_or_else(
+                || product.description_sale.clone(),
+                |t| t.description_sale.clone(),
+            ),
+            sku: product.default_code,
+            barcode: product.barcode,
+            price: product.list_price,
+            active: product.active,
+            sale_ok: product.sale_ok,
+            published: product.is_published,
+            category: stored.category.map(|c| CategoryRef {
+                id: c.id,
+                name: c.name,
+                path: c.complete_name,
+            }),
+            public_category_ids: product.public_categ_ids,
+            variants: product
+                .variants
+                .into_iter()
+                .map(|v| VariantView {
+                    id: v.id,
+                    sku: v.default_code,
+                    barcode: v.barcode,
+                    price: v.lst_price,
+                    active: v.active,
+                    stock: stored.stock.get(&v.id).map(|s| StockView {
+                        on_hand: s.qty_available,
+                        free: s.free_qty,
+                    }),
+                    attribute_value_ids: v.product_template_attribute_value_ids,
+                })
+                .collect(),
+            translations: product
+                .translations
+                .into_iter()
+                .map(|(lang, t)| {
+                    (
+                        lang,
+                        TranslationView {
+                            name: t.name,
+                            description: t.description_sale,
+                        },
+                    )
+                })
+                .collect(),
+            extra: product.extra,
+            updated_at: format!("{}Z", product.write_date.format("%Y-%m-%dT%H:%M:%S")),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryView {
+    pub id: i64,
+    pub name: String,
+    pub path: String,
+    pub parent_id: Option<i64>,
+    /// Active products directly in this category.
+    pub product_count: u64,
+    /// Active products in this category and below.
+    pub total_product_count: u64,
+    #[schema(no_recursion)]
+    pub children: Vec<CategoryView>,
+}
+
+/// Nests the flat category list into trees, children ordered by path.
+pub fn category_tree(nodes: Vec<CategoryNode>) -> Vec<CategoryView> {
+    let mut children: BTreeMap<Option<i64>, Vec<CategoryNode>> = BTreeMap::new();
+    let known: std::collections::HashSet<i64> = nodes.iter().map(|n| n.category.id).collect();
+    for node in nodes {
+        let parent = node.category.parent_id.filter(|p| known.contains(p));
+        children.entry(parent).or_default().push(node);
+    }
+    build_level(None, &mut children)
+}
+
+fn build_level(
+    parent: Option<i64>,
+    children: &mut BTreeMap<Option<i64>, Vec<CategoryNode>>,
+) -> Vec<CategoryView> {
+    let level = children.remove(&parent).unwrap_or_default();
+    level
+        .into_iter()
+        .map(|node| CategoryView {
+            id: node.category.id,
+            name: node.category.name,
+            path: node.category.complete_name,
+            parent_id: node.category.parent_id,
+            product_count: node.product_count,
+            total_product_count: node.total_count,
+            children: build_level(Some(node.category.id), children),
+        })
+        .collect()
+}
+
+/// A sync run as the admin page and API clients see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    pub run_id: i64,
+    pub mode: String,
+    pub trigger: String,
+    pub status: String,
+    pub phase: String,
+    pub processed: u64,
+    pub total: Option<u64>,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub archived: u64,
+    pub deleted: u64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: i64,
+    pub rate_per_sec: Option<f64>,
+    pub eta_seconds: Option<u64>,
+    pub error: Option<String>,
+}
+
+impl From<&SyncRun> for RunView {
+    fn from(run: &SyncRun) -> Self {
+        let end = run.finished_at.unwrap_or_else(Utc::now);
+        let mut view = RunView {
+            run_id: run.id.0,
+            mode: run.mode.to_string(),
+            trigger: run.trigger.to_string(),
+            status: run.status.to_string(),
+            phase: phase_name(run.cursor.phase),
+            processed: run.processed,
+            total: run.total,
+            created: run.counts.created,
+            updated: run.counts.updated,
+            unchanged: run.counts.unchanged,
+            archived: run.counts.archived,
+            deleted: run.counts.deleted,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            duration_ms: (end - run.started_at).num_milliseconds(),
+            rate_per_sec: None,
+            eta_seconds: None,
+            error: run.error.clone(),
+        };
+        view.estimate(run.status == RunStatus::Running);
+        view
+    }
+}
+
+impl From<&Progress> for RunView {
+    fn from(progress: &Progress) -> Self {
+        let mut view = RunView {
+            run_id: progress.run.0,
+            mode: progress.mode.to_string(),
+            trigger: progress.trigger.to_string(),
+            status: RunStatus::Running.to_string(),
+            phase: phase_name(progress.phase),
+            processed: progress.processed,
+            total: progress.total,
+            created: progress.counts.created,
+            updated: progress.counts.updated,
+            unchanged: progress.counts.unchanged,
+            archived: progress.counts.archived,
+            deleted: progress.counts.deleted,
+            started_at: progress.started_at,
+            finished_at: None,
+            duration_ms: (Utc::now() - progress.started_at).num_milliseconds(),
+            rate_per_sec: None,
+            eta_seconds: None,
+            error: None,
+        };
+        view.estimate(true);
+        view
+    }
+}
+
+impl RunView {
+    fn estimate(&mut self, running: bool) {
+        let seconds = self.duration_ms as f64 / 1000.0;
+        if seconds <= 0.0 || self.processed == 0 {
+            return;
+        }
+        let rate = self.processed as f64 / seconds;
+        self.rate_per_sec = Some((rate * 10.0).round() / 10.0);
+        if running {
+            self.eta_seconds = self
+                .total
+                .map(|total| (total.saturating_sub(self.processed) as f64 / rate).ceil() as u64);
+        }
+    }
+}
+
+fn phase_name(phase: crate::domain::Phase) -> String {
+    serde_json::to_value(phase)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

@@ -1,0 +1,101 @@
+//! What the catalog API asks of the store: pages of products, one product, the category tree,
+//! the change feed. Plain types; each store turns them into its own SQL.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::StoredProduct;
+use crate::domain::Category;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductSort {
+    /// By name, A to Z.
+    Name,
+    /// By list price, cheapest first.
+    Price,
+    /// Most recently written in Odoo first.
+    Updated,
+}
+
+/// The position after the last product of a page, in the page's sort order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum SortKey {
+    Name { name: String, id: i64 },
+    Price { price: f64, id: i64 },
+    Updated { write_date: String, id: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductQuery {
+    pub limit: u32,
+    pub after: Option<SortKey>,
+    /// Products of this category or any of its sub-categories.
+    pub category: Option<i64>,
+    /// Full-text terms over names (all languages), SKUs and barcodes.
+    pub text: Option<String>,
+    pub sort: ProductSort,
+    pub include_inactive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductPage {
+    pub products: Vec<StoredProduct>,
+    pub next: Option<SortKey>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryNode {
+    pub category: Category,
+    /// Active products directly in this category.
+    pub product_count: u64,
+    /// Active products in this category and all below it.
+    pub total_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub product_id: i64,
+    pub seq: i64,
+    pub deleted: bool,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    /// The sequence to ask from next time (the last change's, or the one asked when none).
+    pub last_seq: i64,
+    pub has_more: bool,
+}
+
+/// Turns what a shopper typed into an FTS5 query: every term must match, as a prefix, with
+/// quotes so that punctuation in SKUs cannot become FTS5 syntax.
+pub fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split_whitespace()
+        .map(|term| term.replace('"', ""))
+        .filter(|term| term.chars().any(char::is_alphanumeric))
+        .map(|term| format!("\"{term}\"*"))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_become_quoted_prefix_terms() {
+        assert_eq!(
+            fts_query("élève bureau").unwrap(),
+            "\"élève\"* AND \"bureau\"*"
+        );
+        assert_eq!(
+            fts_query("FURN_0096 \"x").unwrap(),
+            "\"FURN_0096\"* AND \"x\"*"
+        );
+        assert_eq!(fts_query("  - * "), None);
+    }
+}

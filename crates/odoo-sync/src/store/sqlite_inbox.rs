@@ -1,0 +1,168 @@
+//! The webhook inbox and stock levels on SQLite. Acknowledging a webhook is one insert; claiming
+//! is one `update … returning` with a lease, so a worker that dies leaves its events to the next.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::sqlite::parse_timestamp;
+use super::{StockLevel, StoreError};
+use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
+
+const MICROS: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+pub(super) async fn enqueue(pool: &SqlitePool, event: &NewWebhookEvent) -> Result<i64, StoreError> {
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let id = sqlx::query_scalar(
+        "insert into webhook_event (model, record_id, kind, hinted_write_date, payload, state, run_at, received_at, updated_at) \
+         values (?, ?, ?, ?, ?, 'pending', ?, ?, ?) returning webhook_event_id",
+    )
+    .bind(&event.model)
+    .bind(event.record_id)
+    .bind(event.kind.as_str())
+    .bind(event.hinted_write_date.map(|at| at.format(MICROS).to_string()))
+    .bind(&event.payload)
+    .bind(&now)
+    .bind(&now)
+    .bind(&now)
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}
+
+pub(super) async fn claim(
+    conn: &mut SqliteConnection,
+    limit: u32,
+    lease: Duration,
+) -> Result<Vec<WebhookEvent>, StoreError> {
+    let now = Utc::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let rows = sqlx::query(
+        "update webhook_event set locked_until = ?1, attempts = attempts + 1, updated_at = ?2 \
+         where state = 'pending' and (locked_until is null or locked_until < ?2) \
+         and (model, record_id) in (select model, record_id from webhook_event \
+             where state = 'pending' and run_at <= ?2 and (locked_until is null or locked_until < ?2) \
+             order by run_at limit ?3) \
+         returning *",
+    )
+    .bind(until.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut events = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;
+    events.sort_by_key(|e| e.id);
+    Ok(events)
+}
+
+pub(super) async fn set_state(
+    pool: &SqlitePool,
+    ids: &[i64],
+    state: &str,
+    error: Option<&str>,
+    outcome: Option<&str>,
+    run_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    sqlx::query(
+        "update webhook_event set state = ?, last_error = coalesce(?, last_error), outcome = coalesce(?, outcome), \
+         run_at = coalesce(?, run_at), locked_until = null, updated_at = ? \
+         where webhook_event_id in (select value from json_each(?))",
+    )
+    .bind(state)
+    .bind(error)
+    .bind(outcome)
+    .bind(run_at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))
+    .bind(&now)
+    .bind(serde_json::to_string(ids).expect("ids serialise"))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn list(
+    pool: &SqlitePool,
+    state: Option<WebhookState>,
+    limit: u32,
+) -> Result<Vec<WebhookEvent>, StoreError> {
+    let rows = sqlx::query("select * from webhook_event where (?1 is null or state = ?1) order by webhook_event_id desc limit ?2")
+        .bind(state.map(|s| s.as_str()))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(event).collect()
+}
+
+pub(super) async fn retry(pool: &SqlitePool, id: i64) -> Result<Option<WebhookEvent>, StoreError> {
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let row = sqlx::query(
+        "update webhook_event set state = 'pending', attempts = 0, run_at = ?, locked_until = null, outcome = null, \
+         updated_at = ? where webhook_event_id = ? and state = 'failed' returning *",
+    )
+    .bind(&now)
+    .bind(&now)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(event).transpose()
+}
+
+pub(super) async fn set_stock(
+    conn: &mut SqliteConnection,
+    levels: &[StockLevel],
+) -> Result<u64, StoreError> {
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut written = 0;
+    for level in levels {
+        let done = sqlx::query(
+            "insert into variant_stock (variant_id, qty_available, free_qty, updated_at) values (?, ?, ?, ?) \
+             on conflict (variant_id) do update set qty_available = excluded.qty_available, free_qty = excluded.free_qty, \
+             updated_at = excluded.updated_at \
+             where variant_stock.qty_available != excluded.qty_available or variant_stock.free_qty != excluded.free_qty",
+        )
+        .bind(level.variant_id)
+        .bind(level.qty_available)
+        .bind(level.free_qty)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+        written += done.rows_affected();
+    }
+    Ok(written)
+}
+
+fn event(row: &SqliteRow) -> Result<WebhookEvent, StoreError> {
+    let corrupt = |what: &str, detail: String| StoreError::Corrupt {
+        what: what.to_string(),
+        detail,
+    };
+    let hinted: Option<String> = row.get("hinted_write_date");
+    Ok(WebhookEvent {
+        id: row.get("webhook_event_id"),
+        model: row.get("model"),
+        record_id: row.get("record_id"),
+        kind: row
+            .get::<String, _>("kind")
+            .parse()
+            .map_err(|e| corrupt("webhook_event.kind", e))?,
+        hinted_write_date: hinted
+            .map(|text| {
+                NaiveDateTime::parse_from_str(&text, MICROS)
+                    .map_err(|e| corrupt("webhook_event.hinted_write_date", e.to_string()))
+            })
+            .transpose()?,
+        payload: row.get("payload"),
+        state: row
+            .get::<String, _>("state")
+            .parse()
+            .map_err(|e| corrupt("webhook_event.state", e))?,
+        attempts: row.get::<i64, _>("attempts") as u32,
+        run_at: parse_timestamp(row.get("run_at"))?,
+        last_error: row.get("last_error"),
+        outcome: row.get("outcome"),
+        received_at: parse_timestamp(row.get("received_at"))?,
+        updated_at: parse_timestamp(row.get("updated_at"))?,
+    })
+}

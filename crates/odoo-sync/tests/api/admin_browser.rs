@@ -1,0 +1,147 @@
+//! The admin page in a real browser: headless Chromium logs in, clicks "Synchroniser" on a
+//! 20,000-product catalog, watches the progress bar move and the run end, and saves a screenshot.
+
+use std::process::Stdio;
+
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::helpers::{sleep_ms, spawn_app, ADMIN_TOKEN};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+async fn start_chromedriver() -> (tokio::process::Child, u16) {
+    assert!(
+        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists(),
+        "the browser test needs Debian's chromium and chromium-driver: apt-get install chromium chromium-driver (scripts/test does it)"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return (child, port);
+        }
+        sleep_ms(100).await;
+    }
+    panic!("chromedriver did not listen on {port}");
+}
+
+async fn browser(port: u16) -> fantoccini::Client {
+    let profile = tempfile::tempdir().unwrap().keep();
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_string(),
+        json!({
+            "binary": CHROMIUM,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1280,1000", "--lang=fr-FR", format!("--user-data-dir={}", profile.display())],
+            "prefs": {"intl.accept_languages": "fr-FR,fr"}
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("rustls connector")
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("webdriver session")
+}
+
+async fn attribute(client: &fantoccini::Client, testid: &str, name: &str) -> Option<String> {
+    let element = client
+        .find(Locator::Css(&format!("[data-testid='{testid}']")))
+        .await
+        .ok()?;
+    element.attr(name).await.ok().flatten()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_logs_in_clicks_synchroniser_and_watches_the_whole_run_end() {
+    let app = spawn_app(20_000).await;
+    app.set_faults(odoo_sim::Faults {
+        latency_ms: 20,
+        ..Default::default()
+    });
+    let server = app.serve(&[]).await;
+    let (_driver, port) = start_chromedriver().await;
+    let client = browser(port).await;
+
+    client.goto(&format!("{}/admin", server.url)).await.unwrap();
+    let token = client
+        .wait()
+        .for_element(Locator::Css("[data-testid='token-input']"))
+        .await
+        .unwrap();
+    token.send_keys(ADMIN_TOKEN).await.unwrap();
+    client
+        .find(Locator::Css("[data-testid='login-button']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let button = client
+        .wait()
+        .for_element(Locator::Css("[data-testid='sync-button']"))
+        .await
+        .unwrap();
+    assert_eq!(
+        button.text().await.unwrap().trim(),
+        "Synchroniser",
+        "a French browser gets the French page"
+    );
+    button.click().await.unwrap();
+
+    let mut seen_progress = Vec::new();
+    let mut status = String::new();
+    for _ in 0..1200 {
+        if let Some(now) = attribute(&client, "progress-bar", "aria-valuenow").await {
+            if seen_progress.last() != Some(&now) {
+                seen_progress.push(now);
+            }
+        }
+        status = attribute(&client, "run-status", "data-status")
+            .await
+            .unwrap_or_default();
+        if status == "succeeded" || status == "failed" {
+            break;
+        }
+        sleep_ms(100).await;
+    }
+    let screenshot = client.screenshot().await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-after-sync.png");
+    std::fs::write(&path, screenshot).unwrap();
+    eprintln!("screenshot: {}", path.display());
+    client.close().await.unwrap();
+
+    assert_eq!(
+        status, "succeeded",
+        "the run should end well; progress seen: {seen_progress:?}"
+    );
+    let moving: Vec<f64> = seen_progress
+        .iter()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    assert!(
+        moving.iter().any(|v| *v > 0.0 && *v < 100.0),
+        "the bar should be seen moving: {seen_progress:?}"
+    );
+    let last = app.last_run().await;
+    assert_eq!(last["counts"]["created"], 20_000, "{last}");
+    assert_eq!(last["trigger"], "api");
+    server.stop().await;
+}

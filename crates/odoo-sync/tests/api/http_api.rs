@@ -1,0 +1,387 @@
+//! The catalog API and the cross-cutting HTTP behaviour: routes, caching, search, cursors, auth.
+
+use serde_json::{json, Value};
+
+use odoo_rpc::Context;
+
+use crate::helpers::{spawn_app, ADMIN_TOKEN, CRON_SECRET};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_catalog_route_answers_from_the_synced_store() {
+    let app = spawn_app(120).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app.serve(&[]).await;
+
+    assert_eq!(server.json("/healthz").await["status"], "ok");
+    let ready = server.json("/readyz").await;
+    assert_eq!(ready["ready"], true, "{ready}");
+
+    let page = server.json("/api/products?limit=5").await;
+    let products = page["products"].as_array().unwrap();
+    assert_eq!(products.len(), 5);
+    assert!(products.iter().all(|p| p["active"] == true));
+    let names: Vec<&str> = products
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "sorted by name by default");
+
+    let first = &products[0];
+    let id = first["id"].as_i64().unwrap();
+    let one = server.json(&format!("/api/products/{id}")).await;
+    assert_eq!(one["id"], id);
+    assert!(one["category"]["path"].is_string(), "{one}");
+    if let Some(sku) = one["sku"].as_str() {
+        assert_eq!(
+            server.json(&format!("/api/products/by-sku/{sku}")).await["id"],
+            id
+        );
+    }
+    let french = server.json(&format!("/api/products/{id}?lang=fr_FR")).await;
+    assert_eq!(french["name"], one["translations"]["fr_FR"]["name"]);
+
+    let categories = server.json("/api/categories").await;
+    let roots = categories["categories"].as_array().unwrap();
+    assert!(!roots.is_empty());
+    let total: u64 = roots
+        .iter()
+        .map(|c| c["totalProductCount"].as_u64().unwrap())
+        .sum();
+    let active = app
+        .export()
+        .await
+        .values()
+        .filter(|p| p["active"] == true)
+        .count() as u64;
+    assert_eq!(total, active, "root totals count every active product once");
+
+    let openapi = server.json("/api/openapi.json").await;
+    for path in [
+        "/api/products",
+        "/api/products/{id}",
+        "/api/products/by-sku/{sku}",
+        "/api/categories",
+        "/api/changes",
+        "/api/products/sync",
+        "/api/products/sync/status",
+        "/api/products/sync/runs",
+        "/api/products/sync/events",
+        "/api/cron/sync",
+    ] {
+        assert!(openapi["paths"][path].is_object(), "openapi lacks {path}");
+    }
+
+    let missing = server.get("/api/products/999999999").send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_follow_the_cursor_to_the_end_and_a_forged_cursor_is_refused() {
+    let app = spawn_app(150).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app.serve(&[]).await;
+    for sort in ["name", "price", "updated"] {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/products?limit=40&sort={sort}&cursor={c}"),
+                None => format!("/api/products?limit=40&sort={sort}"),
+            };
+            let page = server.json(&path).await;
+            for product in page["products"].as_array().unwrap() {
+                assert!(
+                    seen.insert(product["id"].as_i64().unwrap()),
+                    "a product came twice with sort {sort}"
+                );
+            }
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        let active = app
+            .export()
+            .await
+            .values()
+            .filter(|p| p["active"] == true)
+            .count();
+        assert_eq!(seen.len(), active, "sort {sort} missed products");
+    }
+
+    let page = server.json("/api/products?limit=10").await;
+    let cursor = page["nextCursor"].as_str().unwrap().to_string();
+    let (payload, signature) = cursor.split_once('.').unwrap();
+    let mut forged = payload.to_string();
+    forged.replace_range(..1, if forged.starts_with('e') { "f" } else { "e" });
+    for bad in [format!("{forged}.{signature}"), "not-a-cursor".to_string()] {
+        let answer = server
+            .get(&format!("/api/products?cursor={bad}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400);
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_cursor", "{body}");
+    }
+    let other_sort = server
+        .get(&format!("/api/products?sort=price&cursor={cursor}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_sort.status(), 400, "a cursor is bound to its query");
+    let bad_limit = server.get("/api/products?limit=0").send().await.unwrap();
+    assert_eq!(bad_limit.status(), 400);
+    assert!(bad_limit.text().await.unwrap().contains("limit"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_ignores_accents_and_case_and_finds_skus() {
+    let app = spawn_app(60).await;
+    let odoo = app.odoo().await;
+    let created = odoo
+        .create(
+            "product.template",
+            vec![json!({"name": "Cahier d'élève à spirale", "default_code": "CAH-ELV-01", "list_price": 3.5}).as_object().unwrap().clone()],
+            &Context::default(),
+        )
+        .await
+        .unwrap()[0];
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app.serve(&[]).await;
+    for q in ["eleve", "ÉLÈVE", "cahier eleve", "CAH-ELV", "spir"] {
+        let page = server
+            .json(&format!("/api/products?q={}", urlencode(q)))
+            .await;
+        let ids: Vec<i64> = page["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&created),
+            "q={q} did not find the product: {ids:?}"
+        );
+    }
+    let none = server.json("/api/products?q=zzzzqqq").await;
+    assert!(none["products"].as_array().unwrap().is_empty());
+    server.stop().await;
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_answers_carry_an_etag_and_a_matching_if_none_match_gets_304() {
+    let app = spawn_app(30).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app.serve(&[("CACHE_CONTROL", "public, max-age=30")]).await;
+    let first = server.get("/api/products?limit=5").send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(first.headers()["cache-control"], "public, max-age=30");
+    let again = server
+        .get("/api/products?limit=5")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.text().await.unwrap().is_empty());
+    let other = server
+        .get("/api/products?limit=5")
+        .header("if-none-match", "\"stale\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_auth_matrix_holds_for_the_sync_api_the_cron_endpoint_and_a_private_catalog() {
+    let app = spawn_app(20).await;
+    let server = app.serve(&[]).await;
+    let status = "/api/products/sync/status";
+    assert_eq!(server.get(status).send().await.unwrap().status(), 401);
+    assert_eq!(
+        server
+            .get(status)
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        server
+            .get(status)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let post = |token: &str| {
+        server
+            .http
+            .post(format!("{}/api/products/sync", server.url))
+            .bearer_auth(token.to_string())
+            .json(&json!({}))
+            .send()
+    };
+    assert_eq!(post("wrong").await.unwrap().status(), 401);
+
+    let cron = "/api/cron/sync";
+    assert_eq!(server.get(cron).send().await.unwrap().status(), 401);
+    assert_eq!(
+        server
+            .get(cron)
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let started = server
+        .get(cron)
+        .bearer_auth(CRON_SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let body: Value = started.json().await.unwrap();
+    assert!(body["runId"].is_i64(), "{body}");
+    let last = server.wait_for_idle().await;
+    assert_eq!(last["trigger"], "cron");
+    server.stop().await;
+
+    let closed = app
+        .serve(&[
+            ("ADMIN_TOKEN", ""),
+            ("CRON_SECRET", ""),
+            ("CATALOG_PUBLIC", "false"),
+            ("CATALOG_TOKEN", "site-token"),
+        ])
+        .await;
+    let disabled = closed
+        .get(status)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 503);
+    assert_eq!(
+        disabled.json::<Value>().await.unwrap()["error"]["code"],
+        "sync_api_disabled"
+    );
+    assert_eq!(
+        closed
+            .get(cron)
+            .bearer_auth(CRON_SECRET)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        closed.get("/api/products").send().await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        closed
+            .get("/api/products")
+            .bearer_auth("site-token")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    closed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_change_feed_names_what_was_edited_and_deleted_since_a_token() {
+    let app = spawn_app(50).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app.serve(&[]).await;
+    let mut token = String::new();
+    loop {
+        let path = if token.is_empty() {
+            "/api/changes".to_string()
+        } else {
+            format!("/api/changes?since={token}")
+        };
+        let feed = server.json(&path).await;
+        token = feed["nextToken"].as_str().unwrap().to_string();
+        if feed["hasMore"] == false {
+            break;
+        }
+    }
+    let odoo = app.odoo().await;
+    let ids: Vec<i64> = app.export().await.keys().copied().take(3).collect();
+    let price = json!({"list_price": 99.5}).as_object().unwrap().clone();
+    odoo.write("product.template", &ids[..2], price, &Context::default())
+        .await
+        .unwrap();
+    odoo.unlink("product.template", &ids[2..3], &Context::default())
+        .await
+        .unwrap();
+    app.cli_ok(&["sync", "--incremental"]).await;
+
+    let feed = server.json(&format!("/api/changes?since={token}")).await;
+    let changes: Vec<(i64, String)> = feed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_i64().unwrap(),
+                c["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(changes.contains(&(ids[0], "upsert".into())), "{changes:?}");
+    assert!(changes.contains(&(ids[1], "upsert".into())), "{changes:?}");
+    assert!(changes.contains(&(ids[2], "delete".into())), "{changes:?}");
+    assert_eq!(changes.len(), 3, "only what changed: {changes:?}");
+    assert_eq!(
+        server
+            .get(&format!("/api/products/{}", ids[2]))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        server
+            .get("/api/changes?since=garbage")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    server.stop().await;
+}
