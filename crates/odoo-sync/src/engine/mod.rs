@@ -4,7 +4,7 @@
 //! `odoo_rpc::OdooApi` and to the catalog only through `store::CatalogStore`: it never imports
 //! sqlx or axum.
 
-mod fetch;
+pub mod fetch;
 mod lease;
 mod progress;
 mod runner;
