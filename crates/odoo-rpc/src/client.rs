@@ -1,6 +1,7 @@
 //! `OdooClient`: the ORM methods of `OdooApi` (search, read, write...) expressed as `execute_kw`
 //! calls on any `Transport`, with their results decoded into typed values. `ClientConfig` is how
-//! to reach and log into Odoo. Protocol details belong to the transports, not here.
+//! to reach and log into Odoo. Protocol details belong to the transports, and the choice between
+//! them to `crate::connect`, not here.
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,20 +13,25 @@ use serde_json::{Map, Value};
 
 use crate::domain::Domain;
 use crate::error::{DecodeError, OdooError};
-use crate::jsonrpc::JsonRpcTransport;
+use crate::protocol::Protocol;
 use crate::transport::Transport;
 use crate::value::{ids_from_value, Context, Record, SearchOptions, ServerVersion};
 use crate::OdooApi;
 
-/// How to reach and log into Odoo. `Debug` shows the password as `[REDACTED]`.
+/// How to reach and log into Odoo. `Debug` shows the password and API key as `[REDACTED]`.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// e.g. `http://odoo:8069`, without `/jsonrpc`.
     pub url: String,
     pub db: String,
     pub login: String,
-    /// The password or an API key.
+    /// The password or an API key (JSON-RPC's password slot takes either).
     pub password: SecretString,
+    /// An API key, which Odoo 19's JSON-2 needs (it refuses passwords). With `Auto` and none
+    /// set, the password is tried as one, then JSON-RPC.
+    pub api_key: Option<SecretString>,
+    /// Which API to speak; `Auto` detects it once at connect.
+    pub protocol: Protocol,
     /// For one HTTP request, answer included.
     pub timeout: Duration,
     /// Requests in flight at once; Odoo serves one per worker process.
@@ -47,6 +53,8 @@ impl ClientConfig {
             db: db.into(),
             login: login.into(),
             password,
+            api_key: None,
+            protocol: Protocol::Auto,
             timeout: Duration::from_secs(60),
             max_concurrency: 4,
             max_retries: 4,
@@ -58,21 +66,43 @@ impl ClientConfig {
 #[derive(Clone)]
 pub struct OdooClient {
     transport: Arc<dyn Transport>,
+    server_version: Option<ServerVersion>,
 }
 
 impl OdooClient {
-    /// Logs in over JSON-RPC.
+    /// Connects with `config.protocol`: `JsonRpc` logs in over `/jsonrpc`; `Json2` checks
+    /// `config.api_key` over JSON-2; `Auto` detects once which of the two the server has (see
+    /// `crate::connect`) and logs the choice at info.
     pub async fn connect(config: ClientConfig) -> Result<OdooClient, OdooError> {
-        let transport = JsonRpcTransport::connect(&config).await?;
-        Ok(OdooClient::new(Arc::new(transport)))
+        crate::connect::connect(&config).await
     }
 
     pub fn new(transport: Arc<dyn Transport>) -> OdooClient {
-        OdooClient { transport }
+        OdooClient {
+            transport,
+            server_version: None,
+        }
+    }
+
+    pub(crate) fn with_server_version(mut self, version: Option<ServerVersion>) -> OdooClient {
+        self.server_version = version;
+        self
     }
 
     pub fn describe(&self) -> String {
         self.transport.describe()
+    }
+
+    /// The protocol in use: `Json2` or `JsonRpc` after `connect` (`Auto` only for a transport
+    /// from outside this crate).
+    pub fn protocol(&self) -> Protocol {
+        self.transport.protocol()
+    }
+
+    /// The server version learnt while connecting, if it was: always for JSON-2 servers that
+    /// answer `GET /web/version`, and when `Auto` detection saw it. `OdooApi::version` asks.
+    pub fn server_version(&self) -> Option<&ServerVersion> {
+        self.server_version.as_ref()
     }
 
     async fn call(
@@ -91,6 +121,7 @@ impl fmt::Debug for OdooClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OdooClient")
             .field("transport", &self.transport.describe())
+            .field("server_version", &self.server_version)
             .finish()
     }
 }

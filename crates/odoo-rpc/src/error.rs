@@ -37,6 +37,26 @@ pub enum OdooError {
     },
     #[error("Odoo refused login '{login}' on database '{db}' (wrong login, password or API key)")]
     AuthenticationFailed { login: String, db: String },
+    /// JSON-2 answered 401: the bearer secret was refused. `message` is Odoo's (e.g. `Invalid
+    /// apikey`); the secret itself is never kept here.
+    #[error("{}", api_key_refused(url, login, db, *credential, message))]
+    ApiKeyRefused {
+        url: String,
+        login: String,
+        db: String,
+        /// Where the refused secret came from.
+        credential: Credential,
+        message: String,
+    },
+    /// JSON-2 was asked for, but no API key is configured.
+    #[error(
+        "Odoo's JSON-2 API needs an API key (ODOO_API_KEY) for login '{login}' on database \
+         '{db}', and none is configured"
+    )]
+    ApiKeyMissing { login: String, db: String },
+    /// A call this transport cannot express (e.g. positional arguments JSON-2 has no name for).
+    #[error("cannot call {call}: {reason}")]
+    InvalidCall { call: String, reason: String },
     #[error(transparent)]
     Fault(#[from] OdooFault),
     #[error(transparent)]
@@ -63,6 +83,34 @@ impl OdooError {
     }
 }
 
+/// The secret a transport authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Credential {
+    /// `ClientConfig::api_key`.
+    ApiKey,
+    /// `ClientConfig::password`, sent as a bearer key because no API key was configured.
+    Password,
+}
+
+fn api_key_refused(
+    url: &str,
+    login: &str,
+    db: &str,
+    credential: Credential,
+    message: &str,
+) -> String {
+    match credential {
+        Credential::ApiKey => format!(
+            "Odoo at {url} refused the API key of login '{login}' on database '{db}' \
+             (wrong, expired, revoked, scoped, or made on another database): {message}"
+        ),
+        Credential::Password => format!(
+            "Odoo at {url} refused the password of login '{login}' on database '{db}': \
+             Odoo 19's JSON-2 API needs an API key (ODOO_API_KEY), not a password ({message})"
+        ),
+    }
+}
+
 fn root_cause(error: &(dyn StdError + 'static)) -> String {
     let mut current = error;
     while let Some(next) = current.source() {
@@ -71,7 +119,8 @@ fn root_cause(error: &(dyn StdError + 'static)) -> String {
     current.to_string()
 }
 
-/// An exception raised by Odoo, as the JSON-RPC `error` object reported it.
+/// An exception raised by Odoo, as the JSON-RPC `error` object or the JSON-2 error body reported
+/// it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("Odoo {kind} ({name}): {message}")]
 pub struct OdooFault {
@@ -80,9 +129,11 @@ pub struct OdooFault {
     pub name: String,
     /// Odoo's message, translated into the calling user's language.
     pub message: String,
-    /// `error.code`: 200 on Odoo 18, 0 on Odoo 19's legacy endpoint.
+    /// `error.code` over JSON-RPC (200 on Odoo 18, 0 on Odoo 19's legacy endpoint); the HTTP
+    /// status over JSON-2.
     pub code: i64,
-    /// The server traceback (`error.data.debug`); kept out of Display because it is long.
+    /// The server traceback (`error.data.debug`, JSON-2 `debug`); kept out of Display because it
+    /// is long.
     pub debug: Option<String>,
 }
 

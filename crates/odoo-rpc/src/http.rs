@@ -1,15 +1,27 @@
 //! HTTP plumbing shared by transports: one pooled `reqwest::Client`, the per-request timeout, the
 //! concurrency limit and retries. Maps reqwest failures to `OdooError` without the URL's
-//! credentials; knows nothing about JSON-RPC.
+//! credentials, and shortens error bodies for messages (`snippet`); knows nothing about JSON-RPC
+//! or JSON-2.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
+use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::error::OdooError;
+use crate::error::{truncate_chars, OdooError};
 use crate::retry::{with_retries, RetryPolicy};
+
+/// One request to send (again, on a retry). Headers marked sensitive stay out of `Debug` output.
+pub(crate) struct HttpRequest<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub headers: HeaderMap,
+    /// Sent as is; the `Content-Type` is the caller's (in `headers`).
+    pub body: Option<Vec<u8>>,
+}
 
 /// What came back over HTTP, whatever the status.
 pub(crate) struct HttpAnswer {
@@ -61,22 +73,47 @@ impl HttpPoster {
         .await
     }
 
+    /// Sends `request` and decodes the answer with `decode`, retrying retryable failures like
+    /// `post_json`.
+    pub async fn send<T>(
+        &self,
+        request: &HttpRequest<'_>,
+        decode: impl Fn(HttpAnswer) -> Result<T, OdooError>,
+    ) -> Result<T, OdooError> {
+        let shown_url = redacted_url(request.url);
+        with_retries(self.retry, &shown_url, || async {
+            let mut builder = self
+                .client
+                .request(request.method.clone(), request.url)
+                .headers(request.headers.clone());
+            if let Some(body) = &request.body {
+                builder = builder.body(body.clone());
+            }
+            let answer = self.send_once(builder, &shown_url).await?;
+            decode(answer)
+        })
+        .await
+    }
+
     async fn post_once(
         &self,
         url: &str,
         shown_url: &str,
         body: &Value,
     ) -> Result<HttpAnswer, OdooError> {
+        self.send_once(self.client.post(url).json(body), shown_url)
+            .await
+    }
+
+    async fn send_once(
+        &self,
+        builder: reqwest::RequestBuilder,
+        shown_url: &str,
+    ) -> Result<HttpAnswer, OdooError> {
         // The semaphore is never closed, so acquiring cannot fail.
         let _permit = self.permits.acquire().await.ok();
         let to_odoo_error = |error| self.request_error(shown_url, error);
-        let response = self
-            .client
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .map_err(to_odoo_error)?;
+        let response = builder.send().await.map_err(to_odoo_error)?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(to_odoo_error)?;
         Ok(HttpAnswer {
@@ -118,9 +155,52 @@ pub(crate) fn redacted_url(url: &str) -> String {
     }
 }
 
+const SNIPPET_CHARS: usize = 200;
+
+/// The start of a body for error messages: HTML tags stripped, whitespace collapsed.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let without_tags = strip_tags(&text);
+    let collapsed = without_tags
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if collapsed.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    truncate_chars(&collapsed, SNIPPET_CHARS)
+}
+
+/// Drops `<...>` tags (and `<!-- -->` comments with them) from an HTML page.
+fn strip_tags(text: &str) -> String {
+    if !text.trim_start().starts_with('<') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for ch in text.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(ch),
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippets_are_short() {
+        let long = "x".repeat(1000);
+        assert_eq!(snippet(long.as_bytes()).chars().count(), SNIPPET_CHARS + 3);
+    }
 
     #[test]
     fn credentials_in_the_url_are_not_shown() {

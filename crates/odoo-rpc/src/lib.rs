@@ -1,21 +1,26 @@
 //! Odoo client: the engine-facing `OdooApi` trait, `OdooClient` (its implementation over any
-//! `Transport`), the JSON-RPC transport, typed values, domains and errors.
+//! `Transport`), the JSON-RPC and JSON-2 transports and the choice between them, typed values,
+//! domains and errors.
 //! Must not import anything of the other odoo-sync crates.
 
 mod client;
+mod connect;
 mod domain;
 mod error;
 mod http;
+mod json2;
 mod jsonrpc;
+mod protocol;
 mod retry;
 mod transport;
 mod value;
 
 pub use client::{ClientConfig, OdooClient};
 pub use domain::Domain;
-pub use error::{DecodeError, FaultKind, OdooError, OdooFault};
+pub use error::{Credential, DecodeError, FaultKind, OdooError, OdooFault};
+pub use protocol::{ParseProtocolError, Protocol};
 pub use retry::{backoff_ceiling, backoff_delay, MAX_RETRY_DELAY};
-pub use transport::{JsonRpcTransport, Transport};
+pub use transport::{Json2Transport, JsonRpcTransport, Transport};
 pub use value::{
     format_odoo_datetime, parse_odoo_datetime, Context, Many2one, Record, SearchOptions,
     ServerVersion,

@@ -1,12 +1,14 @@
-//! The `Transport` trait: how `OdooClient` reaches Odoo. JSON-RPC (`crate::jsonrpc`) is one
-//! implementation; Odoo 19's JSON-2 will be another. Nothing protocol-specific lives here.
+//! The `Transport` trait: how `OdooClient` reaches Odoo. JSON-RPC (`crate::jsonrpc`) and Odoo 19's
+//! JSON-2 (`crate::json2`) implement it. Nothing protocol-specific lives here.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use crate::error::OdooError;
+use crate::protocol::Protocol;
 use crate::value::ServerVersion;
 
+pub use crate::json2::Json2Transport;
 pub use crate::jsonrpc::JsonRpcTransport;
 
 #[async_trait]
@@ -23,6 +25,11 @@ pub trait Transport: Send + Sync {
     ) -> Result<Value, OdooError>;
 
     /// For logs and the admin page, e.g. `JSON-RPC at http://host:8069 (db odoo, uid 2)`.
-    /// Never includes the password.
+    /// Never includes the password or API key.
     fn describe(&self) -> String;
+
+    /// The API this transport speaks; `Auto` for one that does not say.
+    fn protocol(&self) -> Protocol {
+        Protocol::Auto
+    }
 }

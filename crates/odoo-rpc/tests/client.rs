@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use odoo_rpc::{
-    ClientConfig, Context, Domain, FaultKind, OdooApi, OdooClient, OdooError, SearchOptions,
+    ClientConfig, Context, Domain, FaultKind, OdooApi, OdooClient, OdooError, Protocol,
+    SearchOptions,
 };
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
@@ -646,16 +647,21 @@ async fn a_refused_connection_names_the_url() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("address")
     };
-    let mut config = config(&format!("http://{closed_port}"), SECRET);
-    config.max_retries = 0;
-    let error = OdooClient::connect(config).await.expect_err("refused");
-    assert!(matches!(error, OdooError::Transport { .. }), "{error}");
-    assert!(error.is_retryable());
-    let text = error.to_string();
-    assert!(
-        text.contains(&format!(
-            "cannot reach Odoo at http://{closed_port}/jsonrpc"
-        )),
-        "{text}"
-    );
+    // Auto detection asks GET /web/version first; JSON-RPC starts with its login.
+    for (protocol, path) in [
+        (Protocol::Auto, "web/version"),
+        (Protocol::JsonRpc, "jsonrpc"),
+    ] {
+        let mut config = config(&format!("http://{closed_port}"), SECRET);
+        config.max_retries = 0;
+        config.protocol = protocol;
+        let error = OdooClient::connect(config).await.expect_err("refused");
+        assert!(matches!(error, OdooError::Transport { .. }), "{error}");
+        assert!(error.is_retryable());
+        let text = error.to_string();
+        assert!(
+            text.contains(&format!("cannot reach Odoo at http://{closed_port}/{path}")),
+            "{text}"
+        );
+    }
 }

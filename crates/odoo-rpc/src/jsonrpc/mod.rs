@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::client::ClientConfig;
 use crate::error::{DecodeError, OdooError};
 use crate::http::{redacted_url, HttpPoster};
+use crate::protocol::Protocol;
 use crate::retry::{RetryPolicy, MAX_RETRY_DELAY};
 use crate::transport::Transport;
 use crate::value::ServerVersion;
@@ -143,6 +144,10 @@ impl Transport for JsonRpcTransport {
             "JSON-RPC at {} (db {}, uid {})",
             self.shown_url, self.db, self.uid
         )
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::JsonRpc
     }
 }
 

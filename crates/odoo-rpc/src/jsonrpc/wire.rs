@@ -3,9 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::error::{truncate_chars, OdooError, OdooFault};
-
-const SNIPPET_CHARS: usize = 200;
+use crate::error::{OdooError, OdooFault};
+use crate::http::snippet;
 
 /// `{"jsonrpc": "2.0", "method": "call", "params": {service, method, args}, "id": id}`.
 pub(crate) fn request_body(id: u64, service: &str, method: &str, args: Vec<Value>) -> Value {
@@ -70,40 +69,6 @@ fn decode_fault(error: &Value) -> OdooFault {
     fault
 }
 
-/// The start of a body for error messages: HTML tags stripped, whitespace collapsed.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let without_tags = strip_tags(&text);
-    let collapsed = without_tags
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if collapsed.is_empty() {
-        return "(empty body)".to_owned();
-    }
-    truncate_chars(&collapsed, SNIPPET_CHARS)
-}
-
-fn strip_tags(text: &str) -> String {
-    if !text.trim_start().starts_with('<') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut in_tag = false;
-    for ch in text.chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(ch),
-            _ => {}
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,11 +125,5 @@ mod tests {
         assert!(empty.to_string().contains("empty body"), "{empty}");
         let array = decode_response(200, b"[1]", URL);
         assert!(matches!(array, Err(OdooError::InvalidResponse { .. })));
-    }
-
-    #[test]
-    fn snippets_are_short() {
-        let long = "x".repeat(1000);
-        assert_eq!(snippet(long.as_bytes()).chars().count(), SNIPPET_CHARS + 3);
     }
 }
