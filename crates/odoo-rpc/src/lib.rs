@@ -7,6 +7,8 @@ mod client;
 mod connect;
 mod domain;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod http;
 mod json2;
 mod jsonrpc;

@@ -1,50 +1,15 @@
 //! Every recorded JSON-RPC answer of the shared Odoo 18 / Odoo 19 (legacy) fixtures goes through
 //! `decode_response`; every recorded request envelope is rebuilt with `request_body`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use super::wire::{decode_response, request_body};
 use crate::error::{FaultKind, OdooError};
+use crate::fixtures::{body_bytes, fixture_files, load, shared_dir, stem};
 
 const URL: &str = "http://127.0.0.1:8069/jsonrpc";
-
-fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn fixture_files(dir: &str) -> Vec<PathBuf> {
-    let dir = shared_dir().join(dir);
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let mut files: Vec<PathBuf> = entries
-        .map(|entry| entry.expect("readable directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no fixtures in {}", dir.display());
-    files
-}
-
-fn load(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .and_then(|stem| stem.to_str())
-        .expect("utf-8 file name")
-        .to_owned()
-}
-
-/// The body bytes as they came over the wire: JSON bodies were stored parsed, others as text.
-fn body_bytes(body: &Value) -> Vec<u8> {
-    match body {
-        Value::String(text) => text.clone().into_bytes(),
-        other => serde_json::to_vec(other).expect("serializable"),
-    }
-}
 
 /// Decodes one fixture's `response`.
 fn decode_fixture(fixture: &Value) -> Result<Value, OdooError> {
