@@ -1,0 +1,127 @@
+//! Section 4, the catalog API on the synced catalog: closed-loop throughput and latency of the
+//! reads a shop makes, against `serve` in its own process (webhook worker off, nothing else
+//! running), from a load generator in a third process.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::case::{run_child, Background, Case, Target};
+use crate::load::{LoadOutcome, LoadSpec, Req};
+use crate::report::Plan;
+use crate::serve::ServeOutcome;
+use crate::table::{ms, num, Row};
+
+const LIST: &str = "/api/products?limit=24";
+const CONNECTIONS: usize = 32;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub name: String,
+    pub store: String,
+    #[serde(flatten)]
+    pub load: LoadOutcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Catalog {
+    pub connections: usize,
+    pub endpoints: Vec<Endpoint>,
+    pub server_peak_rss_mb: f64,
+    /// Why the PostgreSQL rows are empty.
+    pub postgres: String,
+}
+
+pub async fn run(plan: &Plan, target: &Target, templates: usize) -> anyhow::Result<Catalog> {
+    let server = Background::start(&Case::Serve {
+        target: target.clone(),
+        webhook_secret: None,
+        webhook_workers: 0,
+    })
+    .await?;
+    let addr: SocketAddr = server.listening.parse()?;
+    let etag = etag(addr).await?;
+    let by_id: Vec<Req> = (0..1_000)
+        .map(|i| Req::get(format!("/api/products/{}", 1 + (i * 7_919) % templates)))
+        .collect();
+    let cases = [
+        ("list page of 24", vec![Req::get(LIST)]),
+        ("product by id", by_id),
+        (
+            "full-text search",
+            vec![Req::get("/api/products?q=chair&limit=24")],
+        ),
+        (
+            "304 (If-None-Match)",
+            vec![Req::get(LIST).header("if-none-match", &etag)],
+        ),
+    ];
+    let mut endpoints = Vec::new();
+    for (name, requests) in cases {
+        eprintln!("catalog API: {name}…");
+        let spec = LoadSpec {
+            addr,
+            requests,
+            connections: CONNECTIONS,
+            duration_ms: plan.load_ms,
+            warmup_ms: plan.warmup_ms,
+            rate_per_s: None,
+        };
+        let load: LoadOutcome = run_child(&Case::Load(spec)).await?;
+        endpoints.push(Endpoint {
+            name: name.to_string(),
+            store: "sqlite".to_string(),
+            load,
+        });
+    }
+    let served: ServeOutcome = server.stop().await?;
+    Ok(Catalog {
+        connections: CONNECTIONS,
+        endpoints,
+        server_peak_rss_mb: served.peak_rss_mb,
+        postgres: "n/a: no PostgreSQL store yet".to_string(),
+    })
+}
+
+async fn etag(addr: SocketAddr) -> anyhow::Result<String> {
+    let response = reqwest::get(format!("http://{addr}{LIST}")).await?;
+    let etag = response
+        .headers()
+        .get(reqwest::header::ETAG)
+        .context("the list page has no ETag")?
+        .to_str()?
+        .to_string();
+    Ok(etag)
+}
+
+impl Catalog {
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows: Vec<Row> = self
+            .endpoints
+            .iter()
+            .map(|e| {
+                let l = &e.load;
+                let statuses: Vec<String> =
+                    l.statuses.iter().map(|(s, n)| format!("{s}×{}", num(*n as f64))).collect();
+                Row::new("catalog API, SQLite", &e.name)
+                    .set("p50", ms(l.p50_ms))
+                    .set("p99", ms(l.p99_ms))
+                    .set("requests/s", num(l.requests_per_s))
+                    .set(
+                        "note",
+                        format!(
+                            "{} connections, closed loop; {} errors; {}",
+                            self.connections,
+                            l.errors,
+                            statuses.join(" ")
+                        ),
+                    )
+            })
+            .collect();
+        rows.extend(self.endpoints.iter().map(|e| {
+            Row::new("catalog API, PostgreSQL", &e.name).set("note", self.postgres.clone())
+        }));
+        rows
+    }
+}

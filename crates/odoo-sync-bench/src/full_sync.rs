@@ -1,0 +1,161 @@
+//! Section 1, full sync: the seed's way, odoo-sync's engine, and the floor (the engine's exact
+//! Odoo calls at the engine's batch size and concurrency, nothing stored).
+
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+use odoo_sim::Sim;
+use odoo_sync::config::Config;
+use odoo_sync::domain::{SyncMode, Trigger};
+use odoo_sync::engine::fetch::{self, FieldPlan};
+use odoo_sync::engine::{NoProgress, SyncRequest};
+use odoo_sync::startup;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::case::{peak_rss_mb, run_child, Case, SyncOutcome, Target};
+use crate::table::{num, Row};
+
+/// One way of syncing, measured in its own process.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Measured {
+    pub wall_s: f64,
+    pub products: u64,
+    pub products_per_s: f64,
+    pub odoo_calls: u64,
+    pub peak_rss_mb: f64,
+}
+
+/// Runs `case` in a child and counts the Odoo calls it made.
+pub async fn measure(sim: &Sim, case: &Case) -> anyhow::Result<Measured> {
+    let calls = sim.call_count();
+    let outcome: SyncOutcome = run_child(case).await?;
+    Ok(Measured {
+        wall_s: outcome.wall_s,
+        products: outcome.products,
+        products_per_s: outcome.products as f64 / outcome.wall_s,
+        odoo_calls: sim.call_count() - calls,
+        peak_rss_mb: outcome.peak_rss_mb,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FullSync {
+    pub templates: usize,
+    pub seed: Measured,
+    pub engine: Measured,
+    pub floor: Measured,
+    /// time(seed) / time(engine): how many times faster than the seed.
+    pub ratio_to_seed: f64,
+    /// time(engine) / time(floor): 1.0 is as fast as Odoo can serve.
+    pub ratio_to_floor: f64,
+}
+
+/// The three ways at one catalog size; the engine's catalog file is left at `engine.db_path`.
+pub async fn run(sim: &Sim, templates: usize, engine: &Target) -> anyhow::Result<FullSync> {
+    let seed_target = Target {
+        db_path: engine.db_path.with_file_name(format!("seed-{templates}.sqlite")),
+        ..engine.clone()
+    };
+    eprintln!("full sync, {templates} templates: seed…");
+    let seed = measure(sim, &Case::Seed { target: seed_target }).await?;
+    eprintln!("full sync, {templates} templates: odoo-sync…");
+    let engine_measured = measure(
+        sim,
+        &Case::Engine {
+            target: engine.clone(),
+            full: true,
+        },
+    )
+    .await?;
+    eprintln!("full sync, {templates} templates: floor…");
+    let floor = measure(
+        sim,
+        &Case::Floor {
+            target: engine.clone(),
+        },
+    )
+    .await?;
+    Ok(FullSync {
+        templates,
+        ratio_to_seed: seed.wall_s / engine_measured.wall_s,
+        ratio_to_floor: engine_measured.wall_s / floor.wall_s,
+        seed,
+        engine: engine_measured,
+        floor,
+    })
+}
+
+impl FullSync {
+    pub fn rows(&self) -> Vec<Row> {
+        let section = format!("full sync {}", num(self.templates as f64));
+        let row = |case: &str, m: &Measured| {
+            Row::new(&section, case)
+                .set("wall", format!("{:.2} s", m.wall_s))
+                .set("products/s", num(m.products_per_s))
+                .set("Odoo calls", m.odoo_calls.to_string())
+                .set("peak RSS", format!("{:.0} MB", m.peak_rss_mb))
+        };
+        vec![
+            row("(a) seed: offset 200, sequential", &self.seed)
+                .set("note", format!("{} active rows", num(self.seed.products as f64))),
+            row("(b) odoo-sync sync --full", &self.engine)
+                .set("×seed", format!("{:.2}", self.ratio_to_seed))
+                .set("×floor", format!("{:.2}", self.ratio_to_floor)),
+            row("(c) floor: engine's calls, no store", &self.floor),
+        ]
+    }
+}
+
+fn config(target: &Target) -> anyhow::Result<Config> {
+    Ok(Config::from_values(crate::sim::odoo_sync_values(target))?)
+}
+
+/// `odoo-sync sync --full` (or `sync`), from start-up to the finished run.
+pub async fn engine(target: &Target, full: bool) -> anyhow::Result<SyncOutcome> {
+    let started = Instant::now();
+    let config = config(target)?;
+    let engine = startup::engine(&config).await?;
+    let mode = if full {
+        SyncMode::Full
+    } else {
+        SyncMode::Incremental
+    };
+    let request = SyncRequest {
+        mode,
+        trigger: Trigger::Cli,
+    };
+    let run = engine
+        .run(request, &NoProgress, &CancellationToken::new())
+        .await?;
+    Ok(SyncOutcome {
+        wall_s: started.elapsed().as_secs_f64(),
+        products: run.processed,
+        peak_rss_mb: peak_rss_mb(),
+    })
+}
+
+/// The engine's calls of a full run, in its order, at its batch size and concurrency; results
+/// are counted and dropped.
+pub async fn floor(target: &Target) -> anyhow::Result<SyncOutcome> {
+    let started = Instant::now();
+    let config = config(target)?;
+    let odoo = startup::connect_odoo(&config.odoo()?).await?;
+    let odoo = odoo.as_ref();
+    fetch::categories(odoo).await?;
+    let ids = fetch::template_ids_after(odoo, 0).await?;
+    let plan = FieldPlan::discover(odoo, &config.sync).await?;
+    let batch = config.sync.batch_size.max(1) as usize;
+    let fetched = futures::stream::iter(ids.chunks(batch))
+        .map(|chunk| fetch::products(odoo, &plan, chunk))
+        .buffered(config.sync.concurrency.max(1))
+        .try_fold(0u64, |n, products| async move { Ok(n + products.len() as u64) })
+        .await?;
+    // The deletion phase's id list, as the engine reads it at the end of a full pass.
+    fetch::template_ids_after(odoo, 0).await?;
+    Ok(SyncOutcome {
+        wall_s: started.elapsed().as_secs_f64(),
+        products: fetched,
+        peak_rss_mb: peak_rss_mb(),
+    })
+}

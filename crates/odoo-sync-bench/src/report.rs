@@ -1,0 +1,139 @@
+//! The schedule of a whole run (full or `--quick`), and its report: one table, one JSON object
+//! per section.
+
+use serde_json::json;
+
+use crate::case::Target;
+use crate::catalog::Catalog;
+use crate::full_sync::FullSync;
+use crate::incremental::Incremental;
+use crate::machine::Machine;
+use crate::table::Table;
+use crate::webhooks::Webhooks;
+
+/// What to measure and for how long.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub quick: bool,
+    /// Catalog sizes of the full sync; the last one also serves the other sections.
+    pub sizes: Vec<usize>,
+    pub batch_size: u32,
+    pub concurrency: usize,
+    pub edits: usize,
+    pub ack_rates: Vec<f64>,
+    /// Measured phase of each load, after its warm-up.
+    pub load_ms: u64,
+    pub warmup_ms: u64,
+}
+
+impl Plan {
+    pub fn new(quick: bool) -> Plan {
+        // odoo-sync's defaults: the engine is measured as it ships.
+        let defaults = odoo_sync::engine::SyncSettings::default();
+        let base = Plan {
+            quick,
+            sizes: vec![20_000, 100_000],
+            batch_size: defaults.batch_size,
+            concurrency: defaults.concurrency,
+            edits: 40,
+            ack_rates: vec![200.0, 1_000.0],
+            load_ms: 10_000,
+            warmup_ms: 1_000,
+        };
+        if quick {
+            Plan {
+                sizes: vec![2_000, 5_000],
+                edits: 8,
+                load_ms: 1_500,
+                warmup_ms: 300,
+                ..base
+            }
+        } else {
+            base
+        }
+    }
+}
+
+pub struct Report {
+    pub plan: Plan,
+    pub machine: Machine,
+    pub full_sync: Vec<FullSync>,
+    pub incremental: Incremental,
+    pub webhooks: Webhooks,
+    pub catalog: Catalog,
+}
+
+pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
+    let dir = tempfile::tempdir()?;
+    let mut full_sync = Vec::new();
+    let largest = *plan.sizes.iter().max().expect("at least one size");
+    for &size in plan.sizes.iter().filter(|s| **s != largest) {
+        let sim = crate::sim::spawn(size).await?;
+        full_sync.push(crate::full_sync::run(&sim, size, &target(plan, &sim, &dir, size)).await?);
+        sim.shutdown().await;
+    }
+    eprintln!("generating {largest} templates…");
+    let sim = crate::sim::spawn(largest).await?;
+    let target = target(plan, &sim, &dir, largest);
+    full_sync.push(crate::full_sync::run(&sim, largest, &target).await?);
+    let incremental = crate::incremental::run(&sim, largest, &target).await?;
+    let webhooks = crate::webhooks::run(&sim, plan, &target, largest).await?;
+    let catalog = crate::catalog::run(plan, &target, largest).await?;
+    sim.shutdown().await;
+    Ok(Report {
+        plan: plan.clone(),
+        machine: Machine::this_one(),
+        full_sync,
+        incremental,
+        webhooks,
+        catalog,
+    })
+}
+
+fn target(plan: &Plan, sim: &odoo_sim::Sim, dir: &tempfile::TempDir, size: usize) -> Target {
+    Target {
+        sim_url: sim.url(),
+        db_path: dir.path().join(format!("engine-{size}.sqlite")),
+        batch_size: plan.batch_size,
+        concurrency: plan.concurrency,
+    }
+}
+
+impl Report {
+    pub fn table(&self) -> String {
+        let mut table = Table::default();
+        for full in &self.full_sync {
+            table.push(full.rows());
+        }
+        table.push(self.incremental.rows());
+        table.push(self.webhooks.rows());
+        table.push(self.catalog.rows());
+        format!(
+            "odoo-sync benchmark{}: simulator with Odoo 18's latency model (2 workers); \
+             batch {} × concurrency {}\nmachine: {}\n\n{}",
+            if self.plan.quick { " (--quick)" } else { "" },
+            self.plan.batch_size,
+            self.plan.concurrency,
+            self.machine.describe(),
+            table.render()
+        )
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        json!({
+            "run": {
+                "quick": self.plan.quick,
+                "batch_size": self.plan.batch_size,
+                "concurrency": self.plan.concurrency,
+                "load_phase_ms": self.plan.load_ms,
+                "warmup_ms": self.plan.warmup_ms,
+                "latency_model": odoo_sim::LatencyModel::default(),
+            },
+            "machine": self.machine,
+            "full_sync": self.full_sync,
+            "incremental": self.incremental,
+            "webhooks": self.webhooks,
+            "catalog_api": self.catalog,
+        })
+    }
+}
