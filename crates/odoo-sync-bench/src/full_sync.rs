@@ -1,6 +1,7 @@
 //! Section 1, full sync: the seed's way, odoo-sync's engine, and the floor (the engine's exact
 //! Odoo calls at the engine's batch size and concurrency, nothing stored).
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
@@ -17,26 +18,51 @@ use crate::case::{peak_rss_mb, run_child, Case, SyncOutcome, Target};
 use crate::table::{num, Row};
 
 /// One way of syncing, measured in its own process.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Measured {
     pub wall_s: f64,
     pub products: u64,
     pub products_per_s: f64,
     pub odoo_calls: u64,
+    /// The same calls by `model.method` (login calls as `common.*`), from the simulator's stats.
+    pub odoo_calls_by_method: BTreeMap<String, u64>,
     pub peak_rss_mb: f64,
 }
 
 /// Runs `case` in a child and counts the Odoo calls it made.
 pub async fn measure(sim: &Sim, case: &Case) -> anyhow::Result<Measured> {
     let calls = sim.call_count();
+    let before = calls_by_method(sim).await?;
     let outcome: SyncOutcome = run_child(case).await?;
+    let odoo_calls = sim.call_count() - calls;
+    let mut by_method = calls_by_method(sim).await?;
+    for (method, n) in &before {
+        if let Some(after) = by_method.get_mut(method) {
+            *after -= n;
+        }
+    }
+    by_method.retain(|_, n| *n > 0);
     Ok(Measured {
         wall_s: outcome.wall_s,
         products: outcome.products,
         products_per_s: outcome.products as f64 / outcome.wall_s,
-        odoo_calls: sim.call_count() - calls,
+        odoo_calls,
+        odoo_calls_by_method: by_method,
         peak_rss_mb: outcome.peak_rss_mb,
     })
+}
+
+/// The simulator's call counters by method (`GET /__sim/stats`).
+async fn calls_by_method(sim: &Sim) -> anyhow::Result<BTreeMap<String, u64>> {
+    #[derive(serde::Deserialize)]
+    struct Stats {
+        by_method: BTreeMap<String, u64>,
+    }
+    let stats: Stats = reqwest::get(format!("{}/__sim/stats", sim.url()))
+        .await?
+        .json()
+        .await?;
+    Ok(stats.by_method)
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -56,7 +56,18 @@ impl Incremental {
                 .set("wall", ms(m.wall_s * 1000.0))
                 .set("Odoo calls", m.odoo_calls.to_string())
                 .set("peak RSS", format!("{:.0} MB", m.peak_rss_mb))
-                .set("note", format!("{} products processed", num(m.products as f64)))
+                .set(
+                    "note",
+                    format!(
+                        "{} products processed; calls: {}",
+                        num(m.products as f64),
+                        m.odoo_calls_by_method
+                            .iter()
+                            .map(|(method, n)| format!("{method}×{n}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                )
         };
         vec![
             row("nothing changed", &self.unchanged),
