@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 use crate::domain::Domain;
@@ -60,6 +60,15 @@ impl ClientConfig {
             max_retries: 4,
             retry_base: Duration::from_millis(200),
         }
+    }
+}
+
+impl ClientConfig {
+    /// `api_key` unless it is empty (an environment variable set to nothing).
+    pub(crate) fn usable_api_key(&self) -> Option<&SecretString> {
+        self.api_key
+            .as_ref()
+            .filter(|key| !key.expose_secret().is_empty())
     }
 }
 

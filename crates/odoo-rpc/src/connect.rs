@@ -37,7 +37,7 @@ pub(crate) async fn connect(config: &ClientConfig) -> Result<OdooClient, OdooErr
 }
 
 async fn detect(config: &ClientConfig) -> Result<OdooClient, OdooError> {
-    let (secret, credential) = match &config.api_key {
+    let (secret, credential) = match config.usable_api_key() {
         Some(key) => (key, Credential::ApiKey),
         // The password slot may well hold an API key: JSON-RPC accepts either there.
         None => (&config.password, Credential::Password),
@@ -110,7 +110,10 @@ async fn connect_jsonrpc(
     config: &ClientConfig,
     version: Option<ServerVersion>,
 ) -> Result<OdooClient, OdooError> {
-    let transport = match (&config.api_key, config.password.expose_secret().is_empty()) {
+    let transport = match (
+        config.usable_api_key(),
+        config.password.expose_secret().is_empty(),
+    ) {
         // Only an API key configured: JSON-RPC takes it in the password slot.
         (Some(key), true) => {
             let mut with_key = config.clone();

@@ -27,7 +27,7 @@ pub enum OdooError {
         url: String,
         snippet: String,
     },
-    /// A 2xx answer that is not a JSON-RPC response (HTML, truncated JSON...).
+    /// A 2xx answer that is not a JSON-RPC response / JSON-2 value (HTML, truncated JSON...).
     #[error("Odoo at {url} sent an unreadable answer (HTTP {status}, {problem}): {snippet}")]
     InvalidResponse {
         status: u16,

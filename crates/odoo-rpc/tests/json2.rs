@@ -523,15 +523,18 @@ async fn auto_goes_straight_to_jsonrpc_when_the_version_says_before_19() {
 #[tokio::test]
 async fn json2_without_an_api_key_is_a_clear_error_before_any_request() {
     let odoo = FakeOdoo::odoo19(Vec::new(), Vec::new()).await;
-    let error = OdooClient::connect(config(&odoo.url, Protocol::Json2, None))
-        .await
-        .expect_err("no key");
-    assert!(matches!(error, OdooError::ApiKeyMissing { .. }), "{error}");
-    let text = error.to_string();
-    assert!(
-        text.contains("ODOO_API_KEY") && text.contains("'admin'") && text.contains("'demo19'"),
-        "{text}"
-    );
+    // An empty key (ODOO_API_KEY set to nothing) counts as none.
+    for key in [None, Some("")] {
+        let error = OdooClient::connect(config(&odoo.url, Protocol::Json2, key))
+            .await
+            .expect_err("no key");
+        assert!(matches!(error, OdooError::ApiKeyMissing { .. }), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains("ODOO_API_KEY") && text.contains("'admin'") && text.contains("'demo19'"),
+            "{text}"
+        );
+    }
     assert!(odoo.requests().is_empty());
 }
 

@@ -46,7 +46,7 @@ pub struct Json2Transport {
 impl Json2Transport {
     /// Uses `config.api_key` (`ApiKeyMissing` without one) and checks it with one call.
     pub async fn connect(config: &ClientConfig) -> Result<Self, OdooError> {
-        let Some(key) = &config.api_key else {
+        let Some(key) = config.usable_api_key() else {
             return Err(OdooError::ApiKeyMissing {
                 login: config.login.clone(),
                 db: config.db.clone(),

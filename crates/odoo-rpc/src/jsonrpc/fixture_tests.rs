@@ -229,3 +229,12 @@ fn request_envelopes_match_the_recorded_ones() {
     }
     assert!(rebuilt >= 80, "only {rebuilt} requests rebuilt");
 }
+
+#[test]
+fn odoo19_legacy_common_version_parses_as_series_19() {
+    let path = shared_dir().join("odoo19-fixtures/legacy/jsonrpc_common_version.json");
+    let result = decode_fixture(&load(&path)).expect("version");
+    let version: crate::ServerVersion = serde_json::from_value(result).expect("a ServerVersion");
+    assert_eq!(version.major(), Some(19));
+    assert_eq!(version.server_version, "19.0");
+}
