@@ -148,7 +148,7 @@ mod tests {
         table.push([Row::new("s", "c").set("wall", "1 s")]);
         let text = table.render();
         assert_eq!(text.lines().count(), 3);
-        assert!(text.contains("| 1 s |"));
+        assert!(text.contains(" 1 s |"));
         assert!(text.contains(" - |"));
     }
 }
