@@ -140,10 +140,12 @@ pub async fn install(odoo: &dyn OdooApi, url_with_token: &str) -> Result<Vec<Cha
         };
         let fields = field_ids(odoo, spec.model).await?;
         let ids = |names: &[&str]| -> Vec<i64> {
-            names
-                .iter()
-                .filter_map(|n| fields.get(*n).copied())
-                .collect()
+            sorted(
+                names
+                    .iter()
+                    .filter_map(|n| fields.get(*n).copied())
+                    .collect(),
+            )
         };
         let (trigger_ids, payload_ids) = (ids(spec.trigger_fields), ids(spec.payload_fields));
         let url = spec.url(url_with_token);

@@ -18,15 +18,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| match rejection {
-                    BytesRejection::FailedToBufferBody(_) => {
-                        ApiError::PayloadTooLarge { limit: BODY_LIMIT }
-                    }
-                    other => ApiError::bad_request("invalid_body", other.body_text()),
-                })?;
+        let LimitedBody(bytes) = LimitedBody::from_request(request, state).await?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {
@@ -49,6 +41,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .end()
             .map_err(|e| ApiError::bad_request("invalid_body", format!("request body: {e}")))?;
         Ok(JsonBody(value))
+    }
+}
+
+/// A raw body within the size limit; a larger one is a 413 in our error format.
+pub struct LimitedBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for LimitedBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(request, state)
+            .await
+            .map(LimitedBody)
+            .map_err(body_rejection)
+    }
+}
+
+fn body_rejection(rejection: BytesRejection) -> ApiError {
+    match rejection {
+        BytesRejection::FailedToBufferBody(_) => ApiError::PayloadTooLarge { limit: BODY_LIMIT },
+        other => ApiError::bad_request("invalid_body", other.body_text()),
     }
 }
 

@@ -50,6 +50,8 @@ pub struct AppState {
     admin_token: Option<SecretString>,
     cron_secret: Option<SecretString>,
     cursors: page_cursor::CursorSigner,
+    /// Fires when the server stops: long-lived answers (SSE) end so shutdown does not wait on them.
+    shutdown: CancellationToken,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             admin_token: settings.admin_token.clone(),
             cron_secret: settings.cron_secret.clone(),
             cursors: page_cursor::CursorSigner::new(&key),
+            shutdown: CancellationToken::new(),
             sync,
             odoo,
             settings: Arc::new(settings),
@@ -164,10 +167,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(
-        state: AppState,
+        mut state: AppState,
         bind: SocketAddr,
         cancel: CancellationToken,
     ) -> std::io::Result<Self> {
+        state.shutdown = cancel.clone();
         let listener = TcpListener::bind(bind).await?;
         Ok(Application {
             listener,

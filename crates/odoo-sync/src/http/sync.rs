@@ -203,7 +203,11 @@ pub async fn events(
             Err(_) => None,
         }
     });
-    let stream = futures::stream::iter(first).chain(live).map(Ok);
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let stream = futures::stream::iter(first)
+        .chain(live)
+        .take_until(shutdown)
+        .map(Ok);
     Ok(Sse::new(stream).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(15))

@@ -3,7 +3,6 @@
 //! Odoo waits at most 1 s for the answer, blocking the user's save, and never retries: the event
 //! is committed to the inbox and acknowledged at once; processing happens in the worker.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -12,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{bearer, require_admin, same_secret};
 use super::error::ApiError;
-use super::extract::QueryParams;
+use super::extract::{LimitedBody, QueryParams};
 use super::AppState;
 use crate::domain::{parse_webhook, WebhookEvent, WebhookKind, WebhookState};
 
@@ -40,7 +39,7 @@ pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     QueryParams(params): QueryParams<WebhookParams>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<Accepted>, ApiError> {
     let Some(secret) = state.settings.webhook_secret.as_ref() else {
         return Err(ApiError::NotFound(

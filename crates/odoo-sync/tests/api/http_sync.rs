@@ -167,12 +167,12 @@ async fn progress_streams_over_sse_until_the_run_is_done() {
         .await
         .unwrap();
     let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     while !text.contains("event: done") {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), events.chunk())
-            .await
-            .unwrap()
-            .unwrap();
-        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        match tokio::time::timeout_at(deadline, events.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("the stream ended or stalled ({other:?}) before `done`; got:\n{text}"),
+        }
     }
     let progress: Vec<Value> = text
         .split("\n\n")

@@ -143,7 +143,7 @@ async fn progressive_steps_survive_a_sigkill_and_resume_without_loss_or_duplicat
         .command(&["sync", "--full", "--limit", "1000", "--batch-size", "50"])
         .spawn()
         .unwrap();
-    sleep_ms(1_500).await;
+    sleep_ms(2_000).await;
     child.start_kill().unwrap();
     let status = child.wait().await.unwrap();
     assert!(
