@@ -71,7 +71,9 @@ pub fn run_in_this_process(spec: &str) -> anyhow::Result<()> {
             Case::Engine { target, full } => {
                 serde_json::to_value(crate::full_sync::engine(&target, full).await?)?
             }
-            Case::Floor { target } => serde_json::to_value(crate::full_sync::floor(&target).await?)?,
+            Case::Floor { target } => {
+                serde_json::to_value(crate::full_sync::floor(&target).await?)?
+            }
             Case::Serve {
                 target,
                 webhook_secret,
@@ -192,7 +194,13 @@ pub fn peak_rss_mb() -> f64 {
             status
                 .lines()
                 .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                })
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }

@@ -102,8 +102,11 @@ impl Catalog {
             .iter()
             .map(|e| {
                 let l = &e.load;
-                let statuses: Vec<String> =
-                    l.statuses.iter().map(|(s, n)| format!("{s}×{}", num(*n as f64))).collect();
+                let statuses: Vec<String> = l
+                    .statuses
+                    .iter()
+                    .map(|(s, n)| format!("{s}×{}", num(*n as f64)))
+                    .collect();
                 Row::new("catalog API, SQLite", &e.name)
                     .set("p50", ms(l.p50_ms))
                     .set("p99", ms(l.p99_ms))

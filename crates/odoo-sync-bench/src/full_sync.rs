@@ -83,11 +83,19 @@ pub struct FullSync {
 /// The three ways at one catalog size; the engine's catalog file is left at `engine.db_path`.
 pub async fn run(sim: &Sim, templates: usize, engine: &Target) -> anyhow::Result<FullSync> {
     let seed_target = Target {
-        db_path: engine.db_path.with_file_name(format!("seed-{templates}.sqlite")),
+        db_path: engine
+            .db_path
+            .with_file_name(format!("seed-{templates}.sqlite")),
         ..engine.clone()
     };
     eprintln!("full sync, {templates} templates: seed…");
-    let seed = measure(sim, &Case::Seed { target: seed_target }).await?;
+    let seed = measure(
+        sim,
+        &Case::Seed {
+            target: seed_target,
+        },
+    )
+    .await?;
     eprintln!("full sync, {templates} templates: odoo-sync…");
     let engine_measured = measure(
         sim,
@@ -141,14 +149,22 @@ impl FullSync {
                 .set("peak RSS", format!("{:.0} MB", m.peak_rss_mb))
         };
         vec![
-            row("(a) seed: offset 200, sequential", &self.seed)
-                .set("note", format!("{} active rows", num(self.seed.products as f64))),
+            row("(a) seed: offset 200, sequential", &self.seed).set(
+                "note",
+                format!("{} active rows", num(self.seed.products as f64)),
+            ),
             row("(b) odoo-sync sync --full", &self.engine)
                 .set("×seed", format!("{:.2}", self.ratio_to_seed))
                 .set("×floor", format!("{:.2}", self.ratio_to_floor)),
             row("(c) floor: engine's calls, no store", &self.floor),
-            row("(d) = (c) without the latency model", &self.floor_without_latency_model)
-                .set("note", "the simulator's own CPU cost, inside every row above"),
+            row(
+                "(d) = (c) without the latency model",
+                &self.floor_without_latency_model,
+            )
+            .set(
+                "note",
+                "the simulator's own CPU cost, inside every row above",
+            ),
         ]
     }
 }
@@ -195,7 +211,10 @@ pub async fn floor(target: &Target) -> anyhow::Result<SyncOutcome> {
     let fetched = futures::stream::iter(ids.chunks(batch))
         .map(|chunk| fetch::products(odoo, &plan, chunk))
         .buffered(config.sync.concurrency.max(1))
-        .try_fold(0u64, |n, products| async move { Ok(n + products.len() as u64) })
+        .try_fold(
+            0u64,
+            |n, products| async move { Ok(n + products.len() as u64) },
+        )
         .await?;
     // The deletion phase's id list, as the engine reads it at the end of a full pass.
     fetch::template_ids_after(odoo, 0).await?;

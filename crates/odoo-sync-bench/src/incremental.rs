@@ -72,7 +72,10 @@ impl Incremental {
         vec![
             row("nothing changed", &self.unchanged),
             row(
-                &format!("1% changed ({} templates)", num(self.changed_templates as f64)),
+                &format!(
+                    "1% changed ({} templates)",
+                    num(self.changed_templates as f64)
+                ),
                 &self.one_percent_changed,
             ),
         ]

@@ -23,7 +23,10 @@ use std::path::PathBuf;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "odoo-sync-bench", about = "Benchmarks odoo-sync against the seed's way and the floor")]
+#[command(
+    name = "odoo-sync-bench",
+    about = "Benchmarks odoo-sync against the seed's way and the floor"
+)]
 struct Cli {
     /// A reduced run (2k/5k products, short load phases) that finishes in under a minute.
     #[arg(long)]

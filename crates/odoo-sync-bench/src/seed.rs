@@ -42,10 +42,11 @@ const UPSERT: &str = "insert into product_template
 pub async fn run(target: &Target) -> anyhow::Result<SyncOutcome> {
     let started = Instant::now();
     let odoo = crate::sim::client(&target.sim_url).await?;
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", target.db_path.display()))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Delete)
-        .synchronous(SqliteSynchronous::Full);
+    let options =
+        SqliteConnectOptions::from_str(&format!("sqlite://{}", target.db_path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Delete)
+            .synchronous(SqliteSynchronous::Full);
     let mut db = SqliteConnection::connect_with(&options).await?;
     sqlx::query(SCHEMA).execute(&mut db).await?;
     let mut offset = 0u32;

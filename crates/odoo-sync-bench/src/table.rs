@@ -58,9 +58,11 @@ impl Table {
             .iter()
             .map(|row| {
                 let mut line = vec![row.section.clone(), row.case.clone()];
-                line.extend(COLUMNS.iter().map(|c| {
-                    row.cells.get(c).cloned().unwrap_or_else(|| "-".to_string())
-                }));
+                line.extend(
+                    COLUMNS
+                        .iter()
+                        .map(|c| row.cells.get(c).cloned().unwrap_or_else(|| "-".to_string())),
+                );
                 line
             })
             .collect();

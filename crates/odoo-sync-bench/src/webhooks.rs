@@ -54,7 +54,12 @@ pub struct Webhooks {
     pub server_peak_rss_mb: f64,
 }
 
-pub async fn run(sim: &Sim, plan: &Plan, target: &Target, templates: usize) -> anyhow::Result<Webhooks> {
+pub async fn run(
+    sim: &Sim,
+    plan: &Plan,
+    target: &Target,
+    templates: usize,
+) -> anyhow::Result<Webhooks> {
     let server = Background::start(&Case::Serve {
         target: target.clone(),
         webhook_secret: Some(SECRET.to_string()),
@@ -130,8 +135,13 @@ async fn change_to_visible(
         let mut values = Map::new();
         values.insert("name".to_string(), json!(name));
         let write_started = Instant::now();
-        odoo.write("product.template", &[id as i64], values, &Default::default())
-            .await?;
+        odoo.write(
+            "product.template",
+            &[id as i64],
+            values,
+            &Default::default(),
+        )
+        .await?;
         let committed = Instant::now();
         writes.push(committed - write_started);
         let needle = serde_json::to_string(&name)?;
@@ -180,21 +190,27 @@ impl Webhooks {
             .iter()
             .map(|ack| {
                 let l = &ack.load;
-                let statuses: Vec<String> =
-                    l.statuses.iter().map(|(s, n)| format!("{s}×{}", num(*n as f64))).collect();
-                Row::new("webhooks", &format!("ack at {}/s", num(ack.target_requests_per_s)))
-                    .set("p50", ms(l.p50_ms))
-                    .set("p99", ms(l.p99_ms))
-                    .set("requests/s", num(l.requests_per_s))
-                    .set(
-                        "note",
-                        format!(
-                            "open loop; max {}; {} errors; {}",
-                            ms(l.max_ms),
-                            l.errors,
-                            statuses.join(" ")
-                        ),
-                    )
+                let statuses: Vec<String> = l
+                    .statuses
+                    .iter()
+                    .map(|(s, n)| format!("{s}×{}", num(*n as f64)))
+                    .collect();
+                Row::new(
+                    "webhooks",
+                    &format!("ack at {}/s", num(ack.target_requests_per_s)),
+                )
+                .set("p50", ms(l.p50_ms))
+                .set("p99", ms(l.p99_ms))
+                .set("requests/s", num(l.requests_per_s))
+                .set(
+                    "note",
+                    format!(
+                        "open loop; max {}; {} errors; {}",
+                        ms(l.max_ms),
+                        l.errors,
+                        statuses.join(" ")
+                    ),
+                )
             })
             .collect();
         let v = &self.change_to_visible;

@@ -53,8 +53,8 @@ async fn browser(port: u16) -> fantoccini::Client {
             "prefs": {"intl.accept_languages": "fr-FR,fr"}
         }),
     );
-    ClientBuilder::rustls()
-        .expect("rustls connector")
+    // Plain HTTP to the local chromedriver: no TLS stack needed.
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
