@@ -381,19 +381,26 @@ async fn odoo(config: Config, command: OdooCommand) -> anyhow::Result<()> {
                 println!("{change}");
             }
         }
-        OdooCommand::Check => check(odoo.as_ref(), &settings).await?,
+        OdooCommand::Check => {
+            let client = odoo_rpc::OdooClient::connect(startup::client_config(&settings)).await?;
+            check(&client, &settings).await?
+        }
     }
     Ok(())
 }
 
 async fn check(
-    odoo: &dyn odoo_rpc::OdooApi,
+    client: &odoo_rpc::OdooClient,
     settings: &crate::config::OdooSettings,
 ) -> anyhow::Result<()> {
+    let odoo: &dyn odoo_rpc::OdooApi = client;
     let version = odoo.version().await?;
     println!(
-        "Odoo {} at {} (database {}), over JSON-RPC",
-        version.server_version, settings.url, settings.db
+        "Odoo {} at {} (database {}), over {}",
+        version.server_version,
+        settings.url,
+        settings.db,
+        client.protocol()
     );
     let rules = odoo_admin::installed(odoo).await?;
     if rules.is_empty() {

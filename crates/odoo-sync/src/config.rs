@@ -19,7 +19,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("ODOO_URL", "Odoo base URL, e.g. https://shop.odoo.com"),
     ("ODOO_DB", "Odoo database name"),
     ("ODOO_LOGIN", "Odoo login of the sync user"),
-    ("ODOO_PASSWORD", "password or API key of that user"),
+    ("ODOO_PASSWORD", "password (or API key) of that user, for JSON-RPC"),
+    ("ODOO_API_KEY", "API key of that user, for Odoo 19's JSON-2 API"),
+    ("ODOO_PROTOCOL", "auto (default: JSON-2 when the server has it, else JSON-RPC), json2 or jsonrpc"),
     ("DATABASE_URL", "catalog store; default sqlite://odoo-sync.sqlite"),
     ("SYNC_BATCH_SIZE", "products per batch (one transaction each); default 200"),
     ("SYNC_LANGS", "languages whose translated names and descriptions are synced, e.g. fr_FR,en_US"),
@@ -60,6 +62,8 @@ pub struct OdooSettings {
     pub db: String,
     pub login: String,
     pub password: SecretString,
+    pub api_key: Option<SecretString>,
+    pub protocol: odoo_rpc::Protocol,
     pub timeout: Duration,
 }
 
@@ -159,7 +163,24 @@ impl Config {
             url: url.trim_end_matches('/').to_string(),
             db: values.required("ODOO_DB")?.to_string(),
             login: values.required("ODOO_LOGIN")?.to_string(),
-            password: SecretString::from(values.required("ODOO_PASSWORD")?.to_string()),
+            password: match (values.text("ODOO_PASSWORD"), values.text("ODOO_API_KEY")) {
+                (Some(password), _) => SecretString::from(password.to_string()),
+                // JSON-2 needs only the key; JSON-RPC accepts a key where a password goes.
+                (None, Some(key)) => SecretString::from(key.to_string()),
+                (None, None) => {
+                    return Err(ConfigError::Missing {
+                        key: "ODOO_PASSWORD",
+                    })
+                }
+            },
+            api_key: values.secret("ODOO_API_KEY"),
+            protocol: values
+                .text("ODOO_PROTOCOL")
+                .unwrap_or("auto")
+                .parse()
+                .map_err(|e: odoo_rpc::ParseProtocolError| {
+                    invalid("ODOO_PROTOCOL", e.to_string())
+                })?,
             timeout: self.timeout()?,
         })
     }

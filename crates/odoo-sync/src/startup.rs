@@ -20,7 +20,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn CatalogStore>, StoreE
     Ok(Arc::new(SqliteStore::connect(&config.database_url).await?))
 }
 
-fn client_config(settings: &OdooSettings) -> ClientConfig {
+pub fn client_config(settings: &OdooSettings) -> ClientConfig {
     let mut client = ClientConfig::new(
         &settings.url,
         &settings.db,
@@ -28,6 +28,8 @@ fn client_config(settings: &OdooSettings) -> ClientConfig {
         settings.password.clone(),
     );
     client.timeout = settings.timeout;
+    client.api_key = settings.api_key.clone();
+    client.protocol = settings.protocol;
     client
 }
 

@@ -113,7 +113,7 @@ impl TestApp {
     }
 
     pub async fn odoo(&self) -> Arc<dyn OdooApi> {
-        let config = ClientConfig::new(&self.sim.url(), DB, "admin", "admin".to_string().into());
+        let config = ClientConfig::new(self.sim.url(), DB, "admin", "admin".to_string().into());
         Arc::new(
             OdooClient::connect(config)
                 .await
