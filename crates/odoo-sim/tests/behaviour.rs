@@ -1,36 +1,12 @@
 //! Behaviour over HTTP on a generated catalog: write_date precision and propagation, variants
 //! following their template, translations, the hold route, faults, stats, determinism and speed.
 
-use odoo_sim::{Dataset, Faults, Sim, SimConfig};
+mod common;
+
+use common::rpc;
+use odoo_sim::{Faults, Sim};
 use serde_json::{json, Value as Json};
 use std::time::{Duration, Instant};
-
-async fn generated(products: usize) -> Sim {
-    let config = SimConfig {
-        db: "odoo".into(),
-        dataset: Dataset::Generated { products, seed: 42 },
-        faults: Faults::default(),
-        odoo_version: 18,
-    };
-    Sim::spawn(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-async fn rpc(sim: &Sim, model: &str, method: &str, args: Json, kwargs: Json) -> Json {
-    let body = json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-        "service": "object", "method": "execute_kw",
-        "args": ["odoo", 2, "admin", model, method, args, kwargs]}});
-    let resp = reqwest::Client::new()
-        .post(format!("{}/jsonrpc", sim.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let answer: Json = resp.json().await.unwrap();
-    assert!(answer.get("error").is_none(), "{model}.{method}: {answer}");
-    answer["result"].clone()
-}
 
 async fn read(sim: &Sim, model: &str, ids: &[i64], fields: &[&str]) -> Vec<Json> {
     let r = rpc(
@@ -70,7 +46,7 @@ fn write_date(rec: &Json) -> String {
 
 #[tokio::test]
 async fn a_write_date_cursor_truncated_to_the_second_still_matches_with_greater_than() {
-    let sim = generated(20).await;
+    let sim = common::generated(20, 42).await;
     let rec = &read(&sim, "product.template", &[1], &["write_date"]).await[0];
     let second = write_date(rec);
     let domain = json!([["id", "=", 1], ["write_date", ">", second]]);
@@ -105,7 +81,7 @@ async fn a_write_date_cursor_truncated_to_the_second_still_matches_with_greater_
 
 #[tokio::test]
 async fn a_template_write_moves_all_its_variants_but_a_variant_write_moves_only_that_variant() {
-    let sim = generated(200).await;
+    let sim = common::generated(200, 42).await;
     let (tmpl, variants) = multi_variant_template(&sim).await;
     let before_t = write_date(&read(&sim, "product.template", &[tmpl], &["write_date"]).await[0]);
     rpc(
@@ -142,7 +118,7 @@ async fn a_template_write_moves_all_its_variants_but_a_variant_write_moves_only_
 
 #[tokio::test]
 async fn variant_prices_follow_the_template_list_price() {
-    let sim = generated(200).await;
+    let sim = common::generated(200, 42).await;
     let (tmpl, variants) = multi_variant_template(&sim).await;
     rpc(
         &sim,
@@ -171,7 +147,7 @@ async fn variant_prices_follow_the_template_list_price() {
 
 #[tokio::test]
 async fn create_archive_and_unlink_carry_the_single_variant_along() {
-    let sim = generated(0).await;
+    let sim = common::generated(0, 42).await;
     let id = rpc(
         &sim,
         "product.template",
@@ -234,7 +210,7 @@ async fn create_archive_and_unlink_carry_the_single_variant_along() {
 
 #[tokio::test]
 async fn creating_a_list_returns_ids_and_missing_required_fields_fail() {
-    let sim = generated(0).await;
+    let sim = common::generated(0, 42).await;
     let ids = rpc(
         &sim,
         "product.template",
@@ -264,7 +240,7 @@ async fn creating_a_list_returns_ids_and_missing_required_fields_fail() {
 
 #[tokio::test]
 async fn a_french_write_changes_only_the_french_name() {
-    let sim = generated(5).await;
+    let sim = common::generated(5, 42).await;
     let fr = json!({"lang": "fr_FR"});
     rpc(
         &sim,
@@ -299,7 +275,7 @@ async fn a_french_write_changes_only_the_french_name() {
 
 #[tokio::test]
 async fn a_held_write_is_stamped_at_its_start_and_visible_only_after_the_hold() {
-    let sim = generated(5).await;
+    let sim = common::generated(5, 42).await;
     let client = reqwest::Client::new();
     let hold = json!({"model": "product.template", "ids": [2], "values": {"list_price": 123.0}, "hold_ms": 600});
     let started: Json = client
@@ -348,7 +324,7 @@ async fn a_held_write_is_stamped_at_its_start_and_visible_only_after_the_hold() 
 
 #[tokio::test]
 async fn faults_can_be_switched_on_and_off_and_calls_are_counted() {
-    let sim = generated(5).await;
+    let sim = common::generated(5, 42).await;
     let client = reqwest::Client::new();
     rpc(
         &sim,
@@ -450,7 +426,7 @@ async fn the_generated_catalog_is_the_same_for_the_same_seed() {
 
 #[tokio::test]
 async fn the_generated_catalog_has_the_promised_mix() {
-    let sim = generated(2000).await;
+    let sim = common::generated(2000, 42).await;
     let count = |domain: Json| {
         rpc(
             &sim,
@@ -509,7 +485,7 @@ async fn the_generated_catalog_has_the_promised_mix() {
 #[tokio::test]
 async fn keyset_pages_over_100k_templates_do_not_scan_the_table() {
     let t0 = Instant::now();
-    let sim = generated(100_000).await;
+    let sim = common::generated(100_000, 42).await;
     let built = t0.elapsed();
     let fields = json!([
         "id",
@@ -548,7 +524,7 @@ async fn keyset_pages_over_100k_templates_do_not_scan_the_table() {
 
 #[tokio::test]
 async fn a_variant_name_write_renames_its_template() {
-    let sim = generated(5).await;
+    let sim = common::generated(5, 42).await;
     let vid = read(&sim, "product.template", &[1], &["product_variant_ids"]).await[0]
         ["product_variant_ids"][0]
         .as_i64()

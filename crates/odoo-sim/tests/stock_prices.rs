@@ -1,44 +1,11 @@
 //! Stock and prices that move no product write_date (as recorded on Odoo 18): quants and
 //! inventory adjustments, attribute value price_extra, pricelist items.
 
-use odoo_sim::{Dataset, Faults, Sim, SimConfig};
+mod common;
+
+use common::{call, rpc};
+use odoo_sim::Sim;
 use serde_json::{json, Value as Json};
-
-async fn generated() -> Sim {
-    let config = SimConfig {
-        db: "odoo".into(),
-        dataset: Dataset::Generated {
-            products: 200,
-            seed: 3,
-        },
-        faults: Faults::default(),
-        odoo_version: 18,
-    };
-    Sim::spawn(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-async fn call(sim: &Sim, model: &str, method: &str, args: Json, kwargs: Json) -> Json {
-    let body = json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-        "service": "object", "method": "execute_kw",
-        "args": ["odoo", 2, "admin", model, method, args, kwargs]}});
-    reqwest::Client::new()
-        .post(format!("{}/jsonrpc", sim.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn rpc(sim: &Sim, model: &str, method: &str, args: Json, kwargs: Json) -> Json {
-    let answer = call(sim, model, method, args, kwargs).await;
-    assert!(answer.get("error").is_none(), "{model}.{method}: {answer}");
-    answer["result"].clone()
-}
 
 async fn read_one(sim: &Sim, model: &str, id: i64, fields: &[&str]) -> Json {
     rpc(
@@ -64,7 +31,7 @@ const QUANT_FIELDS: &[&str] = &[
 
 #[tokio::test]
 async fn an_inventory_adjustment_moves_the_quant_but_no_product_write_date() {
-    let sim = generated().await;
+    let sim = common::generated(200, 3).await;
     let quants = rpc(
         &sim,
         "stock.quant",
@@ -137,7 +104,7 @@ async fn an_inventory_adjustment_moves_the_quant_but_no_product_write_date() {
     )
     .await;
     let applied = call(
-        &sim,
+        &sim.url(),
         "stock.quant",
         "action_apply_inventory",
         json!([[qid]]),
@@ -180,7 +147,7 @@ async fn an_inventory_adjustment_moves_the_quant_but_no_product_write_date() {
 
 #[tokio::test]
 async fn a_new_quant_counts_once_applied_and_only_in_internal_locations() {
-    let sim = generated().await;
+    let sim = common::generated(200, 3).await;
     let storable = rpc(
         &sim,
         "product.template",
@@ -221,7 +188,7 @@ async fn a_new_quant_counts_once_applied_and_only_in_internal_locations() {
         0.0
     );
     call(
-        &sim,
+        &sim.url(),
         "stock.quant",
         "action_apply_inventory",
         json!([[qid]]),
@@ -244,7 +211,7 @@ async fn a_new_quant_counts_once_applied_and_only_in_internal_locations() {
 
 #[tokio::test]
 async fn a_price_extra_write_changes_lst_price_without_moving_any_write_date() {
-    let sim = generated().await;
+    let sim = common::generated(200, 3).await;
     let variants = rpc(
         &sim,
         "product.product",
@@ -297,7 +264,7 @@ async fn a_price_extra_write_changes_lst_price_without_moving_any_write_date() {
 
 #[tokio::test]
 async fn pricelist_items_have_their_own_write_date_and_move_no_product() {
-    let sim = generated().await;
+    let sim = common::generated(200, 3).await;
     let pricelists = rpc(
         &sim,
         "product.pricelist",

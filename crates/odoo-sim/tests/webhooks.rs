@@ -7,7 +7,10 @@ use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use odoo_sim::{Dataset, Faults, Sim, SimConfig};
+mod common;
+
+use common::{call, rpc};
+use odoo_sim::Sim;
 use serde_json::{json, Value as Json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,42 +19,6 @@ const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/odoo18-fixtures/webhooks"
 );
-
-async fn generated() -> Sim {
-    let config = SimConfig {
-        db: "odoo".into(),
-        dataset: Dataset::Generated {
-            products: 30,
-            seed: 7,
-        },
-        faults: Faults::default(),
-        odoo_version: 18,
-    };
-    Sim::spawn(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-async fn call(url: &str, model: &str, method: &str, args: Json, kwargs: Json) -> Json {
-    let body = json!({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-        "service": "object", "method": "execute_kw",
-        "args": ["odoo", 2, "admin", model, method, args, kwargs]}});
-    reqwest::Client::new()
-        .post(format!("{url}/jsonrpc"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn rpc(sim: &Sim, model: &str, method: &str, args: Json, kwargs: Json) -> Json {
-    let answer = call(&sim.url(), model, method, args, kwargs).await;
-    assert!(answer.get("error").is_none(), "{model}.{method}: {answer}");
-    answer["result"].clone()
-}
 
 fn ids(v: &Json) -> Vec<i64> {
     v.as_array()
@@ -317,7 +284,7 @@ fn micros(write_date: &Json) -> bool {
 
 #[tokio::test]
 async fn rules_are_installed_over_rpc_and_read_back_like_odoo() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     let (rule, action) = install(
         &sim,
@@ -370,7 +337,7 @@ async fn rules_are_installed_over_rpc_and_read_back_like_odoo() {
 
 #[tokio::test]
 async fn a_template_write_posts_the_template_then_its_variant_in_the_recorded_shape() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     let (t_action, _, v_action) = install_recorded_rules(&sim, &rx).await;
     let (tmpl, variant) = single_variant_template(&sim).await;
@@ -424,7 +391,7 @@ async fn a_template_write_posts_the_template_then_its_variant_in_the_recorded_sh
 
 #[tokio::test]
 async fn a_reader_during_the_post_sees_the_old_value_and_the_new_one_after_the_call() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Readback(sim.url(), vec!["list_price", "write_date"])).await;
     install_recorded_rules(&sim, &rx).await;
     let (tmpl, _) = single_variant_template(&sim).await;
@@ -494,7 +461,7 @@ async fn a_reader_during_the_post_sees_the_old_value_and_the_new_one_after_the_c
 
 #[tokio::test]
 async fn the_visibility_delay_keeps_the_change_hidden_after_the_posts() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     install_recorded_rules(&sim, &rx).await;
     sim.set_webhook_visibility_delay_ms(300);
@@ -550,7 +517,7 @@ async fn the_visibility_delay_keeps_the_change_hidden_after_the_posts() {
 
 #[tokio::test]
 async fn trigger_fields_limit_which_writes_fire() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     install(
         &sim,
@@ -616,7 +583,7 @@ async fn trigger_fields_limit_which_writes_fire() {
 
 #[tokio::test]
 async fn a_create_without_trigger_fields_is_noisy_like_odoo() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     install_recorded_rules(&sim, &rx).await;
     rpc(
@@ -645,7 +612,7 @@ async fn a_create_without_trigger_fields_is_noisy_like_odoo() {
 
 #[tokio::test]
 async fn an_unlink_rule_posts_the_last_values_and_the_record_goes_after() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Readback(sim.url(), vec!["name"])).await;
     install_recorded_rules(&sim, &rx).await;
     let (tmpl, variant) = single_variant_template(&sim).await;
@@ -717,7 +684,7 @@ async fn an_unlink_rule_posts_the_last_values_and_the_record_goes_after() {
 
 #[tokio::test]
 async fn archiving_posts_the_variant_then_the_template_and_unarchiving_three() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     install_recorded_rules(&sim, &rx).await;
     let (tmpl, _) = single_variant_template(&sim).await;
@@ -764,7 +731,7 @@ async fn archiving_posts_the_variant_then_the_template_and_unarchiving_three() {
 
 #[tokio::test]
 async fn a_drop_rate_of_one_sends_nothing_and_counts_the_drops() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     install_recorded_rules(&sim, &rx).await;
     let set: Json = reqwest::Client::new()
@@ -810,7 +777,7 @@ async fn a_drop_rate_of_one_sends_nothing_and_counts_the_drops() {
 
 #[tokio::test]
 async fn a_receiver_that_is_down_failing_or_slow_does_not_fail_the_write() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     // A port nobody listens on.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let down = format!(
@@ -883,7 +850,7 @@ async fn a_receiver_that_is_down_failing_or_slow_does_not_fail_the_write() {
 
 #[tokio::test]
 async fn a_phantom_write_posts_its_values_but_never_applies() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     install_recorded_rules(&sim, &rx).await;
     let (tmpl, _) = single_variant_template(&sim).await;
@@ -924,7 +891,7 @@ async fn a_phantom_write_posts_its_values_but_never_applies() {
 
 #[tokio::test]
 async fn writes_without_rules_and_on_unwatched_models_post_nothing() {
-    let sim = generated().await;
+    let sim = common::generated(30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     install_recorded_rules(&sim, &rx).await;
     let ptav = rpc(
