@@ -150,8 +150,11 @@ fn defaults(db: &Db, model: &str, rec: &mut Rec) {
             (Ty::Selection, "type") => Val::Str("consu".into()),
             (Ty::Selection, "applied_on") => Val::Str("3_global".into()),
             (Ty::Selection, "compute_price") => Val::Str("fixed".into()),
+            (Ty::Selection, "base") => Val::Str("list_price".into()),
             (Ty::Many2one, "pricelist_id") if db.rec(PRICELIST, 1).is_some() => Val::M2o(1),
-            (Ty::Many2one, "categ_id") if db.rec(CATEGORY, 1).is_some() => Val::M2o(1),
+            (Ty::Many2one, "categ_id") if model == TEMPLATE && db.rec(CATEGORY, 1).is_some() => {
+                Val::M2o(1)
+            }
             (Ty::Many2one, "uom_id") if db.rec(UOM, 1).is_some() => Val::M2o(1),
             (Ty::Many2one, "currency_id") => Val::Ref(1, "USD".into()),
             _ => Val::False,

@@ -27,6 +27,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("SYNC_LANGS", "languages whose translated names and descriptions are synced, e.g. fr_FR,en_US"),
     ("SYNC_EXTRA_FIELDS", "extra product.template fields kept as JSON, e.g. x_color,weight"),
     ("SYNC_OVERLAP_SECONDS", "how far before the watermark incremental reads start; default 300"),
+    ("SYNC_PRICELIST_ID", "id of the product.pricelist whose price each variant carries (pricelistPrice); unset: none"),
     ("SYNC_CONCURRENCY", "Odoo pages in flight during a full pass; default 3"),
     ("ODOO_TIMEOUT_SECONDS", "timeout of one Odoo call; default 60"),
     ("BIND", "address `serve` listens on; default 127.0.0.1:8080"),
@@ -43,6 +44,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("WEBHOOK_SECRET", "secret of POST /api/products/sync/webhook (?token= or X-Webhook-Token); unset disables it"),
     ("SYNC_SWEEP_INTERVAL", "seconds between the incremental sweeps that heal lost webhooks (and the stock sweep); default 300; 0 disables"),
     ("WEBHOOK_WORKERS", "webhook inbox workers in this process; default 1; 0 only receives (another instance processes)"),
+    ("WEBHOOK_COALESCE_MS", "a record's webhooks are handled once none came for this long (at most 1 s after the first), so a burst is one read; default 100"),
     ("SYNC_RECONCILE_INTERVAL", "seconds between deletion reconciles (ids only); default 3600; 0 disables"),
 ];
 
@@ -84,6 +86,7 @@ pub struct ServeSettings {
     pub sweep_interval: Option<Duration>,
     pub reconcile_interval: Option<Duration>,
     pub webhook_workers: usize,
+    pub webhook_coalesce: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +129,10 @@ impl Config {
                 0..=86_400,
             )?),
             concurrency: values.number("SYNC_CONCURRENCY", defaults.concurrency, 1..=32)?,
+            pricelist_id: match values.text("SYNC_PRICELIST_ID") {
+                Some(_) => Some(values.number("SYNC_PRICELIST_ID", 0i64, 1..=i64::MAX)?),
+                None => None,
+            },
             ..defaults
         };
         let database_url = values
@@ -267,6 +274,11 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
             0..=604_800,
         )?),
         webhook_workers: values.number("WEBHOOK_WORKERS", 1usize, 0..=16)?,
+        webhook_coalesce: Duration::from_millis(values.number(
+            "WEBHOOK_COALESCE_MS",
+            100u64,
+            0..=1000,
+        )?),
     })
 }
 

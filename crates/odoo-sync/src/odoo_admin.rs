@@ -77,6 +77,35 @@ const RULES: &[RuleSpec] = &[
         trigger_fields: &["price_extra"],
         payload_fields: &["product_tmpl_id"],
     },
+    RuleSpec {
+        model: "product.pricelist.item",
+        unlink: false,
+        trigger_fields: &[
+            "applied_on",
+            "product_id",
+            "product_tmpl_id",
+            "categ_id",
+            "min_quantity",
+            "date_start",
+            "date_end",
+            "base",
+            "compute_price",
+            "fixed_price",
+            "percent_price",
+            "price_discount",
+            "price_round",
+            "price_surcharge",
+            "price_min_margin",
+            "price_max_margin",
+        ],
+        payload_fields: &["write_date"],
+    },
+    RuleSpec {
+        model: "product.pricelist.item",
+        unlink: true,
+        trigger_fields: &[],
+        payload_fields: &["write_date"],
+    },
 ];
 
 impl RuleSpec {

@@ -454,14 +454,24 @@ static PRICELIST_FIELDS: [FieldDef; 6] = [
     DISPLAY_NAME,
 ];
 
-static PRICELIST_ITEM_FIELDS: [FieldDef; 11] = [
+static PRICELIST_ITEM_FIELDS: [FieldDef; 21] = [
     req(rel("pricelist_id", Ty::Many2one, PRICELIST, "Pricelist")),
     rel("product_tmpl_id", Ty::Many2one, TEMPLATE, "Product"),
     rel("product_id", Ty::Many2one, PRODUCT, "Variant"),
+    rel("categ_id", Ty::Many2one, CATEGORY, "Product Category"),
     req(f("applied_on", Ty::Selection, "Apply On")),
     req(f("compute_price", Ty::Selection, "Compute Price")),
+    req(f("base", Ty::Selection, "Based on")),
     f("fixed_price", Ty::Float, "Fixed Price"),
+    f("percent_price", Ty::Float, "Percentage Price"),
+    f("price_discount", Ty::Float, "Price Discount"),
+    f("price_round", Ty::Float, "Price Rounding"),
+    f("price_surcharge", Ty::Float, "Extra Fee"),
+    f("price_min_margin", Ty::Float, "Min. Price Margin"),
+    f("price_max_margin", Ty::Float, "Max. Price Margin"),
     f("min_quantity", Ty::Float, "Min. Quantity"),
+    f("date_start", Ty::Datetime, "Start Date"),
+    f("date_end", Ty::Datetime, "End Date"),
     WRITE_DATE,
     CREATE_DATE,
     ID,

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod cursor;
+pub mod pricelist;
 mod run;
 pub mod watermark;
 mod webhook;

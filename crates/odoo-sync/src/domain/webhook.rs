@@ -15,6 +15,7 @@ pub const WEBHOOK_MODELS: &[&str] = &[
     "product.category",
     "stock.quant",
     "product.template.attribute.value",
+    "product.pricelist.item",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -428,30 +428,52 @@ pub async fn quant_product(odoo: &dyn OdooApi, quant_id: i64) -> Result<Option<i
         .transpose()
 }
 
-/// Stock of variants as Odoo computes it (internal locations): on hand and free to sell.
+/// Stock of variants, summed from their quants in internal locations: on hand and free to sell
+/// (on hand minus reserved), which is what Odoo's `qty_available` and `free_qty` compute. Reading
+/// the quants is several times cheaper than asking Odoo for those two computed fields, which it
+/// recomputes from the quants for every variant on every read (see BENCHMARKS.md, "Stock levels").
 pub async fn stock_levels(
     odoo: &dyn OdooApi,
     variant_ids: &[i64],
 ) -> Result<Vec<crate::store::StockLevel>, SyncError> {
-    let records = odoo
-        .read(
-            VARIANT,
-            variant_ids,
-            &["qty_available", "free_qty"],
-            &archived_too(),
-        )
-        .await?;
-    records
+    const MODEL: &str = "stock.quant";
+    const PAGE: u32 = 2000;
+    let mut levels: BTreeMap<i64, crate::store::StockLevel> = variant_ids
         .iter()
-        .map(|record| {
-            let level = (|| {
-                Ok::<_, DecodeError>(crate::store::StockLevel {
-                    variant_id: record.id()?,
-                    qty_available: record.get_f64("qty_available")?,
-                    free_qty: record.get_f64("free_qty")?,
-                })
+        .map(|&variant_id| (variant_id, crate::store::StockLevel::empty(variant_id)))
+        .collect();
+    let mut after = 0;
+    loop {
+        let domain = Domain::leaf("product_id", "in", variant_ids.to_vec())
+            .and(Domain::leaf("location_id.usage", "=", "internal"))
+            .and(Domain::leaf("id", ">", after));
+        let quants = odoo
+            .search_read(
+                MODEL,
+                &domain,
+                &["product_id", "quantity", "reserved_quantity"],
+                &options("id", Some(PAGE)),
+            )
+            .await?;
+        for quant in &quants {
+            let counted = (|| {
+                Ok::<_, DecodeError>((
+                    quant.id()?,
+                    required_many2one(quant, "product_id")?,
+                    quant.get_f64("quantity")?,
+                    quant.get_f64("reserved_quantity")?,
+                ))
             })();
-            level.map_err(|e| bad(VARIANT, record, e))
-        })
-        .collect()
+            let (id, variant, quantity, reserved) = counted.map_err(|e| bad(MODEL, quant, e))?;
+            let level = levels
+                .entry(variant)
+                .or_insert_with(|| crate::store::StockLevel::empty(variant));
+            level.qty_available += quantity;
+            level.free_qty += quantity - reserved;
+            after = after.max(id);
+        }
+        if quants.len() < PAGE as usize {
+            return Ok(levels.into_values().collect());
+        }
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod fetch;
 mod lease;
+mod pricing;
 mod progress;
 mod runner;
 pub mod scheduler;
@@ -69,6 +70,8 @@ pub struct SyncSettings {
     pub concurrency: usize,
     /// How long a run stays ours without a heartbeat.
     pub lease: Duration,
+    /// The pricelist whose prices the catalog carries (`SYNC_PRICELIST_ID`), if any.
+    pub pricelist_id: Option<i64>,
 }
 
 impl Default for SyncSettings {
@@ -80,6 +83,7 @@ impl Default for SyncSettings {
             overlap: Duration::from_secs(300),
             concurrency: 3,
             lease: Duration::from_secs(60),
+            pricelist_id: None,
         }
     }
 }

@@ -181,7 +181,11 @@ impl SyncEngine {
             observer,
             heartbeat: Instant::now(),
         };
-        match driver.advance(cancel).await {
+        let advanced = driver.advance(cancel).await;
+        if advanced.is_ok() {
+            self.reprice_after_run(id).await;
+        }
+        match advanced {
             Ok(()) => {
                 if !driver.run.cursor.is_done() {
                     self.store.release_run(id, &self.owner).await?;
@@ -197,6 +201,16 @@ impl SyncEngine {
                     .await?;
                 Err(error)
             }
+        }
+    }
+}
+
+impl SyncEngine {
+    /// Prices what the run stored; a pricing failure is logged, not the run's failure (the
+    /// next sweep prices it again).
+    async fn reprice_after_run(&self, run: crate::domain::RunId) {
+        if let Err(error) = self.reprice_changed().await {
+            tracing::warn!(run = %run, %error, "pricing after the run failed");
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Healing what webhooks never tell: stock (quants move no product `write_date`), attribute
-//! `price_extra` (moves no `write_date` either), and deletions (leave no trace but a missing id).
+//! `price_extra` (moves no `write_date` either), pricelist rules (see pricing.rs), and deletions (leave no trace but a missing id).
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
@@ -220,5 +220,8 @@ async fn sweep_once(service: &SyncService) {
     }
     if let Err(error) = engine.sweep_attribute_prices().await {
         tracing::warn!(%error, "price sweep failed");
+    }
+    if let Err(error) = engine.sweep_pricelist().await {
+        tracing::warn!(%error, "pricelist sweep failed");
     }
 }

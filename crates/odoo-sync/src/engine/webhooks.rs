@@ -6,7 +6,8 @@
 //! carries `write_date`, reads repeat (briefly) until Odoo's second-precision `write_date` reaches
 //! the payload's; without it, reads follow a short fixed schedule. A change that never becomes
 //! visible (a rolled-back transaction, a phantom) ends quietly when the settle window closes.
-//! Events for one record are claimed together, so a burst of POSTs becomes one read.
+//! Events for one record are claimed together once the burst is over (`coalesce`), so a burst of
+//! POSTs becomes one read.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,9 +16,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::fetch::{self, FieldPlan};
+use super::pricing;
 use super::{SyncEngine, SyncError};
 use crate::domain::{watermark::truncate_to_second, WebhookEvent, WebhookKind};
-use crate::store::CatalogBatch;
+use crate::store::{CatalogBatch, Coalesce};
 
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
@@ -27,6 +29,8 @@ pub struct WebhookSettings {
     pub reread_schedule: Vec<Duration>,
     /// Attempts before an event that keeps failing (Odoo errors) is kept as failed.
     pub max_attempts: u32,
+    /// How long a record's events wait for more of the same burst before one read handles them.
+    pub coalesce: Coalesce,
     /// Events claimed at once.
     pub batch: u32,
     pub lease: Duration,
@@ -44,6 +48,10 @@ impl Default for WebhookSettings {
                 Duration::from_secs(3),
             ],
             max_attempts: 8,
+            coalesce: Coalesce {
+                quiet: Duration::from_millis(100),
+                max_wait: Duration::from_secs(1),
+            },
             batch: 200,
             lease: Duration::from_secs(60),
             poll: Duration::from_millis(50),
@@ -118,7 +126,7 @@ impl SyncEngine {
     ) -> Result<usize, SyncError> {
         let events = self
             .store
-            .claim_webhooks(settings.batch, settings.lease)
+            .claim_webhooks(settings.batch, settings.lease, settings.coalesce)
             .await?;
         if events.is_empty() {
             return Ok(0);
@@ -143,6 +151,9 @@ impl SyncEngine {
                 }
                 Err(error) => self.retry_later(&group, &error, settings).await?,
             }
+        }
+        if let Err(error) = self.reprice_changed().await {
+            tracing::warn!(%error, "pricing after webhooks failed");
         }
         Ok(events.len())
     }
@@ -229,6 +240,14 @@ impl SyncEngine {
                     self.refresh_template(template, plan).await?;
                 }
                 Ok(Verdict::Done("applied"))
+            }
+            pricing::ITEM if self.settings.pricelist_id.is_some() => {
+                let seen = self.pricelist_item_written(record).await?;
+                let verdict = verdict(events, seen, settings, now);
+                if matches!(verdict, Verdict::Done(_)) {
+                    self.sweep_pricelist().await?;
+                }
+                Ok(verdict)
             }
             other => Ok(Verdict::Done(if other.is_empty() {
                 "ignored"

@@ -199,11 +199,13 @@ impl Application {
                 self.cancel.clone(),
             ));
         }
+        let mut webhook_settings = WebhookSettings::default();
+        webhook_settings.coalesce.quiet = settings.webhook_coalesce;
         for _ in 0..settings.webhook_workers {
             let engine = service.engine().clone();
             tokio::spawn(webhooks::run_webhook_worker(
                 engine,
-                WebhookSettings::default(),
+                webhook_settings.clone(),
                 self.cancel.clone(),
             ));
         }

@@ -54,6 +54,10 @@ pub struct VariantView {
     pub price: f64,
     pub active: bool,
     pub attribute_value_ids: Vec<i64>,
+    /// One unit's price under `SYNC_PRICELIST_ID`'s rules (the sales price where no rule
+    /// applies). Null without a pricelist, before pricing saw the variant, or when its rule
+    /// computes from a base odoo-sync does not sync (the cost, another pricelist).
+    pub pricelist_price: Option<f64>,
     /// Null until the stock sweep or a stock webhook has seen this variant.
     pub stock: Option<StockView>,
 }
@@ -106,6 +110,7 @@ impl ProductView {
                     barcode: v.barcode,
                     price: v.lst_price,
                     active: v.active,
+                    pricelist_price: stored.prices.get(&v.id).copied().flatten(),
                     stock: stored.stock.get(&v.id).map(|s| StockView {
                         on_hand: s.qty_available,
                         free: s.free_qty,

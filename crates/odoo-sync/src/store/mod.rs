@@ -8,6 +8,7 @@ mod query;
 mod sqlite;
 mod sqlite_catalog;
 mod sqlite_inbox;
+mod sqlite_pricing;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::pricelist::{PricedVariant, PricelistRule};
 use crate::domain::{
     Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
     Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
@@ -71,12 +73,55 @@ pub struct StockLevel {
     pub free_qty: f64,
 }
 
+impl StockLevel {
+    /// A variant without quants in internal locations.
+    pub fn empty(variant_id: i64) -> StockLevel {
+        StockLevel {
+            variant_id,
+            qty_available: 0.0,
+            free_qty: 0.0,
+        }
+    }
+}
+
+/// When a record's webhook events are ready to be handled together: once no new event came for
+/// `quiet`, or `max_wait` after the first one, whichever is sooner. Odoo 18 sends up to 26 POSTs
+/// for one create over the length of its transaction; waiting for the burst to end turns them
+/// into one read, taken when the commit is more likely done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coalesce {
+    pub quiet: Duration,
+    pub max_wait: Duration,
+}
+
+/// A variant's price under the configured pricelist.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VariantPrice {
+    pub variant_id: i64,
+    pub template_id: i64,
+    /// `None` when the applicable rule computes from a base that is not synced.
+    pub price: Option<f64>,
+    /// `None` when no rule applies (the sales price).
+    pub rule_id: Option<i64>,
+}
+
+/// How far pricing has gone: products changed after `seq` are not priced yet, and prices must
+/// all be computed again at `next_boundary` (a rule starts or ends).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PricingState {
+    pub seq: i64,
+    pub priced_at: chrono::NaiveDateTime,
+    pub next_boundary: Option<chrono::NaiveDateTime>,
+}
+
 /// A product as stored, with what the store knows beyond Odoo's fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredProduct {
     pub product: Product,
     /// Stock by variant id, where the stock sweep or a webhook has seen it.
     pub stock: BTreeMap<i64, StockLevel>,
+    /// Price under the configured pricelist by variant id, where pricing has seen it.
+    pub prices: BTreeMap<i64, Option<f64>>,
     pub category: Option<Category>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
@@ -109,14 +154,33 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Stock per variant, kept apart from the product rows (no product `write_date` tracks it).
     async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError>;
 
+    /// The configured pricelist's rules, as last read from Odoo.
+    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError>;
+    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError>;
+    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError>;
+    /// What pricing needs of the live variants of products changed after `after_seq`, and the
+    /// newest `change_seq` it covers.
+    async fn variants_to_price(
+        &self,
+        after_seq: i64,
+    ) -> Result<(Vec<PricedVariant>, i64), StoreError>;
+    /// Stores the prices that changed (their products get a new `change_seq`) and the state, at
+    /// once; returns how many prices changed.
+    async fn set_prices(
+        &self,
+        prices: &[VariantPrice],
+        state: &PricingState,
+    ) -> Result<u64, StoreError>;
+
     /// Commits a received webhook to the inbox before it is acknowledged.
     async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError>;
-    /// Leases due pending events, with every other pending event of the same records (so bursts
-    /// for one record are handled by one read).
+    /// Leases the pending events of records that are due and quiet (see [`Coalesce`]), every
+    /// pending event of such a record together, so that a burst for one record is one read.
     async fn claim_webhooks(
         &self,
         limit: u32,
         lease: Duration,
+        coalesce: Coalesce,
     ) -> Result<Vec<WebhookEvent>, StoreError>;
     async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError>;
     /// Back to pending, due at `run_at`, unleased.

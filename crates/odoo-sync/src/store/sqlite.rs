@@ -13,9 +13,11 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::{
-    sqlite_catalog, sqlite_inbox, CatalogBatch, CatalogStore, CategoryNode, ChangePage, Checkpoint,
-    NewRun, ProductPage, ProductQuery, StockLevel, StoreError, StoredProduct,
+    sqlite_catalog, sqlite_inbox, sqlite_pricing, CatalogBatch, CatalogStore, CategoryNode,
+    ChangePage, Checkpoint, Coalesce, NewRun, PricingState, ProductPage, ProductQuery, StockLevel,
+    StoreError, StoredProduct, VariantPrice,
 };
+use crate::domain::pricelist::{PricedVariant, PricelistRule};
 use crate::domain::{
     Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
     Translation, Trigger, Variant, Watermark, WatermarkKey, WebhookEvent, WebhookState,
@@ -367,6 +369,39 @@ impl CatalogStore for SqliteStore {
         Ok(written)
     }
 
+    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
+        sqlite_pricing::rules(&self.pool).await
+    }
+
+    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlite_pricing::replace_rules(&mut tx, rules).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
+        sqlite_pricing::state(&self.pool).await
+    }
+
+    async fn variants_to_price(
+        &self,
+        after_seq: i64,
+    ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
+        sqlite_pricing::variants_to_price(&self.pool, after_seq).await
+    }
+
+    async fn set_prices(
+        &self,
+        prices: &[VariantPrice],
+        state: &PricingState,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlite_pricing::set_prices(&mut tx, prices, state).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
         sqlite_inbox::enqueue(&self.pool, event).await
     }
@@ -375,9 +410,10 @@ impl CatalogStore for SqliteStore {
         &self,
         limit: u32,
         lease: Duration,
+        coalesce: Coalesce,
     ) -> Result<Vec<WebhookEvent>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let events = sqlite_inbox::claim(&mut tx, limit, lease).await?;
+        let events = sqlite_inbox::claim(&mut tx, limit, lease, coalesce).await?;
         tx.commit().await?;
         Ok(events)
     }
@@ -471,6 +507,7 @@ pub(super) async fn product_with_children(
             (level.variant_id, level)
         })
         .collect();
+    let prices = sqlite_pricing::prices_of(conn, &id_list).await?;
     rows.iter()
         .map(|row| {
             let mut stored = stored_product(row, &categories)?;
@@ -482,6 +519,12 @@ pub(super) async fn product_with_children(
                 .variants
                 .iter()
                 .filter_map(|v| stock.get(&v.id).map(|s| (v.id, *s)))
+                .collect();
+            stored.prices = stored
+                .product
+                .variants
+                .iter()
+                .filter_map(|v| prices.get(&v.id).map(|price| (v.id, *price)))
                 .collect();
             Ok(stored)
         })
@@ -865,6 +908,7 @@ fn stored_product(
     let deleted_at: Option<String> = row.get("deleted_at");
     Ok(StoredProduct {
         stock: BTreeMap::new(),
+        prices: BTreeMap::new(),
         category: categ_id.and_then(|id| categories.get(&id).cloned()),
         deleted_at: deleted_at.map(|text| parse_timestamp(&text)).transpose()?,
         updated_at: parse_timestamp(row.get("updated_at"))?,

@@ -8,10 +8,15 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::sqlite::parse_timestamp;
-use super::{StockLevel, StoreError};
+use super::{Coalesce, StockLevel, StoreError};
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 
 const MICROS: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+/// The inbox's timestamps are RFC 3339 text with microseconds and `Z`, so they compare as text.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
 
 pub(super) async fn enqueue(pool: &SqlitePool, event: &NewWebhookEvent) -> Result<i64, StoreError> {
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -36,20 +41,26 @@ pub(super) async fn claim(
     conn: &mut SqliteConnection,
     limit: u32,
     lease: Duration,
+    coalesce: Coalesce,
 ) -> Result<Vec<WebhookEvent>, StoreError> {
     let now = Utc::now();
+    let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
     let rows = sqlx::query(
         "update webhook_event set locked_until = ?1, attempts = attempts + 1, updated_at = ?2 \
          where state = 'pending' and (locked_until is null or locked_until < ?2) \
          and (model, record_id) in (select model, record_id from webhook_event \
-             where state = 'pending' and run_at <= ?2 and (locked_until is null or locked_until < ?2) \
-             order by run_at limit ?3) \
+             where state = 'pending' and (locked_until is null or locked_until < ?2) \
+             group by model, record_id \
+             having min(run_at) <= ?2 and (max(received_at) <= ?4 or min(received_at) <= ?5) \
+             order by min(run_at) limit ?3) \
          returning *",
     )
-    .bind(until.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .bind(timestamp(until))
+    .bind(timestamp(now))
     .bind(i64::from(limit))
+    .bind(timestamp(ago(coalesce.quiet)))
+    .bind(timestamp(ago(coalesce.max_wait)))
     .fetch_all(&mut *conn)
     .await?;
     let mut events = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;
@@ -165,4 +176,71 @@ fn event(row: &SqliteRow) -> Result<WebhookEvent, StoreError> {
         received_at: parse_timestamp(row.get("received_at"))?,
         updated_at: parse_timestamp(row.get("updated_at"))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{CatalogStore, SqliteStore};
+    use super::*;
+    use crate::domain::WebhookKind;
+
+    fn save_of(record_id: i64) -> NewWebhookEvent {
+        NewWebhookEvent {
+            model: "product.template".into(),
+            record_id,
+            kind: WebhookKind::Save,
+            hinted_write_date: None,
+            product_id: None,
+            payload: "{}".into(),
+        }
+    }
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("inbox.sqlite").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        (dir, store)
+    }
+
+    const LEASE: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[tokio::test]
+    async fn a_burst_for_one_record_waits_until_it_is_quiet_then_is_claimed_whole() {
+        let (_dir, store) = store().await;
+        for _ in 0..5 {
+            store.enqueue_webhook(&save_of(7)).await.unwrap();
+        }
+        store.enqueue_webhook(&save_of(8)).await.unwrap();
+        let still_bursting = Coalesce {
+            quiet: HOUR,
+            max_wait: HOUR,
+        };
+        let claimed = store.claim_webhooks(100, LEASE, still_bursting).await;
+        assert_eq!(claimed.unwrap(), vec![]);
+
+        let quiet = Coalesce {
+            quiet: Duration::ZERO,
+            max_wait: HOUR,
+        };
+        let claimed = store.claim_webhooks(1, LEASE, quiet).await.unwrap();
+        assert_eq!(
+            claimed.len(),
+            5,
+            "the record's whole burst, one record only"
+        );
+        assert!(claimed.iter().all(|event| event.record_id == 7));
+    }
+
+    #[tokio::test]
+    async fn a_record_that_never_goes_quiet_is_claimed_after_the_longest_wait() {
+        let (_dir, store) = store().await;
+        store.enqueue_webhook(&save_of(7)).await.unwrap();
+        let endless_burst_capped = Coalesce {
+            quiet: HOUR,
+            max_wait: Duration::ZERO,
+        };
+        let claimed = store.claim_webhooks(10, LEASE, endless_burst_capped).await;
+        assert_eq!(claimed.unwrap().len(), 1);
+    }
 }

@@ -16,7 +16,7 @@ fn values(pairs: Value) -> Map<String, Value> {
 }
 
 /// A synced catalog, a server receiving webhooks, and the rules installed in the simulator.
-async fn real_time_app(products: usize, extra: &[(&str, &str)]) -> (TestApp, TestServer) {
+pub async fn real_time_app(products: usize, extra: &[(&str, &str)]) -> (TestApp, TestServer) {
     let mut app = spawn_app(products).await;
     app.env
         .insert("WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
@@ -36,7 +36,7 @@ async fn real_time_app(products: usize, extra: &[(&str, &str)]) -> (TestApp, Tes
 }
 
 /// Polls the catalog API until `check` holds, returning how long it took.
-async fn within(
+pub async fn within(
     server: &TestServer,
     path: &str,
     limit: Duration,

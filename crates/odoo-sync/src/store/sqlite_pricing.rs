@@ -1,0 +1,198 @@
+//! Pricelist rules and variant prices on SQLite. A product whose price changes gets a new
+//! `change_seq`, so the change feed and the websites that follow it see price changes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::{PricingState, StoreError, VariantPrice};
+use crate::domain::pricelist::{PricedVariant, PricelistRule};
+
+const STATE_KEY: &str = "pricing";
+
+fn corrupt(what: &str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_string(),
+        detail: detail.to_string(),
+    }
+}
+
+pub(super) async fn rules(pool: &SqlitePool) -> Result<Vec<PricelistRule>, StoreError> {
+    let texts: Vec<String> = sqlx::query_scalar("select rule from pricelist_rule order by rule_id")
+        .fetch_all(pool)
+        .await?;
+    texts
+        .iter()
+        .map(|text| serde_json::from_str(text).map_err(|e| corrupt("pricelist rule", e)))
+        .collect()
+}
+
+pub(super) async fn replace_rules(
+    conn: &mut SqliteConnection,
+    rules: &[PricelistRule],
+) -> Result<(), StoreError> {
+    sqlx::query("delete from pricelist_rule")
+        .execute(&mut *conn)
+        .await?;
+    for rule in rules {
+        sqlx::query("insert into pricelist_rule (rule_id, rule, write_date) values (?, ?, ?)")
+            .bind(rule.id)
+            .bind(serde_json::to_string(rule).expect("a rule serialises"))
+            .bind(rule.write_date.format("%Y-%m-%d %H:%M:%S").to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn state(pool: &SqlitePool) -> Result<Option<PricingState>, StoreError> {
+    let text: Option<String> = sqlx::query_scalar("select value from sync_state where key = ?")
+        .bind(STATE_KEY)
+        .fetch_optional(pool)
+        .await?;
+    text.map(|text| serde_json::from_str(&text).map_err(|e| corrupt("pricing state", e)))
+        .transpose()
+}
+
+/// The live variants of products changed after `after_seq`, with their category chains, and
+/// the newest `change_seq` among all products.
+pub(super) async fn variants_to_price(
+    pool: &SqlitePool,
+    after_seq: i64,
+) -> Result<(Vec<PricedVariant>, i64), StoreError> {
+    let mut conn = pool.acquire().await?;
+    let newest: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
+        .fetch_one(&mut *conn)
+        .await?;
+    let parents: HashMap<i64, Option<i64>> =
+        sqlx::query("select category_id, parent_id from category")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| (row.get("category_id"), row.get("parent_id")))
+            .collect();
+    let rows = sqlx::query(
+        "select v.variant_id, v.product_id, v.lst_price, p.category_id from variant v \
+         join product p on p.product_id = v.product_id \
+         where p.deleted_at is null and p.change_seq > ? and p.change_seq <= ?",
+    )
+    .bind(after_seq)
+    .bind(newest)
+    .fetch_all(&mut *conn)
+    .await?;
+    let variants = rows
+        .iter()
+        .map(|row| PricedVariant {
+            variant_id: row.get("variant_id"),
+            template_id: row.get("product_id"),
+            categories: category_chain(&parents, row.get("category_id")),
+            list_price: row.get("lst_price"),
+        })
+        .collect();
+    Ok((variants, newest))
+}
+
+/// The category and its parents up to the root (a cycle, which Odoo forbids, ends the walk).
+fn category_chain(parents: &HashMap<i64, Option<i64>>, start: Option<i64>) -> Vec<i64> {
+    let mut chain = Vec::new();
+    let mut next = start;
+    while let Some(id) = next {
+        if chain.contains(&id) {
+            break;
+        }
+        chain.push(id);
+        next = parents.get(&id).copied().flatten();
+    }
+    chain
+}
+
+/// Writes the prices that changed, gives their products a new `change_seq`, and saves the
+/// state, in one transaction. Returns how many variant prices changed.
+pub(super) async fn set_prices(
+    conn: &mut SqliteConnection,
+    prices: &[VariantPrice],
+    state: &PricingState,
+) -> Result<u64, StoreError> {
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut changed_products = BTreeMap::new();
+    let mut changed = 0;
+    for price in prices {
+        let written = sqlx::query(
+            "insert into variant_price (variant_id, price, rule_id, updated_at) values (?, ?, ?, ?) \
+             on conflict (variant_id) do update set price = excluded.price, rule_id = excluded.rule_id, \
+             updated_at = excluded.updated_at \
+             where variant_price.price is not excluded.price or variant_price.rule_id is not excluded.rule_id",
+        )
+        .bind(price.variant_id)
+        .bind(price.price)
+        .bind(price.rule_id)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if written > 0 {
+            changed += written;
+            changed_products.insert(price.template_id, ());
+        }
+    }
+    let mut seq: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
+        .fetch_one(&mut *conn)
+        .await?;
+    for product in changed_products.keys() {
+        seq += 1;
+        sqlx::query("update product set change_seq = ?, updated_at = ? where product_id = ?")
+            .bind(seq)
+            .bind(&now)
+            .bind(product)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(
+        "insert into sync_state (key, value, updated_at) values (?, ?, ?) \
+         on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(STATE_KEY)
+    .bind(serde_json::to_string(state).expect("the pricing state serialises"))
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(changed)
+}
+
+/// Price by variant id, for the variants of the given products.
+pub(super) async fn prices_of(
+    conn: &mut SqliteConnection,
+    id_list: &str,
+) -> Result<HashMap<i64, Option<f64>>, StoreError> {
+    let rows = sqlx::query(
+        "select p.variant_id, p.price from variant_price p join variant v on v.variant_id = p.variant_id \
+         where v.product_id in (select value from json_each(?))",
+    )
+    .bind(id_list)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| (row.get("variant_id"), row.get("price")))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_category_chain_runs_to_the_root_and_survives_a_cycle() {
+        let parents = HashMap::from([
+            (8, Some(2)),
+            (2, Some(1)),
+            (1, None),
+            (5, Some(6)),
+            (6, Some(5)),
+        ]);
+        assert_eq!(category_chain(&parents, Some(8)), vec![8, 2, 1]);
+        assert_eq!(category_chain(&parents, None), Vec::<i64>::new());
+        assert_eq!(category_chain(&parents, Some(5)), vec![5, 6]);
+    }
+}

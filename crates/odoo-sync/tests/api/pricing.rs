@@ -1,0 +1,249 @@
+//! Pricelist prices: Odoo computes them in Python and no product `write_date` moves when a
+//! pricelist rule changes, so odoo-sync mirrors `SYNC_PRICELIST_ID`'s rules and applies them.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use odoo_rpc::{Context, Domain, OdooApi, SearchOptions};
+
+use crate::helpers::spawn_app;
+use crate::webhooks::within;
+
+const PRICELIST: i64 = 1;
+
+fn values(pairs: Value) -> Map<String, Value> {
+    pairs.as_object().unwrap().clone()
+}
+
+async fn rule(odoo: &dyn OdooApi, fields: Value) -> i64 {
+    let mut vals = values(json!({"pricelist_id": PRICELIST}));
+    vals.extend(values(fields));
+    odoo.create("product.pricelist.item", vec![vals], &Context::default())
+        .await
+        .unwrap()[0]
+}
+
+/// Single-variant active templates, ascending, with their sales price and category.
+async fn templates(odoo: &dyn OdooApi) -> Vec<(i64, f64, i64)> {
+    let domain = Domain::leaf("product_variant_count", "=", 1);
+    let options = SearchOptions {
+        order: Some("id".into()),
+        ..Default::default()
+    };
+    let fields = ["id", "list_price", "categ_id"];
+    odoo.search_read("product.template", &domain, &fields, &options)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let category = r.get_many2one("categ_id").unwrap().unwrap().id;
+            (r.id().unwrap(), r.get_f64("list_price").unwrap(), category)
+        })
+        .collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+fn pricelist_price(product: &Value) -> Option<f64> {
+    product["variants"][0]["pricelistPrice"].as_f64()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn variants_carry_the_pricelist_price_and_follow_rule_changes_that_move_no_product() {
+    let mut app = spawn_app(40).await;
+    app.env
+        .insert("SYNC_PRICELIST_ID".into(), PRICELIST.to_string());
+    let odoo = app.odoo().await;
+    let odoo = odoo.as_ref();
+    let all = templates(odoo).await;
+    let (fixed, discounted, on_cost) = (all[0], all[1], all[2]);
+    let in_category = all
+        .iter()
+        .skip(3)
+        .find(|t| t.2 != fixed.2 && t.2 != discounted.2 && t.2 != on_cost.2)
+        .copied()
+        .expect("a template in another category");
+    let untouched = all
+        .iter()
+        .skip(3)
+        .find(|t| t.2 != in_category.2)
+        .copied()
+        .expect("a template no specific rule covers");
+
+    let fixed_rule = rule(
+        odoo,
+        json!({"applied_on": "1_product", "product_tmpl_id": fixed.0,
+               "compute_price": "fixed", "fixed_price": 42.0}),
+    )
+    .await;
+    rule(
+        odoo,
+        json!({"applied_on": "1_product", "product_tmpl_id": discounted.0,
+               "compute_price": "percentage", "percent_price": 25.0}),
+    )
+    .await;
+    rule(
+        odoo,
+        json!({"applied_on": "1_product", "product_tmpl_id": on_cost.0, "base": "standard_price",
+               "compute_price": "percentage", "percent_price": 10.0}),
+    )
+    .await;
+    rule(
+        odoo,
+        json!({"applied_on": "2_product_category", "categ_id": in_category.2,
+               "compute_price": "formula", "price_discount": 50.0, "price_surcharge": 1.0}),
+    )
+    .await;
+    let global = rule(
+        odoo,
+        json!({"applied_on": "3_global", "compute_price": "percentage", "percent_price": 10.0}),
+    )
+    .await;
+
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app
+        .serve(&[
+            ("SYNC_SWEEP_INTERVAL", "1"),
+            ("SYNC_RECONCILE_INTERVAL", "0"),
+        ])
+        .await;
+    let product = |id: i64| {
+        let server = &server;
+        async move { server.json(&format!("/api/products/{id}")).await }
+    };
+    assert_eq!(pricelist_price(&product(fixed.0).await), Some(42.0));
+    let price = pricelist_price(&product(discounted.0).await).unwrap();
+    assert!(
+        close(price, discounted.1 * 0.75),
+        "{price} for {discounted:?}"
+    );
+    let on_cost_view = product(on_cost.0).await;
+    assert_eq!(on_cost_view["variants"][0]["pricelistPrice"], Value::Null);
+    let price = pricelist_price(&product(in_category.0).await).unwrap();
+    assert!(close(price, in_category.1 * 0.5 + 1.0), "{price}");
+    if untouched.2 != in_category.2 {
+        let price = pricelist_price(&product(untouched.0).await).unwrap();
+        assert!(close(price, untouched.1 * 0.9), "{price}");
+    }
+
+    let feed = server.json("/api/changes").await;
+    let token = feed["nextToken"].as_str().unwrap().to_string();
+    odoo.write(
+        "product.pricelist.item",
+        &[fixed_rule],
+        values(json!({"fixed_price": 40.0})),
+        &Context::default(),
+    )
+    .await
+    .unwrap();
+    odoo.unlink("product.pricelist.item", &[global], &Context::default())
+        .await
+        .unwrap();
+    let limit = Duration::from_secs(10);
+    within(&server, &format!("/api/products/{}", fixed.0), limit, |r| {
+        pricelist_price(&r["body"]) == Some(40.0)
+    })
+    .await;
+    within(
+        &server,
+        &format!("/api/products/{}", untouched.0),
+        limit,
+        |r| pricelist_price(&r["body"]).is_some_and(|p| close(p, untouched.1)),
+    )
+    .await;
+    let feed = server.json(&format!("/api/changes?since={token}")).await;
+    let changed: Vec<i64> = feed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        changed.contains(&fixed.0) && changed.contains(&untouched.0),
+        "the change feed names the repriced products: {changed:?}"
+    );
+    assert!(
+        !changed.contains(&discounted.0),
+        "a product whose price did not change is not in the feed: {changed:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_that_ends_gives_way_to_the_next_without_any_write_in_odoo() {
+    let mut app = spawn_app(10).await;
+    app.env
+        .insert("SYNC_PRICELIST_ID".into(), PRICELIST.to_string());
+    let odoo = app.odoo().await;
+    let (template, list_price, _) = templates(odoo.as_ref()).await[0];
+    let ends = chrono::Utc::now().naive_utc() + chrono::Duration::seconds(3);
+    rule(
+        odoo.as_ref(),
+        json!({"applied_on": "1_product", "product_tmpl_id": template, "compute_price": "fixed",
+               "fixed_price": 1.0, "date_end": ends.format("%Y-%m-%d %H:%M:%S").to_string()}),
+    )
+    .await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app
+        .serve(&[
+            ("SYNC_SWEEP_INTERVAL", "1"),
+            ("SYNC_RECONCILE_INTERVAL", "0"),
+        ])
+        .await;
+    let path = format!("/api/products/{template}");
+    let before = server.json(&path).await;
+    let still_on = chrono::Utc::now().naive_utc() < ends;
+    if still_on {
+        assert_eq!(pricelist_price(&before), Some(1.0));
+    }
+    within(&server, &path, Duration::from_secs(15), |r| {
+        pricelist_price(&r["body"]).is_some_and(|p| close(p, list_price))
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_pricelist_id_fails_the_sweep_naming_it_and_keeps_the_catalog() {
+    let mut app = spawn_app(5).await;
+    app.env.insert("SYNC_PRICELIST_ID".into(), "999".into());
+    let output = app.cli(&["sync", "--full"]).await;
+    assert!(output.status.success(), "pricing does not fail the sync");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SYNC_PRICELIST_ID is 999"),
+        "the log names the bad id: {stderr}"
+    );
+    assert!(!app.export().await.is_empty(), "the products are stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pricelist_rule_saved_in_odoo_reaches_the_catalog_by_webhook_without_a_sweep() {
+    let (app, server) =
+        crate::webhooks::real_time_app(10, &[("SYNC_PRICELIST_ID", &PRICELIST.to_string())]).await;
+    let odoo = app.odoo().await;
+    let (template, _, _) = templates(odoo.as_ref()).await[0];
+    let item = rule(
+        odoo.as_ref(),
+        json!({"applied_on": "1_product", "product_tmpl_id": template,
+               "compute_price": "fixed", "fixed_price": 7.5}),
+    )
+    .await;
+    let path = format!("/api/products/{template}");
+    let limit = Duration::from_secs(2);
+    within(&server, &path, limit, |r| {
+        pricelist_price(&r["body"]) == Some(7.5)
+    })
+    .await;
+    odoo.unlink("product.pricelist.item", &[item], &Context::default())
+        .await
+        .unwrap();
+    within(&server, &path, limit, |r| {
+        pricelist_price(&r["body"]).is_some_and(|p| p != 7.5)
+    })
+    .await;
+    server.stop().await;
+}
