@@ -108,7 +108,7 @@ pub fn create(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     apply(db, model, &mut rec, &own, ctx, uid)?;
-    if model == ACTION {
+    if model == ACTION && ctx.series < 19 {
         automation::name_webhook_action(&mut rec);
     }
     check_required(def, &rec)?;
