@@ -241,3 +241,36 @@ async fn only_19_has_json2_and_web_version() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn a_method_returning_none_answers_a_null_body_and_a_single_dict_create_a_list() {
+    let sim = generated_as(19, 200, 3).await;
+    let quants = admin(
+        &sim,
+        "stock.quant/search",
+        json!({"domain": [], "limit": 1}),
+    )
+    .await;
+    let quant = quants[0].as_i64().unwrap();
+    admin(
+        &sim,
+        "stock.quant/write",
+        json!({"ids": [quant], "vals": {"inventory_quantity": 7.0}}),
+    )
+    .await;
+    let (status, body) = json2(
+        &sim,
+        Some(DEFAULT_API_KEY),
+        "stock.quant/action_apply_inventory",
+        json!({"ids": [quant]}),
+    )
+    .await;
+    assert_eq!((status, body), (200, Json::Null));
+    let created = admin(
+        &sim,
+        "product.template/create",
+        json!({"vals_list": {"name": "Single dict"}}),
+    )
+    .await;
+    assert_eq!(found(&created), 1, "{created}");
+}
