@@ -101,7 +101,8 @@ impl Sim {
     /// Builds the catalog, binds `listen` (port 0 allowed) and serves in the background.
     pub async fn spawn(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Sim> {
         let dataset = config.dataset.clone();
-        let db = tokio::task::spawn_blocking(move || dataset.build()).await??;
+        let mut db = tokio::task::spawn_blocking(move || dataset.build()).await??;
+        db.series = config.odoo_version;
         let state = Arc::new(AppState {
             db: RwLock::new(db),
             db_name: config.db,

@@ -1020,7 +1020,7 @@ async fn on_odoo_19_a_change_that_rolls_back_posts_nothing() {
 }
 
 #[tokio::test]
-async fn on_odoo_19_the_payload_keeps_the_name_given_to_the_action() {
+async fn on_odoo_19_the_payload_and_its_preview_keep_the_name_given_to_the_action() {
     let sim = common::generated_as(19, 30, 7).await;
     let rx = Receiver::start(Mode::Ok).await;
     let (_, action) = install(
@@ -1043,4 +1043,20 @@ async fn on_odoo_19_the_payload_keeps_the_name_given_to_the_action() {
     .await;
     let got = rx.got();
     assert_eq!(got[0].body["_action"], format!("Notify(#{action})"));
+    let read = rpc(
+        &sim,
+        "ir.actions.server",
+        "read",
+        json!([[action]]),
+        json!({"fields": ["name", "webhook_sample_payload"]}),
+    )
+    .await;
+    assert_eq!(read[0]["name"], "Notify");
+    let sample: Json =
+        serde_json::from_str(read[0]["webhook_sample_payload"].as_str().unwrap()).unwrap();
+    assert_eq!(sample["_action"], format!("Notify(#{action})"));
+    assert!(
+        sample.get("_id").is_some() && sample.get("_name").is_none(),
+        "{sample}"
+    );
 }

@@ -486,7 +486,8 @@ fn has_tmpl(arg: &Json) -> bool {
     }
 }
 
-/// Odoo's `webhook_sample_payload` preview: `_model`, `_name` and the fields of a record.
+/// Odoo's `webhook_sample_payload` preview: `_model`, `_name` (19: `_action`, `_id`) and the
+/// fields of a record.
 pub fn sample_payload(db: &Db, action: i64) -> Option<String> {
     let t = db.table(ACTION)?;
     let a = t.recs.get(&action)?;
@@ -516,9 +517,12 @@ pub fn sample_payload(db: &Db, action: i64) -> Option<String> {
     };
     let id = *db.table(&model)?.recs.keys().next_back()?;
     let mut body = payload::payload(db, &hook, &model, id, &Ctx::default(), &[])?;
-    body.remove("_action");
-    body.remove("_id");
-    body.insert("_name".into(), json!(hook.action_name));
+    // Odoo 19's preview shows the real payload's keys; 18's had `_name` instead.
+    if db.series < 19 {
+        body.remove("_action");
+        body.remove("_id");
+        body.insert("_name".into(), json!(hook.action_name));
+    }
     let body = Json::Object(body.into_iter().collect::<Map<String, Json>>());
     Some(payload::py_json_indent(&body))
 }
