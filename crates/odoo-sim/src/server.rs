@@ -1,6 +1,7 @@
 //! The HTTP side: axum routes for `/jsonrpc` (with Odoo's transport errors and the fault knobs,
-//! and staged writes finished after their webhook POSTs), the control routes under `/__sim/`
-//! (faults, stats, hold, webhooks, phantom), and the shared state behind them.
+//! and staged writes finished around their webhook POSTs as 18 or 19 does), on 19 the JSON-2
+//! routes of `json2`, the control routes under `/__sim/` (faults, stats, hold, webhooks, phantom,
+//! api_keys, databases), and the shared state behind them.
 
 use crate::apikeys::{ApiKey, ApiKeys};
 use crate::faults::{Fate, Faults, HANG};
