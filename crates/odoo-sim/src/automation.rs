@@ -76,7 +76,7 @@ pub fn link_actions(
     Ok(())
 }
 
-/// A new server action of type webhook is named like Odoo names it.
+/// A new server action of type webhook is named like Odoo 18 names it (19 keeps the given name).
 pub fn name_webhook_action(rec: &mut crate::models::Rec) {
     let Some(def) = model_def(ACTION) else {
         return;

@@ -6,7 +6,7 @@ use crate::like::Pattern;
 use crate::models::{Db, FieldRef, Rec, Ty};
 use crate::value::{parse_dt, Ctx, Val};
 use crate::wire::{py_leaf, OdooErr};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, Timelike};
 use serde_json::{json, Value as Json};
 
 /// A compiled domain: no `!` left, every leaf bound to a field.
@@ -123,6 +123,8 @@ pub enum Operand {
     Num(f64),
     Str(String),
     Dt(NaiveDateTime),
+    /// A whole second `[start, start + 1 s)`: Odoo 19's datetime operand, microseconds dropped.
+    Second(NaiveDateTime),
     List(Vec<Operand>),
     Pat(Pattern),
 }
@@ -153,6 +155,12 @@ const OPERATORS: &[&str] = &[
 /// Parses and compiles `domain` for `model`, adding `active = True` when `active_test` applies.
 pub fn compile(db: &Db, model: &str, domain: &Json, ctx: &Ctx) -> Result<Node, OdooErr> {
     let Json::Array(items) = domain else {
+        if ctx.series >= 19 {
+            return Err(OdooErr::type_error(format!(
+                "Domain() invalid argument type for domain: {}",
+                crate::wire::py_repr(domain)
+            )));
+        }
         return Err(OdooErr::new(
             "builtins.AssertionError",
             "Domains to normalize must have a 'domain' form: a list or tuple of domain components",
@@ -241,6 +249,46 @@ pub fn negate(node: Node) -> Node {
 }
 
 fn compile_leaf(db: &Db, model: &str, item: &Json, ctx: &Ctx) -> Result<Node, OdooErr> {
+    if ctx.series < 19 {
+        return compile_leaf_18(db, model, item, ctx);
+    }
+    let malformed = || {
+        OdooErr::value_error(format!(
+            "Domain() invalid item in domain: {}",
+            crate::wire::py_repr(item)
+        ))
+    };
+    let Json::Array(parts) = item else {
+        return Err(malformed());
+    };
+    if parts.len() != 3 {
+        return Err(malformed());
+    }
+    // Odoo 19 reads `==` as `=`.
+    let mut parts = parts.clone();
+    if parts[1] == "==" {
+        parts[1] = json!("=");
+    }
+    let op_text = parts[1].as_str().map(str::to_lowercase).unwrap_or_default();
+    if !OPERATORS.contains(&op_text.as_str()) {
+        return Err(OdooErr::value_error(format!(
+            "Invalid operator in condition {}",
+            py_leaf(&parts)
+        )));
+    }
+    if let Some(fname) = parts[0].as_str() {
+        let head = fname.split('.').next().unwrap_or(fname);
+        if db.resolve(model, head).is_none() {
+            return Err(OdooErr::value_error(format!(
+                "Invalid field {model}.{head} in condition {}",
+                py_leaf(&parts)
+            )));
+        }
+    }
+    compile_leaf_18(db, model, &Json::Array(parts), ctx)
+}
+
+fn compile_leaf_18(db: &Db, model: &str, item: &Json, ctx: &Ctx) -> Result<Node, OdooErr> {
     let Json::Array(parts) = item else {
         return Err(OdooErr::value_error(format!(
             "Invalid leaf {}",
@@ -346,8 +394,29 @@ fn build_leaf(
     if relational && has_text(value) && db.table(&field.comodel).is_some() {
         return Ok(name_match_leaf(db, field, op, value, ctx));
     }
-    let operand = operand(&field, op, value)?;
+    let operand = match ctx.series >= 19 && field.ty == Ty::Datetime {
+        true => whole_seconds(operand(&field, op, value).map_err(|_| bad_term(value))?),
+        false => operand(&field, op, value)?,
+    };
     Ok(Node::Leaf(Leaf { field, op, operand }))
+}
+
+/// Odoo 19 drops a datetime operand's microseconds and compares by whole seconds.
+fn whole_seconds(operand: Operand) -> Operand {
+    match operand {
+        Operand::Dt(at) => Operand::Second(at.with_nanosecond(0).unwrap_or(at)),
+        Operand::List(items) => Operand::List(items.into_iter().map(whole_seconds).collect()),
+        other => other,
+    }
+}
+
+fn bad_term(value: &Json) -> OdooErr {
+    let text = scalar_text(value);
+    OdooErr::value_error(format!(
+        "Invalid term {} in expression date: {}",
+        crate::wire::py_repr(&json!(text)),
+        crate::wire::py_repr(&json!(text))
+    ))
 }
 
 fn is_falsy(v: &Json) -> bool {
@@ -572,6 +641,7 @@ fn equals(ty: Ty, v: &Val, o: &Operand) -> bool {
         }
         (Val::Str(s), Operand::Str(x)) => s == x,
         (Val::Dt(d), Operand::Dt(x)) => d == x,
+        (Val::Dt(d), Operand::Second(x)) => x <= d && *d < next_second(x),
         (v, Operand::Num(n)) => num(v) == Some(*n),
         (v, Operand::Bool(true)) => num(v) == Some(1.0),
         _ => false,
@@ -604,6 +674,15 @@ fn compare(op: Op, v: &Val, o: &Operand) -> bool {
     let ord = match (v, o) {
         (Val::Str(s), Operand::Str(x)) => s.as_str().cmp(x.as_str()),
         (Val::Dt(d), Operand::Dt(x)) => d.cmp(x),
+        (Val::Dt(d), Operand::Second(x)) => {
+            // Odoo 19 rewrites `> X` to `>= X + 1 s` and `<= X` to `< X + 1 s`.
+            return match op {
+                Op::Lt => d < x,
+                Op::Le | Op::Gt => (*d < next_second(x)) == (op == Op::Le),
+                Op::Ge => d >= x,
+                _ => false,
+            };
+        }
         (v, Operand::Num(n)) => match num(v).and_then(|a| a.partial_cmp(n)) {
             Some(ord) => ord,
             None => return false,
@@ -617,6 +696,10 @@ fn compare(op: Op, v: &Val, o: &Operand) -> bool {
         Op::Ge => ord != Less,
         _ => false,
     }
+}
+
+fn next_second(at: &NaiveDateTime) -> NaiveDateTime {
+    *at + chrono::Duration::seconds(1)
 }
 
 /// `id > X` / `id >= X` among the top-level terms: the first id a keyset scan can start from.
@@ -878,6 +961,28 @@ mod tests {
         assert!(e
             .message
             .starts_with("invalid input syntax for type timestamp: \"not-a-date 00:00:00\""));
+    }
+
+    #[test]
+    fn odoo_19_compares_datetimes_by_whole_seconds() {
+        let earlier = Val::Dt(parse_dt("2026-11-24 14:53:34.203968").unwrap());
+        let later = Val::Dt(parse_dt("2026-11-24 14:53:34.238519").unwrap());
+        let second = Operand::Second(parse_dt("2026-11-24 14:53:34").unwrap());
+        for stored in [&earlier, &later] {
+            let matches = |op| leaf_matches(Ty::Datetime, op, stored, &second);
+            assert!(!matches(Op::Gt), "> X is >= X + 1 s");
+            assert!(matches(Op::Ge));
+            assert!(matches(Op::Eq), "= X is within that second");
+            assert!(matches(Op::Le), "<= X is < X + 1 s");
+            assert!(!matches(Op::Lt));
+            assert!(!matches(Op::Ne));
+        }
+        let next = Val::Dt(parse_dt("2026-11-24 14:53:35").unwrap());
+        assert!(leaf_matches(Ty::Datetime, Op::Gt, &next, &second));
+        assert!(!leaf_matches(Ty::Datetime, Op::Le, &next, &second));
+        let with_micros = Operand::Dt(parse_dt("2026-11-24 14:53:34.203968").unwrap());
+        let start = parse_dt("2026-11-24 14:53:34").unwrap();
+        assert!(matches!(whole_seconds(with_micros), Operand::Second(at) if at == start));
     }
 
     #[test]

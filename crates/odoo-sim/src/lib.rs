@@ -1,19 +1,28 @@
-//! An Odoo 18 simulator on the wire (JSON-RPC `/jsonrpc`), for tests and benchmarks.
+//! An Odoo 18 or 19 simulator on the wire, for tests and benchmarks.
 //!
 //! It holds a product catalog in memory (the recorded demo18 data set, a generated one of any
-//! size, or nothing), answers `common`, `db` and `object.execute_kw` like Odoo 18.0 does (values,
-//! orders, domains, errors), and can be made slow or flaky through `Faults`. It depends on
-//! nothing of ours: its wire structs are its own, so a client bug cannot be mirrored here.
+//! size, or nothing), answers `common`, `db` and `object.execute_kw` on `/jsonrpc` like Odoo 18.0
+//! does (values, orders, domains, errors), and can be made slow or flaky through `Faults`. It
+//! depends on nothing of ours: its wire structs are its own, so a client bug cannot be mirrored.
+//!
+//! With `odoo_version: 19` it serves what Odoo 19 serves: JSON-2 (`POST /json/2/<model>/<method>`
+//! with the API key `DEFAULT_API_KEY` as bearer token, see `json2`), `GET /web/version`, the
+//! legacy `/jsonrpc` (error code 0; an API key works as password), domains that compare datetimes
+//! by whole seconds, and webhooks sent after the commit (nothing for a rolled-back change).
 //!
 //! Control routes (not Odoo's): `GET/POST /__sim/faults`, `GET /__sim/stats`, `POST /__sim/hold`,
 //! `GET/POST /__sim/webhooks` (drop rate, visibility delay, POST counters), `POST /__sim/phantom`
-//! (a write whose webhooks are sent but which never commits).
+//! (a write whose webhooks are sent but which never commits; 19 sends none),
+//! `GET/POST /__sim/api_keys` (add an expired key, another user's, another database's...) and
+//! `POST /__sim/databases` (another database, so that JSON-2 calls must name one).
 
+pub mod apikeys;
 pub mod automation;
 pub mod dataset;
 pub mod domain;
 pub mod faults;
 pub mod generate;
+pub mod json2;
 pub mod latency;
 pub mod like;
 pub mod methods;
@@ -27,6 +36,7 @@ pub mod webhooks;
 pub mod wire;
 pub mod write;
 
+pub use apikeys::{ApiKey, DEFAULT_API_KEY};
 pub use faults::Faults;
 pub use latency::{LatencyModel, QueueCounts};
 pub use webhooks::WebhookCounts;
@@ -54,7 +64,7 @@ pub struct SimConfig {
     pub db: String,
     pub dataset: Dataset,
     pub faults: Faults,
-    /// 18 (19 comes later).
+    /// 18 or 19: which Odoo to be (see the module doc).
     pub odoo_version: u8,
 }
 
@@ -91,7 +101,8 @@ impl Sim {
     /// Builds the catalog, binds `listen` (port 0 allowed) and serves in the background.
     pub async fn spawn(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Sim> {
         let dataset = config.dataset.clone();
-        let db = tokio::task::spawn_blocking(move || dataset.build()).await??;
+        let mut db = tokio::task::spawn_blocking(move || dataset.build()).await??;
+        db.series = config.odoo_version;
         let state = Arc::new(AppState {
             db: RwLock::new(db),
             db_name: config.db,
@@ -101,6 +112,8 @@ impl Sim {
             by_method: Mutex::new(BTreeMap::new()),
             webhooks: Default::default(),
             workers: Default::default(),
+            keys: Default::default(),
+            other_databases: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
@@ -162,6 +175,16 @@ impl Sim {
     /// Webhook POSTs sent, failed and dropped so far.
     pub fn webhook_counts(&self) -> WebhookCounts {
         self.state.webhooks.counts()
+    }
+
+    /// Adds (or replaces) an API key: another user's, an expired one, one of another database...
+    pub fn add_api_key(&self, key: ApiKey) {
+        self.state.keys.add(key);
+    }
+
+    /// Another database on the server: from then on a JSON-2 call must name one.
+    pub fn add_database(&self, name: &str) {
+        self.state.add_database(name);
     }
 
     /// JSON-RPC calls served so far.
@@ -268,8 +291,10 @@ pub struct SimArgs {
     /// Server workers of the latency model (calls beyond them queue).
     #[arg(long, env = "ODOO_SIM_ODOO_WORKERS", default_value_t = 2)]
     pub odoo_workers: usize,
-    /// Odoo major version to report.
-    #[arg(long, env = "ODOO_SIM_ODOO_VERSION", default_value_t = 18)]
+    /// Odoo major version to simulate: 18 (JSON-RPC) or 19 (JSON-2 too, with the admin API key
+    /// `odoo-sim-admin-api-key`, and the legacy JSON-RPC).
+    #[arg(long, env = "ODOO_SIM_ODOO_VERSION", default_value_t = 18,
+          value_parser = clap::value_parser!(u8).range(18..=19))]
     pub odoo_version: u8,
 }
 
@@ -310,11 +335,15 @@ impl SimArgs {
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let sim = Sim::spawn(args.config(), args.listen).await?;
     println!(
-        "odoo-sim listening on {} (db {:?}, dataset {:?})",
+        "odoo-sim (Odoo {}) listening on {} (db {:?}, dataset {:?})",
+        args.odoo_version,
         sim.url(),
         args.db,
         args.dataset
     );
+    if args.odoo_version >= 19 {
+        println!("JSON-2 API key of admin: {DEFAULT_API_KEY}");
+    }
     tokio::signal::ctrl_c().await?;
     sim.shutdown().await;
     Ok(())

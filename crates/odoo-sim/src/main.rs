@@ -3,7 +3,7 @@
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "odoo-sim", about = "An Odoo 18 simulator on the wire")]
+#[command(name = "odoo-sim", about = "An Odoo 18 or 19 simulator on the wire")]
 struct Cli {
     #[command(flatten)]
     sim: odoo_sim::SimArgs,

@@ -245,7 +245,7 @@ fn search_read(db: &Db, call: &Call) -> Result<Json, OdooErr> {
         &["domain", "fields", "offset", "limit", "order", "load"],
         "BaseModel._read_format",
     )?;
-    let fields = resolve_fields(db, call.model, call.arg(1, "fields"))?;
+    let fields = resolve_fields(db, call.model, call.arg(1, "fields"), call.ctx.series)?;
     let limit = limit_of(call.arg(3, "limit"))?;
     let page = (offset_of(call.arg(2, "offset")), limit);
     let ids = search_ids(
@@ -266,7 +266,7 @@ fn search_read(db: &Db, call: &Call) -> Result<Json, OdooErr> {
 fn read(db: &Db, call: &Call) -> Result<Json, OdooErr> {
     call.check_kwargs(&["fields", "load"], "BaseModel.read")?;
     let ids = ids_arg(call.arg(0, "ids"));
-    let fields = resolve_fields(db, call.model, call.arg(1, "fields"))?;
+    let fields = resolve_fields(db, call.model, call.arg(1, "fields"), call.ctx.series)?;
     Ok(Json::Array(read_records(
         db, call.model, &ids, &fields, &call.ctx,
     )))
@@ -281,12 +281,18 @@ pub fn ids_arg(v: Option<&Json>) -> Vec<i64> {
     }
 }
 
-/// The asked fields (`id` first, always), or every defined field when none are asked.
+/// The asked fields (`id` first, always), or every defined field when none are asked; an
+/// unknown one is worded as Odoo `series` words it.
 pub fn resolve_fields(
     db: &Db,
     model: &str,
     fields: Option<&Json>,
+    series: u8,
 ) -> Result<Vec<FieldRef>, OdooErr> {
+    let invalid = |name: &str| match series >= 19 {
+        true => OdooErr::value_error(format!("Invalid field '{name}' on '{model}'")),
+        false => OdooErr::invalid_field(name, model),
+    };
     let names: Vec<String> = match fields {
         Some(Json::Array(items)) if !items.is_empty() => items
             .iter()
@@ -300,9 +306,7 @@ pub fn resolve_fields(
         .resolve(model, "id")
         .ok_or_else(|| OdooErr::invalid_field("id", model))?];
     for name in names.iter().filter(|n| *n != "id") {
-        let f = db
-            .resolve(model, name)
-            .ok_or_else(|| OdooErr::invalid_field(name, model))?;
+        let f = db.resolve(model, name).ok_or_else(|| invalid(name))?;
         if !out.iter().any(|o| o.name == f.name) {
             out.push(f);
         }

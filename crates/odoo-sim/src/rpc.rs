@@ -23,6 +23,16 @@ pub struct Env<'a> {
     pub now: NaiveDateTime,
     /// A staged write's POSTs and commit, for the server to finish (see `webhooks`).
     pub pending: RefCell<Option<crate::webhooks::Pending>>,
+    /// API keys the admin may put in the password slot (Odoo 19 accepts them there).
+    pub admin_keys: Vec<String>,
+}
+
+impl Env<'_> {
+    fn admin_secret_ok(&self, secret: Option<&str>) -> bool {
+        secret == Some(ADMIN_PASSWORD)
+            || (self.odoo_version >= 19
+                && secret.is_some_and(|s| self.admin_keys.iter().any(|k| k == s)))
+    }
 }
 
 /// Answers one parsed JSON-RPC request; also returns `model.method` for the stats.
@@ -34,7 +44,7 @@ pub fn handle(env: &Env, body: &Json) -> (Json, String) {
         Some(err) => Err(err),
         None => service(env, &params),
     };
-    (envelope(&id, &outcome), label)
+    (envelope(&id, &outcome, env.odoo_version), label)
 }
 
 fn label(params: &Json) -> String {
@@ -113,7 +123,7 @@ fn common(env: &Env, method: &str, args: &[Json]) -> RpcResult {
             check_db(env, db)?;
             let login = args.get(1).and_then(Json::as_str);
             let password = args.get(2).and_then(Json::as_str);
-            let ok = login == Some(ADMIN_LOGIN) && password == Some(ADMIN_PASSWORD);
+            let ok = login == Some(ADMIN_LOGIN) && env.admin_secret_ok(password);
             Ok(Some(if ok { json!(ADMIN_UID) } else { json!(false) }))
         }
         "about" => Ok(Some(json!("See http://openerp.com"))),
@@ -145,7 +155,7 @@ fn object(env: &Env, method: &str, args: &[Json]) -> RpcResult {
     if uid != ADMIN_UID {
         return Err(OdooErr::missing("res.users", &[uid], uid));
     }
-    if args.get(2).and_then(Json::as_str) != Some(ADMIN_PASSWORD) {
+    if !env.admin_secret_ok(args.get(2).and_then(Json::as_str)) {
         return Err(OdooErr::access_denied());
     }
     let model = args.get(3).and_then(Json::as_str).unwrap_or("");
@@ -169,7 +179,8 @@ fn object(env: &Env, method: &str, args: &[Json]) -> RpcResult {
     execute(env, model, name, &call_args, &kwargs, uid)
 }
 
-fn execute(
+/// Runs `model.method` for `uid` like `execute_kw` does once the credentials are checked.
+pub fn execute(
     env: &Env,
     model: &str,
     method: &str,
@@ -187,7 +198,8 @@ fn execute(
             format!("Private methods (such as {method}) cannot be called remotely."),
         ));
     }
-    let ctx = context(&guard, kwargs.get("context"))?;
+    let mut ctx = context(&guard, kwargs.get("context"))?;
+    ctx.series = env.odoo_version;
     let call = Call {
         model,
         method,

@@ -1,19 +1,22 @@
 //! The HTTP side: axum routes for `/jsonrpc` (with Odoo's transport errors and the fault knobs,
-//! and staged writes finished after their webhook POSTs), the control routes under `/__sim/`
-//! (faults, stats, hold, webhooks, phantom), and the shared state behind them.
+//! and staged writes finished around their webhook POSTs as 18 or 19 does), on 19 the JSON-2
+//! routes of `json2`, the control routes under `/__sim/` (faults, stats, hold, webhooks, phantom,
+//! api_keys, databases), and the shared state behind them.
 
+use crate::apikeys::{ApiKey, ApiKeys};
 use crate::faults::{Fate, Faults, HANG};
+use crate::json2;
 use crate::methods::Call;
 use crate::models::Db;
 use crate::rpc::{self, Env, ADMIN_UID};
 use crate::value::{fmt_dt_micros, now_micros};
-use crate::webhooks::{self, Pending, WebhookStats};
+use crate::webhooks::{self, Commit, Pending, WebhookStats};
 use crate::wire::{OdooErr, BAD_REQUEST_HTML, INVALID_JSON, NOT_FOUND_HTML, UNAVAILABLE_HTML};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json as AxumJson, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
@@ -32,6 +35,10 @@ pub struct AppState {
     pub by_method: Mutex<BTreeMap<String, u64>>,
     pub webhooks: WebhookStats,
     pub workers: crate::latency::Workers,
+    /// API keys (Odoo 19: JSON-2's bearer tokens, and passwords on `/jsonrpc`).
+    pub keys: ApiKeys,
+    /// Other databases the server has (empty: only `db_name`); they hold nothing.
+    pub other_databases: RwLock<Vec<String>>,
 }
 
 impl AppState {
@@ -45,21 +52,63 @@ impl AppState {
     pub fn set_faults(&self, faults: Faults) {
         *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
     }
+
+    pub fn add_database(&self, name: &str) {
+        let mut others = self
+            .other_databases
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if name != self.db_name && !others.iter().any(|d| d == name) {
+            others.push(name.to_owned());
+        }
+    }
+
+    /// Does `X-Odoo-Database` (or its absence) select a database? Without the header only a
+    /// server with a single database picks one.
+    pub fn knows_database(&self, header: Option<&str>) -> bool {
+        let others = self
+            .other_databases
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        match header {
+            None => others.is_empty(),
+            Some(name) => name == self.db_name || others.iter().any(|d| d == name),
+        }
+    }
+
+    pub fn count_call(&self, label: String) {
+        *self
+            .by_method
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(label)
+            .or_default() += 1;
+    }
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let routes = Router::new();
+    let routes = match state.odoo_version >= 19 {
+        true => routes
+            .route("/json/2/{*route}", any(json2::json2))
+            .route("/json/2", any(json2::json2))
+            .route("/web/version", get(json2::web_version)),
+        false => routes,
+    };
+    routes
         .route("/jsonrpc", post(jsonrpc).fallback(bad_request))
         .route("/__sim/faults", get(get_faults).post(post_faults))
         .route("/__sim/stats", get(stats))
         .route("/__sim/hold", post(hold))
         .route("/__sim/webhooks", get(get_webhooks).post(post_webhooks))
         .route("/__sim/phantom", post(phantom))
+        .route("/__sim/api_keys", get(get_api_keys).post(post_api_key))
+        .route("/__sim/databases", post(post_database))
         .fallback(not_found)
         .with_state(state)
 }
 
-fn html(status: StatusCode, body: &'static str) -> Response {
+pub fn html(status: StatusCode, body: &'static str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -76,7 +125,7 @@ async fn not_found() -> Response {
     html(StatusCode::NOT_FOUND, NOT_FOUND_HTML)
 }
 
-fn json_response(body: &Json) -> Response {
+pub fn json_response(body: &Json) -> Response {
     let text = serde_json::to_string(body).unwrap_or_default();
     (
         StatusCode::OK,
@@ -124,14 +173,10 @@ async fn jsonrpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             odoo_version: worker.odoo_version,
             now,
             pending: Default::default(),
+            admin_keys: worker.keys.admin_keys(&worker.db_name),
         };
         let (answer, label) = rpc::handle(&env, &request);
-        *worker
-            .by_method
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(label)
-            .or_default() += 1;
+        worker.count_call(label);
         (answer, env.pending.into_inner())
     })
     .await;
@@ -143,7 +188,7 @@ async fn jsonrpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             answer
         }
         Err(e) => {
-            json!({"jsonrpc": "2.0", "id": null, "error": OdooErr::new("builtins.RuntimeError", e.to_string()).to_json()})
+            json!({"jsonrpc": "2.0", "id": null, "error": OdooErr::new("builtins.RuntimeError", e.to_string()).to_json(state.odoo_version)})
         }
     };
     if let (Some(model), Some(request)) = (&faults.latency_model, &shape_request) {
@@ -158,19 +203,57 @@ async fn jsonrpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     json_response(&answer)
 }
 
-/// A staged write: its POSTs, one after another, then the visibility delay, then the commit.
-async fn finish(state: &Arc<AppState>, pending: Pending) {
+/// A staged write. Odoo 18: its POSTs, one after another, then the visibility delay, then the
+/// commit. Odoo 19: the commit, then the POSTs (from a post-commit hook, still before the answer).
+pub async fn finish(state: &Arc<AppState>, pending: Pending) {
     let faults = state.faults();
+    if state.odoo_version >= 19 {
+        let posts = pending.posts;
+        commit(state, pending.commit).await;
+        webhooks::deliver(&posts, faults.drop_webhooks, &state.webhooks).await;
+        return;
+    }
     webhooks::deliver(&pending.posts, faults.drop_webhooks, &state.webhooks).await;
     if faults.webhook_visibility_delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.webhook_visibility_delay_ms)).await;
     }
+    commit(state, pending.commit).await;
+}
+
+async fn commit(state: &Arc<AppState>, commit: Commit) {
     let worker = state.clone();
-    let commit = move || {
+    let apply = move || {
         let mut db = worker.db.write().unwrap_or_else(|e| e.into_inner());
-        pending.commit.apply(&mut db);
+        commit.apply(&mut db);
     };
-    let _ = tokio::task::spawn_blocking(commit).await;
+    let _ = tokio::task::spawn_blocking(apply).await;
+}
+
+async fn get_api_keys(State(state): State<Arc<AppState>>) -> AxumJson<Vec<ApiKey>> {
+    AxumJson(state.keys.list())
+}
+
+/// `POST /__sim/api_keys`: adds (or replaces) a key, e.g. an expired one or another user's.
+async fn post_api_key(
+    State(state): State<Arc<AppState>>,
+    AxumJson(key): AxumJson<ApiKey>,
+) -> AxumJson<Vec<ApiKey>> {
+    state.keys.add(key);
+    AxumJson(state.keys.list())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewDatabase {
+    pub name: String,
+}
+
+/// `POST /__sim/databases`: another (empty) database, so that "which database?" matters.
+async fn post_database(
+    State(state): State<Arc<AppState>>,
+    AxumJson(db): AxumJson<NewDatabase>,
+) -> StatusCode {
+    state.add_database(&db.name);
+    StatusCode::NO_CONTENT
 }
 
 async fn get_faults(State(state): State<Arc<AppState>>) -> AxumJson<Faults> {
@@ -282,6 +365,11 @@ async fn phantom(State(state): State<Arc<AppState>>, AxumJson(req): AxumJson<Pha
             let body = json!({"error": e.to_string()});
             return (StatusCode::INTERNAL_SERVER_ERROR, AxumJson(body)).into_response();
         }
+    };
+    // Odoo 19 queues webhooks for after the commit: a rolled-back change sends nothing.
+    let posts = match state.odoo_version >= 19 {
+        true => Vec::new(),
+        false => posts,
     };
     let faults = state.faults();
     webhooks::deliver(&posts, faults.drop_webhooks, &state.webhooks).await;

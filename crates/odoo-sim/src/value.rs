@@ -85,6 +85,9 @@ impl Val {
 pub struct Ctx {
     pub lang: String,
     pub active_test: bool,
+    /// The Odoo series whose domain rules apply: 19 compares datetimes by whole seconds, accepts
+    /// `==` and words domain errors differently.
+    pub series: u8,
 }
 
 impl Default for Ctx {
@@ -92,6 +95,7 @@ impl Default for Ctx {
         Ctx {
             lang: BASE_LANG.to_string(),
             active_test: true,
+            series: 18,
         }
     }
 }

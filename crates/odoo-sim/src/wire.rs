@@ -76,10 +76,11 @@ impl OdooErr {
         )
     }
 
-    /// The `error` object of a JSON-RPC answer.
-    pub fn to_json(&self) -> Json {
+    /// The `error` object of a JSON-RPC answer from Odoo `series` (19 says code 0, 18 said 200).
+    pub fn to_json(&self, series: u8) -> Json {
+        let code = if series >= 19 { 0 } else { 200 };
         json!({
-            "code": 200,
+            "code": code,
             "message": "Odoo Server Error",
             "data": {
                 "name": self.name,
@@ -93,11 +94,11 @@ impl OdooErr {
 }
 
 /// The whole JSON-RPC answer: `result`, `error`, or neither (a method returning None).
-pub fn envelope(id: &Json, outcome: &RpcResult) -> Json {
+pub fn envelope(id: &Json, outcome: &RpcResult, series: u8) -> Json {
     match outcome {
         Ok(Some(result)) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
         Ok(None) => json!({"jsonrpc": "2.0", "id": id}),
-        Err(e) => json!({"jsonrpc": "2.0", "id": id, "error": e.to_json()}),
+        Err(e) => json!({"jsonrpc": "2.0", "id": id, "error": e.to_json(series)}),
     }
 }
 
@@ -219,7 +220,7 @@ mod tests {
 
     #[test]
     fn a_none_result_has_neither_result_nor_error() {
-        let v = envelope(&json!(7), &Ok(None));
+        let v = envelope(&json!(7), &Ok(None), 18);
         assert_eq!(v, json!({"jsonrpc": "2.0", "id": 7}));
     }
 }

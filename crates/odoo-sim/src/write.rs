@@ -108,10 +108,10 @@ pub fn create(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     apply(db, model, &mut rec, &own, ctx, uid)?;
-    if model == ACTION {
+    if model == ACTION && ctx.series < 19 {
         automation::name_webhook_action(&mut rec);
     }
-    check_required(def, &rec)?;
+    check_required(def, &rec, ctx.series)?;
     rec.set(def, "create_date", Val::Dt(now));
     rec.set(def, "write_date", Val::Dt(now));
     let id = db.table_mut(model).map(|t| t.alloc_id()).unwrap_or(0);
@@ -163,7 +163,7 @@ fn defaults(db: &Db, model: &str, rec: &mut Rec) {
     }
 }
 
-fn check_required(def: &crate::models::ModelDef, rec: &Rec) -> Result<(), OdooErr> {
+fn check_required(def: &crate::models::ModelDef, rec: &Rec, series: u8) -> Result<(), OdooErr> {
     for f in def.fields.iter().filter(|f| f.required && !f.computed) {
         let empty = match rec.get(def, f.name) {
             Val::False => true,
@@ -173,14 +173,28 @@ fn check_required(def: &crate::models::ModelDef, rec: &Rec) -> Result<(), OdooEr
         if empty {
             return Err(OdooErr::new(
                 "odoo.exceptions.ValidationError",
-                format!(
-                    "The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n- Delete: another model requires the record being deleted. If possible, archive it instead.\n\nModel: {} ({})\nField: {} ({})\n",
-                    def.description, def.name, f.string, f.name
-                ),
+                missing_required(def, f, series),
             ));
         }
     }
     Ok(())
+}
+
+/// Odoo's message for an empty required field (reworded in 19).
+fn missing_required(
+    def: &crate::models::ModelDef,
+    f: &crate::models::defs::FieldDef,
+    series: u8,
+) -> String {
+    let (model, description, field, label) = (def.name, def.description, f.name, f.string);
+    match series >= 19 {
+        true => format!(
+            "The operation cannot be completed: Missing required value for the field '{label}' ({field}).\nModel: '{description}' ({model})\n- create/update: a mandatory field is not set\n- delete: another model requires the record being deleted, you can archive it instead\n"
+        ),
+        false => format!(
+            "The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n- Delete: another model requires the record being deleted. If possible, archive it instead.\n\nModel: {description} ({model})\nField: {label} ({field})\n"
+        ),
+    }
 }
 
 fn after_create(db: &mut Db, model: &str, id: i64, rec: &Rec) {

@@ -415,7 +415,7 @@ async fn the_generated_catalog_is_the_same_for_the_same_seed() {
             "product.template.attribute.value",
         ] {
             let ids: Vec<i64> = db.table(model).unwrap().recs.keys().copied().collect();
-            let fields = resolve_fields(&db, model, None).unwrap();
+            let fields = resolve_fields(&db, model, None, 18).unwrap();
             out.extend(read_records(&db, model, &ids, &fields, &Ctx::default()));
         }
         out

@@ -932,3 +932,131 @@ async fn writes_without_rules_and_on_unwatched_models_post_nothing() {
     .await;
     assert_eq!(rx.got().len(), 0);
 }
+
+#[tokio::test]
+async fn on_odoo_19_a_reader_during_the_post_already_sees_the_committed_change() {
+    let sim = common::generated_as(19, 30, 7).await;
+    let rx = Receiver::start(Mode::Readback(sim.url(), vec!["list_price", "write_date"])).await;
+    install_recorded_rules(&sim, &rx).await;
+    let (tmpl, _) = single_variant_template(&sim).await;
+    let before = rpc(
+        &sim,
+        "product.template",
+        "read",
+        json!([[tmpl]]),
+        json!({"fields": ["list_price"]}),
+    )
+    .await;
+    let new_price = before[0]["list_price"].as_f64().unwrap() + 11.0;
+    rpc(
+        &sim,
+        "product.template",
+        "write",
+        json!([[tmpl], {"list_price": new_price}]),
+        json!({}),
+    )
+    .await;
+    let got = rx.got();
+    assert_eq!(got.len(), 2);
+    let seen = got[0].readback.as_ref().unwrap();
+    assert_eq!(seen[0]["list_price"], new_price, "read during the POST");
+
+    rx.clear();
+    rpc(
+        &sim,
+        "product.template",
+        "create",
+        json!([{"name": "Timing Test Chair", "default_code": "TIME-002", "list_price": 45.0}]),
+        json!({}),
+    )
+    .await;
+    let got = rx.got();
+    assert_eq!(got.len(), 24, "Odoo 19 sends 24 POSTs for one template");
+    assert!(got
+        .iter()
+        .all(|r| r.readback.as_ref().unwrap().as_array().unwrap().len() == 1));
+
+    rx.clear();
+    rpc(
+        &sim,
+        "product.template",
+        "unlink",
+        json!([[tmpl]]),
+        json!({}),
+    )
+    .await;
+    let got = rx.got();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].readback, Some(json!([])), "already deleted");
+}
+
+#[tokio::test]
+async fn on_odoo_19_a_change_that_rolls_back_posts_nothing() {
+    let sim = common::generated_as(19, 30, 7).await;
+    let rx = Receiver::start(Mode::Ok).await;
+    install_recorded_rules(&sim, &rx).await;
+    let (tmpl, _) = single_variant_template(&sim).await;
+    let answer: Json = reqwest::Client::new()
+        .post(format!("{}/__sim/phantom", sim.url()))
+        .json(&json!({"model": "product.template", "id": tmpl, "values": {"list_price": 666.0}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["posts"], 0);
+    let failed = call(
+        &sim.url(),
+        "product.template",
+        "write",
+        json!([[tmpl], {"type": "product"}]),
+        json!({}),
+    )
+    .await;
+    assert!(failed.get("error").is_some(), "{failed}");
+    assert!(rx.got().is_empty(), "{:?}", rx.got());
+    assert_eq!(sim.webhook_counts().sent, 0);
+}
+
+#[tokio::test]
+async fn on_odoo_19_the_payload_and_its_preview_keep_the_name_given_to_the_action() {
+    let sim = common::generated_as(19, 30, 7).await;
+    let rx = Receiver::start(Mode::Ok).await;
+    let (_, action) = install(
+        &sim,
+        "product.template",
+        "on_create_or_write",
+        &rx.hook_url("product.template"),
+        TEMPLATE_FIELDS,
+        &[],
+    )
+    .await;
+    let (tmpl, _) = single_variant_template(&sim).await;
+    rpc(
+        &sim,
+        "product.template",
+        "write",
+        json!([[tmpl], {"list_price": 12.5}]),
+        json!({}),
+    )
+    .await;
+    let got = rx.got();
+    assert_eq!(got[0].body["_action"], format!("Notify(#{action})"));
+    let read = rpc(
+        &sim,
+        "ir.actions.server",
+        "read",
+        json!([[action]]),
+        json!({"fields": ["name", "webhook_sample_payload"]}),
+    )
+    .await;
+    assert_eq!(read[0]["name"], "Notify");
+    let sample: Json =
+        serde_json::from_str(read[0]["webhook_sample_payload"].as_str().unwrap()).unwrap();
+    assert_eq!(sample["_action"], format!("Notify(#{action})"));
+    assert!(
+        sample.get("_id").is_some() && sample.get("_name").is_none(),
+        "{sample}"
+    );
+}

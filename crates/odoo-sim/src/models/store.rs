@@ -86,6 +86,9 @@ pub struct Db {
     pub quants_by_product: HashMap<i64, Vec<i64>>,
     /// Recorded `fields_get` answers (demo18), by model.
     pub fields_get: HashMap<String, Map<String, Json>>,
+    /// The Odoo series simulated, for what the database itself shows differently (set by
+    /// `Sim::spawn`; anything below 19 is Odoo 18).
+    pub series: u8,
 }
 
 impl Db {

@@ -1,9 +1,11 @@
-//! Odoo 18 webhooks: `base.automation` rules whose `ir.actions.server` actions have
+//! Odoo 18 and 19 webhooks: `base.automation` rules whose `ir.actions.server` actions have
 //! `state: "webhook"`. A writing call on a model with such rules is *staged*: it runs, the
 //! payloads are read from the new state, the change is rolled back (`txn`), and the caller
-//! (`server.rs`) sends the POSTs, waits `webhook_visibility_delay_ms`, then commits — so, as in
-//! Odoo, every POST arrives before the call answers, and a reader during the POSTs sees the old
-//! state. An `on_unlink` rule's payload carries the last values; the record goes after the POSTs.
+//! (`server.rs`) finishes it. Odoo 18: the POSTs, `webhook_visibility_delay_ms`, then the commit
+//! — so every POST arrives before the call answers, and a reader during the POSTs sees the old
+//! state. Odoo 19: the commit, then the POSTs (still before the answer): a reader sees the new
+//! state, and a call that fails sends nothing. An `on_unlink` rule's payload carries the last
+//! values; the record goes with the commit. A template create sends 26 POSTs on 18, 24 on 19.
 //!
 //! Which POSTs a call sends (recorded on demo18, see the fixtures' webhooks/):
 //! - template write: the template rule for each template (id order), then the variant rule for
@@ -431,13 +433,23 @@ fn created_posts(db: &Db, call: &Call, result: &RpcResult) -> Vec<Post> {
     let (tctx, vctx) = (ctx_for(call, TEMPLATE), ctx_for(call, PRODUCT));
     let draft = [("default_code", json!(false)), ("barcode", json!(false))];
     // (template step?, intermediate?, POSTs without trigger fields, with trigger fields)
-    let script = [
-        (true, false, 11, 0),
-        (false, true, 7, 1),
-        (true, true, 5, 1),
-        (false, false, 1, 1),
-        (true, false, 2, 2),
-    ];
+    let script = match call.ctx.series >= 19 {
+        // Recorded on demo19: 24 POSTs (10 + 8 + 3 + 1 + 2), 5 with trigger fields.
+        true => [
+            (true, false, 10, 0),
+            (false, true, 8, 1),
+            (true, true, 3, 1),
+            (false, false, 1, 1),
+            (true, false, 2, 2),
+        ],
+        false => [
+            (true, false, 11, 0),
+            (false, true, 7, 1),
+            (true, true, 5, 1),
+            (false, false, 1, 1),
+            (true, false, 2, 2),
+        ],
+    };
     for (is_tmpl, intermediate, noisy, quiet) in script {
         let (hooks, model, recs, ctx) = match is_tmpl {
             true => (&th, TEMPLATE, &tmpls, &tctx),
@@ -474,7 +486,8 @@ fn has_tmpl(arg: &Json) -> bool {
     }
 }
 
-/// Odoo's `webhook_sample_payload` preview: `_model`, `_name` and the fields of a record.
+/// Odoo's `webhook_sample_payload` preview: `_model`, `_name` (19: `_action`, `_id`) and the
+/// fields of a record.
 pub fn sample_payload(db: &Db, action: i64) -> Option<String> {
     let t = db.table(ACTION)?;
     let a = t.recs.get(&action)?;
@@ -504,9 +517,12 @@ pub fn sample_payload(db: &Db, action: i64) -> Option<String> {
     };
     let id = *db.table(&model)?.recs.keys().next_back()?;
     let mut body = payload::payload(db, &hook, &model, id, &Ctx::default(), &[])?;
-    body.remove("_action");
-    body.remove("_id");
-    body.insert("_name".into(), json!(hook.action_name));
+    // Odoo 19's preview shows the real payload's keys; 18's had `_name` instead.
+    if db.series < 19 {
+        body.remove("_action");
+        body.remove("_id");
+        body.insert("_name".into(), json!(hook.action_name));
+    }
     let body = Json::Object(body.into_iter().collect::<Map<String, Json>>());
     Some(payload::py_json_indent(&body))
 }

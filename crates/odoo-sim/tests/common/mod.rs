@@ -1,16 +1,21 @@
-//! What the simulator's HTTP tests share: a generated catalog on a random port, and JSON-RPC
-//! calls to it as the admin user.
+//! What the simulator's HTTP tests share: a generated catalog on a random port (as Odoo 18 or 19),
+//! and JSON-RPC calls to it as the admin user.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use odoo_sim::{Dataset, Faults, Sim, SimConfig};
 use serde_json::{json, Value as Json};
 
 pub async fn generated(products: usize, seed: u64) -> Sim {
+    generated_as(18, products, seed).await
+}
+
+/// A generated catalog served as Odoo `odoo_version` (18 or 19).
+pub async fn generated_as(odoo_version: u8, products: usize, seed: u64) -> Sim {
     let config = SimConfig {
         db: "odoo".into(),
         dataset: Dataset::Generated { products, seed },
         faults: Faults::default(),
-        odoo_version: 18,
+        odoo_version,
     };
     Sim::spawn(config, "127.0.0.1:0".parse().unwrap())
         .await

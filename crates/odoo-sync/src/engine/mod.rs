@@ -94,6 +94,8 @@ pub struct SyncEngine {
     store: Arc<dyn CatalogStore>,
     settings: SyncSettings,
     owner: String,
+    /// Whether Odoo sends its webhooks after the commit (19+), learnt once from its version.
+    webhooks_after_commit: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl SyncEngine {
@@ -107,6 +109,7 @@ impl SyncEngine {
             store,
             settings,
             owner: lease::this_process(),
+            webhooks_after_commit: Default::default(),
         }
     }
 

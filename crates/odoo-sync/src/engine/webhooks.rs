@@ -6,6 +6,8 @@
 //! carries `write_date`, reads repeat (briefly) until Odoo's second-precision `write_date` reaches
 //! the payload's; without it, reads follow a short fixed schedule. A change that never becomes
 //! visible (a rolled-back transaction, a phantom) ends quietly when the settle window closes.
+//! Odoo 19 sends them after the commit and never for a rolled-back change: the first read is the
+//! committed state, so it ends the events at once.
 //! Events for one record are claimed together once the burst is over (`coalesce`), so a burst of
 //! POSTs becomes one read.
 
@@ -20,6 +22,9 @@ use super::pricing;
 use super::{SyncEngine, SyncError};
 use crate::domain::{watermark::truncate_to_second, WebhookEvent, WebhookKind};
 use crate::store::{CatalogBatch, Coalesce};
+
+/// The first Odoo series that sends webhooks after its commit.
+const FIRST_AFTER_COMMIT_MAJOR: u32 = 19;
 
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
@@ -73,10 +78,18 @@ fn verdict(
     seen: Option<NaiveDateTime>,
     settings: &WebhookSettings,
     now: DateTime<Utc>,
+    after_commit: bool,
 ) -> Verdict {
+    let unlink = events.iter().any(|e| e.kind == WebhookKind::Unlink);
+    if after_commit {
+        return Verdict::Done(if unlink || seen.is_none() {
+            "deleted"
+        } else {
+            "applied"
+        });
+    }
     let first = events.iter().map(|e| e.received_at).min().unwrap_or(now);
     let deadline = first + chrono::Duration::from_std(settings.settle_window).unwrap_or_default();
-    let unlink = events.iter().any(|e| e.kind == WebhookKind::Unlink);
     let hint = events
         .iter()
         .filter_map(|e| e.hinted_write_date)
@@ -132,6 +145,7 @@ impl SyncEngine {
             return Ok(0);
         }
         let plan = FieldPlan::discover(self.odoo.as_ref(), &self.settings).await?;
+        let after_commit = self.webhooks_after_commit().await?;
         let mut groups: BTreeMap<(String, i64), Vec<WebhookEvent>> = BTreeMap::new();
         for event in events.iter().cloned() {
             groups
@@ -142,7 +156,7 @@ impl SyncEngine {
         for ((model, record), group) in groups {
             let ids: Vec<i64> = group.iter().map(|e| e.id).collect();
             match self
-                .handle_group(&model, record, &group, &plan, settings)
+                .handle_group(&model, record, &group, &plan, settings, after_commit)
                 .await
             {
                 Ok(Verdict::Done(outcome)) => self.store.complete_webhooks(&ids, outcome).await?,
@@ -191,12 +205,14 @@ impl SyncEngine {
         events: &[WebhookEvent],
         plan: &FieldPlan,
         settings: &WebhookSettings,
+        after_commit: bool,
     ) -> Result<Verdict, SyncError> {
         let now = Utc::now();
+        let verdict = |seen| verdict(events, seen, settings, now, after_commit);
         match model {
             fetch::TEMPLATE => {
                 let seen = self.refresh_template(record, plan).await?;
-                Ok(verdict(events, seen, settings, now))
+                Ok(verdict(seen))
             }
             fetch::VARIANT => {
                 let owner = fetch::variant_owner(self.odoo.as_ref(), record).await?;
@@ -206,7 +222,7 @@ impl SyncEngine {
                 if let Some(template) = template {
                     self.refresh_template(template, plan).await?;
                 }
-                Ok(verdict(events, owner.map(|(_, at)| at), settings, now))
+                Ok(verdict(owner.map(|(_, at)| at)))
             }
             fetch::CATEGORY => {
                 let category = fetch::category_by_id(self.odoo.as_ref(), record).await?;
@@ -220,7 +236,7 @@ impl SyncEngine {
                         })
                         .await?;
                 }
-                Ok(verdict(events, seen, settings, now).or_done_when_gone(seen))
+                Ok(verdict(seen).or_done_when_gone(seen))
             }
             "stock.quant" => {
                 let product = match events.iter().find_map(WebhookEvent::product_id) {
@@ -243,7 +259,7 @@ impl SyncEngine {
             }
             pricing::ITEM if self.settings.pricelist_id.is_some() => {
                 let seen = self.pricelist_item_written(record).await?;
-                let verdict = verdict(events, seen, settings, now);
+                let verdict = verdict(seen);
                 if matches!(verdict, Verdict::Done(_)) {
                     self.sweep_pricelist().await?;
                 }
@@ -255,6 +271,24 @@ impl SyncEngine {
                 "model not synced"
             })),
         }
+    }
+
+    /// Odoo 19 and later send webhooks after the commit; asked once, then remembered.
+    async fn webhooks_after_commit(&self) -> Result<bool, SyncError> {
+        let after_commit = self
+            .webhooks_after_commit
+            .get_or_try_init(|| async {
+                let version = self.odoo.version().await?;
+                let major = version.major().unwrap_or(0);
+                tracing::info!(
+                    server_version = %version.server_version,
+                    webhooks_after_commit = major >= FIRST_AFTER_COMMIT_MAJOR,
+                    "webhook timing of this Odoo"
+                );
+                Ok::<bool, SyncError>(major >= FIRST_AFTER_COMMIT_MAJOR)
+            })
+            .await?;
+        Ok(*after_commit)
     }
 
     /// Reads one template and stores it; a template Odoo no longer has is marked deleted.
@@ -334,6 +368,9 @@ mod tests {
     use super::*;
     use crate::domain::WebhookState;
 
+    /// Odoo 18's timing.
+    const BEFORE_COMMIT: bool = false;
+
     fn at(text: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap()
     }
@@ -373,12 +410,12 @@ mod tests {
         )];
         let old = Some(at("2026-11-24 13:20:00"));
         assert!(matches!(
-            verdict(&events, old, &settings, now),
+            verdict(&events, old, &settings, now, BEFORE_COMMIT),
             Verdict::ReadAgainAt(_)
         ));
         let same_second = Some(at("2026-11-24 13:27:27"));
         assert_eq!(
-            verdict(&events, same_second, &settings, now),
+            verdict(&events, same_second, &settings, now, BEFORE_COMMIT),
             Verdict::Done("applied")
         );
     }
@@ -398,6 +435,7 @@ mod tests {
             Some(at("2026-11-24 13:00:00")),
             &settings,
             Utc::now(),
+            BEFORE_COMMIT,
         );
         assert_eq!(verdict, Verdict::Done("change never became visible"));
     }
@@ -408,11 +446,17 @@ mod tests {
         let now = Utc::now();
         let unlink = [event(WebhookKind::Unlink, None, now, 1)];
         assert!(matches!(
-            verdict(&unlink, Some(at("2026-11-24 13:00:00")), &settings, now),
+            verdict(
+                &unlink,
+                Some(at("2026-11-24 13:00:00")),
+                &settings,
+                now,
+                BEFORE_COMMIT
+            ),
             Verdict::ReadAgainAt(_)
         ));
         assert_eq!(
-            verdict(&unlink, None, &settings, now),
+            verdict(&unlink, None, &settings, now, BEFORE_COMMIT),
             Verdict::Done("deleted")
         );
         let create = [event(
@@ -422,7 +466,7 @@ mod tests {
             1,
         )];
         assert!(matches!(
-            verdict(&create, None, &settings, now),
+            verdict(&create, None, &settings, now, BEFORE_COMMIT),
             Verdict::ReadAgainAt(_)
         ));
     }
@@ -433,7 +477,7 @@ mod tests {
         let received = Utc::now();
         let events = [event(WebhookKind::Save, None, received, 1)];
         let seen = Some(at("2026-11-24 13:00:00"));
-        match verdict(&events, seen, &settings, received) {
+        match verdict(&events, seen, &settings, received, BEFORE_COMMIT) {
             Verdict::ReadAgainAt(next) => {
                 assert_eq!(next, received + chrono::Duration::milliseconds(300))
             }
@@ -441,8 +485,35 @@ mod tests {
         }
         let later = received + chrono::Duration::seconds(4);
         assert_eq!(
-            verdict(&events, seen, &settings, later),
+            verdict(&events, seen, &settings, later, BEFORE_COMMIT),
             Verdict::Done("applied")
+        );
+    }
+
+    #[test]
+    fn after_the_commit_the_first_read_ends_every_kind_of_event_without_waiting() {
+        let settings = WebhookSettings::default();
+        let now = Utc::now();
+        let seen = Some(at("2026-11-24 13:00:00"));
+        let without_hint = [event(WebhookKind::Save, None, now, 1)];
+        assert_eq!(
+            verdict(&without_hint, seen, &settings, now, true),
+            Verdict::Done("applied")
+        );
+        let unlink = [event(WebhookKind::Unlink, None, now, 1)];
+        assert_eq!(
+            verdict(&unlink, None, &settings, now, true),
+            Verdict::Done("deleted")
+        );
+        let create_then_gone = [event(
+            WebhookKind::Save,
+            Some("2026-11-24 13:27:27.1"),
+            now,
+            1,
+        )];
+        assert_eq!(
+            verdict(&create_then_gone, None, &settings, now, true),
+            Verdict::Done("deleted")
         );
     }
 }

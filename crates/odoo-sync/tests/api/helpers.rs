@@ -20,12 +20,18 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(products: usize) -> TestApp {
+    spawn_app_on(products, 18).await
+}
+
+/// `spawn_app` against a simulator of Odoo `odoo_version` (18 or 19); on 19 the environment also
+/// holds the admin's API key.
+pub async fn spawn_app_on(products: usize, odoo_version: u8) -> TestApp {
     init_logs();
     let config = SimConfig {
         db: DB.to_string(),
         dataset: Dataset::Generated { products, seed: 7 },
         faults: Faults::default(),
-        odoo_version: 18,
+        odoo_version,
     };
     let sim = Sim::spawn(config, "127.0.0.1:0".parse().unwrap())
         .await
@@ -43,7 +49,11 @@ pub async fn spawn_app(products: usize) -> TestApp {
         ("SYNC_LANGS", "fr_FR".to_string()),
         ("ODOO_TIMEOUT_SECONDS", "5".to_string()),
     ];
-    let env = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let mut env: BTreeMap<String, String> =
+        env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    if odoo_version >= 19 {
+        env.insert("ODOO_API_KEY".into(), odoo_sim::DEFAULT_API_KEY.into());
+    }
     TestApp {
         sim,
         _dir: dir,
@@ -113,7 +123,9 @@ impl TestApp {
     }
 
     pub async fn odoo(&self) -> Arc<dyn OdooApi> {
-        let config = ClientConfig::new(self.sim.url(), DB, "admin", "admin".to_string().into());
+        let mut config = ClientConfig::new(self.sim.url(), DB, "admin", "admin".to_string().into());
+        // Odoo's state read the plain way on every version, apart from the app's transport.
+        config.protocol = odoo_rpc::Protocol::JsonRpc;
         Arc::new(
             OdooClient::connect(config)
                 .await

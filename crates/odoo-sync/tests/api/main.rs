@@ -6,6 +6,7 @@ mod helpers;
 mod http_api;
 mod http_sync;
 mod odoo_state;
+mod odoo_versions;
 mod pricing;
 mod sync_cli;
 mod sync_faults;

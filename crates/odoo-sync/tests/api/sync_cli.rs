@@ -8,7 +8,7 @@ use odoo_rpc::{Context, Domain, OdooApi, SearchOptions};
 use crate::helpers::{assert_same_catalog, describe, sleep_ms, spawn_app, TestApp};
 use crate::odoo_state::expected_catalog;
 
-async fn assert_catalog_matches_odoo(app: &TestApp) {
+pub async fn assert_catalog_matches_odoo(app: &TestApp) {
     let odoo = app.odoo().await;
     assert_same_catalog(
         &app.export().await,
@@ -32,7 +32,7 @@ async fn active_ids(odoo: &dyn OdooApi, limit: u32, offset: u32) -> Vec<i64> {
         .unwrap()
 }
 
-async fn edit_like_a_shop_would(odoo: &dyn OdooApi) {
+pub async fn edit_like_a_shop_would(odoo: &dyn OdooApi) {
     let plain = Context::default();
     let edited = active_ids(odoo, 50, 100).await;
     for (n, id) in edited.iter().enumerate() {
