@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod catalog;
 mod catalog_cache;
+mod catalog_version;
 mod error;
 mod etag;
 mod extract;
@@ -52,6 +53,7 @@ pub struct AppState {
     cron_secret: Option<SecretString>,
     cursors: page_cursor::CursorSigner,
     catalog_cache: Arc<catalog_cache::CatalogCache>,
+    version_reads: Arc<catalog_version::VersionReads>,
     /// Fires when the server stops: long-lived answers (SSE) end so shutdown does not wait on them.
     shutdown: CancellationToken,
 }
@@ -68,6 +70,7 @@ impl AppState {
             cron_secret: settings.cron_secret.clone(),
             cursors: page_cursor::CursorSigner::new(&key),
             catalog_cache: Arc::new(catalog_cache::CatalogCache::new(&key)),
+            version_reads: Arc::default(),
             shutdown: CancellationToken::new(),
             sync,
             odoo,
