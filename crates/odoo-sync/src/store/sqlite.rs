@@ -22,8 +22,6 @@ use crate::domain::{
 };
 
 const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
-/// Address space, not memory: pages are loaded by the OS as they are read.
-const MMAP_SIZE: u64 = 1 << 30;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -39,10 +37,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            // Reads map the file instead of a read() call per page not in SQLite's own cache
-            // (2 MB per connection by default): catalog pages touch rows all over the file.
-            .pragma("mmap_size", MMAP_SIZE.to_string());
+            .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
