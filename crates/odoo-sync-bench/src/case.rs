@@ -162,6 +162,10 @@ impl Background {
         }
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Closes stdin, waits for the child's result (up to 10 s, then kills this child).
     pub async fn stop<T: DeserializeOwned>(mut self) -> anyhow::Result<T> {
         drop(self.stdin.take());
@@ -184,6 +188,21 @@ impl Background {
             }
         }
     }
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat`; `None`: this
+/// process.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index - 3)?.parse::<f64>().ok();
+    // USER_HZ is 100 on every Linux this runs on.
+    Some((ticks(14)? + ticks(15)?) / 100.0)
 }
 
 /// This process's peak resident set, from `/proc/self/status` (`VmHWM`), in MB.

@@ -1,13 +1,18 @@
 //! Section 4, the catalog API on the synced catalog: closed-loop throughput and latency of the
 //! reads a shop makes, against `serve` in its own process (webhook worker off, nothing else
 //! running), from a load generator in a third process.
+//!
+//! Each read is measured twice: as shoppers repeat it (answered from the server's response
+//! cache while the catalog does not change) and with `Cache-Control: no-cache` (the body is
+//! made again from the store every time: the cost of a cache miss).
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::case::{run_child, Background, Case, Target};
+use crate::case::{cpu_seconds, run_child, Background, Case, Target};
 use crate::load::{LoadOutcome, LoadSpec, Req};
 use crate::report::Plan;
 use crate::serve::ServeOutcome;
@@ -22,6 +27,8 @@ pub struct Endpoint {
     pub store: String,
     #[serde(flatten)]
     pub load: LoadOutcome,
+    /// CPU the server used during the load, in cores (1.0 = one core busy).
+    pub server_cpu_cores: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,13 +52,14 @@ pub async fn run(plan: &Plan, target: &Target, templates: usize) -> anyhow::Resu
     let by_id: Vec<Req> = (0..1_000)
         .map(|i| Req::get(format!("/api/products/{}", 1 + (i * 7_919) % templates)))
         .collect();
+    let search = vec![Req::get("/api/products?q=chair&limit=24")];
     let cases = [
         ("list page of 24", vec![Req::get(LIST)]),
-        ("product by id", by_id),
-        (
-            "full-text search",
-            vec![Req::get("/api/products?q=chair&limit=24")],
-        ),
+        ("list page of 24, uncached", uncached(vec![Req::get(LIST)])),
+        ("product by id", by_id.clone()),
+        ("product by id, uncached", uncached(by_id)),
+        ("full-text search", search.clone()),
+        ("full-text search, uncached", uncached(search)),
         (
             "304 (If-None-Match)",
             vec![Req::get(LIST).header("if-none-match", &etag)],
@@ -68,11 +76,18 @@ pub async fn run(plan: &Plan, target: &Target, templates: usize) -> anyhow::Resu
             warmup_ms: plan.warmup_ms,
             rate_per_s: None,
         };
+        let started = Instant::now();
+        let cpu_before = cpu_seconds(server.pid());
         let load: LoadOutcome = run_child(&Case::Load(spec)).await?;
+        let server_cpu_cores = match (cpu_before, cpu_seconds(server.pid())) {
+            (Some(before), Some(after)) => (after - before) / started.elapsed().as_secs_f64(),
+            _ => f64::NAN,
+        };
         endpoints.push(Endpoint {
             name: name.to_string(),
             store: "sqlite".to_string(),
             load,
+            server_cpu_cores,
         });
     }
     let served: ServeOutcome = server.stop().await?;
@@ -82,6 +97,14 @@ pub async fn run(plan: &Plan, target: &Target, templates: usize) -> anyhow::Resu
         server_peak_rss_mb: served.peak_rss_mb,
         postgres: "n/a: no PostgreSQL store yet".to_string(),
     })
+}
+
+/// The same requests with `Cache-Control: no-cache`: the server makes every body again.
+fn uncached(requests: Vec<Req>) -> Vec<Req> {
+    requests
+        .into_iter()
+        .map(|req| req.header("cache-control", "no-cache"))
+        .collect()
 }
 
 async fn etag(addr: SocketAddr) -> anyhow::Result<String> {
@@ -114,10 +137,12 @@ impl Catalog {
                     .set(
                         "note",
                         format!(
-                            "{} connections, closed loop; {} errors; {}",
+                            "{} connections, closed loop; {} errors; {}; CPU: server {:.2}, load generator {:.2} cores",
                             self.connections,
                             l.errors,
-                            statuses.join(" ")
+                            statuses.join(" "),
+                            e.server_cpu_cores,
+                            l.load_cpu_cores
                         ),
                     )
             })

@@ -67,6 +67,8 @@ pub struct LoadOutcome {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// CPU the load generator itself used, in cores (1.0 = one core busy), warm-up included.
+    pub load_cpu_cores: f64,
 }
 
 type Body = http_body_util::Full<hyper::body::Bytes>;
@@ -96,6 +98,7 @@ impl Recorder {
 
 pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadOutcome> {
     anyhow::ensure!(!spec.requests.is_empty(), "no requests to send");
+    let cpu_before = crate::case::cpu_seconds(None);
     let start = Instant::now();
     let measure_from = start + Duration::from_millis(spec.warmup_ms);
     let end = measure_from + Duration::from_millis(spec.duration_ms);
@@ -161,6 +164,10 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadOutcome> {
     for worker in workers {
         worker.await?;
     }
+    let load_cpu_cores = match (cpu_before, crate::case::cpu_seconds(None)) {
+        (Some(before), Some(after)) => (after - before) / start.elapsed().as_secs_f64(),
+        _ => f64::NAN,
+    };
     let mut recorder = lock(&recorder);
     let latencies = &mut recorder.latencies;
     latencies.sort_unstable();
@@ -179,6 +186,7 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadOutcome> {
         max_ms: quantile(1.0),
         errors: recorder.errors,
         statuses: recorder.statuses.clone(),
+        load_cpu_cores,
     })
 }
 

@@ -31,6 +31,9 @@ struct Cli {
     /// A reduced run (2k/5k products, short load phases) that finishes in under a minute.
     #[arg(long)]
     quick: bool,
+    /// Run one section only (after the sync it needs, unmeasured): `catalog`.
+    #[arg(long, value_enum)]
+    only: Option<report::Section>,
     /// Also write every figure as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -44,7 +47,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(spec) = cli.case {
         return case::run_in_this_process(&spec);
     }
-    let plan = report::Plan::new(cli.quick);
+    let plan = report::Plan::new(cli.quick, cli.only);
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(report::run(&plan))?;
     print!("{}", report.table());

@@ -11,10 +11,17 @@ use crate::machine::Machine;
 use crate::table::Table;
 use crate::webhooks::Webhooks;
 
+/// A section that `--only` can run alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    Catalog,
+}
+
 /// What to measure and for how long.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub quick: bool,
+    pub only: Option<Section>,
     /// Catalog sizes of the full sync; the last one also serves the other sections.
     pub sizes: Vec<usize>,
     pub batch_size: u32,
@@ -27,11 +34,12 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(quick: bool) -> Plan {
+    pub fn new(quick: bool, only: Option<Section>) -> Plan {
         // odoo-sync's defaults: the engine is measured as it ships.
         let defaults = odoo_sync::engine::SyncSettings::default();
         let base = Plan {
             quick,
+            only,
             sizes: vec![20_000, 100_000],
             batch_size: defaults.batch_size,
             concurrency: defaults.concurrency,
@@ -57,13 +65,17 @@ impl Plan {
 pub struct Report {
     pub plan: Plan,
     pub machine: Machine,
+    /// Empty, and the next two `None`, when only another section ran.
     pub full_sync: Vec<FullSync>,
-    pub incremental: Incremental,
-    pub webhooks: Webhooks,
+    pub incremental: Option<Incremental>,
+    pub webhooks: Option<Webhooks>,
     pub catalog: Catalog,
 }
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
+    if plan.only == Some(Section::Catalog) {
+        return run_catalog_only(plan).await;
+    }
     let dir = tempfile::tempdir()?;
     let mut full_sync = Vec::new();
     let largest = *plan.sizes.iter().max().expect("at least one size");
@@ -84,8 +96,38 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
         plan: plan.clone(),
         machine: Machine::this_one(),
         full_sync,
-        incremental,
-        webhooks,
+        incremental: Some(incremental),
+        webhooks: Some(webhooks),
+        catalog,
+    })
+}
+
+/// The catalog section alone, on a catalog synced (unmeasured, latency model off) just before.
+async fn run_catalog_only(plan: &Plan) -> anyhow::Result<Report> {
+    let dir = tempfile::tempdir()?;
+    let largest = *plan.sizes.iter().max().expect("at least one size");
+    eprintln!("generating and syncing {largest} templates (not measured)…");
+    let sim = crate::sim::spawn(largest).await?;
+    let modelled = sim.faults();
+    sim.set_faults(odoo_sim::Faults {
+        latency_model: None,
+        ..modelled.clone()
+    });
+    let target = target(plan, &sim, &dir, largest);
+    let _: crate::case::SyncOutcome = crate::case::run_child(&crate::case::Case::Engine {
+        target: target.clone(),
+        full: true,
+    })
+    .await?;
+    sim.set_faults(modelled);
+    let catalog = crate::catalog::run(plan, &target, largest).await?;
+    sim.shutdown().await;
+    Ok(Report {
+        plan: plan.clone(),
+        machine: Machine::this_one(),
+        full_sync: Vec::new(),
+        incremental: None,
+        webhooks: None,
         catalog,
     })
 }
@@ -105,8 +147,12 @@ impl Report {
         for full in &self.full_sync {
             table.push(full.rows());
         }
-        table.push(self.incremental.rows());
-        table.push(self.webhooks.rows());
+        if let Some(incremental) = &self.incremental {
+            table.push(incremental.rows());
+        }
+        if let Some(webhooks) = &self.webhooks {
+            table.push(webhooks.rows());
+        }
         table.push(self.catalog.rows());
         format!(
             "odoo-sync benchmark{}: simulator with Odoo 18's latency model (2 workers); \

@@ -1,7 +1,7 @@
 //! The catalog API for the website: product lists, one product, categories, the change feed.
+//! Access checks, ETags and the response cache are the `catalog_cache` middleware's.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -47,10 +47,8 @@ pub struct ProductList {
     responses((status = 200, body = ProductList), (status = 400, description = "bad parameter or cursor")))]
 pub async fn list_products(
     State(state): State<AppState>,
-    headers: HeaderMap,
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Json<ProductList>, ApiError> {
-    state.check_catalog_access(&headers)?;
     let limit = params.limit.unwrap_or(24);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -115,11 +113,9 @@ pub struct LangParam {
     tag = "catalog", responses((status = 200, body = ProductView), (status = 404, description = "unknown or deleted")))]
 pub async fn product_by_id(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     QueryParams(params): QueryParams<LangParam>,
 ) -> Result<Json<ProductView>, ApiError> {
-    state.check_catalog_access(&headers)?;
     let id: i64 = id.parse().map_err(|_| {
         ApiError::bad_request(
             "invalid_path",
@@ -139,11 +135,9 @@ pub async fn product_by_id(
     tag = "catalog", responses((status = 200, body = ProductView), (status = 404, description = "unknown or deleted")))]
 pub async fn product_by_sku(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(sku): Path<String>,
     QueryParams(params): QueryParams<LangParam>,
 ) -> Result<Json<ProductView>, ApiError> {
-    state.check_catalog_access(&headers)?;
     let product = state.store.product_by_sku(&sku).await?;
     let product =
         product.ok_or_else(|| ApiError::NotFound(format!("no product with SKU '{sku}'")))?;
@@ -156,11 +150,7 @@ pub struct CategoryList {
 }
 
 #[utoipa::path(get, path = "/api/categories", tag = "catalog", responses((status = 200, body = CategoryList)))]
-pub async fn categories(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<CategoryList>, ApiError> {
-    state.check_catalog_access(&headers)?;
+pub async fn categories(State(state): State<AppState>) -> Result<Json<CategoryList>, ApiError> {
     Ok(Json(CategoryList {
         categories: category_tree(state.store.category_tree().await?),
     }))
@@ -197,10 +187,8 @@ pub struct ChangeFeed {
     responses((status = 200, body = ChangeFeed), (status = 400, description = "bad token")))]
 pub async fn changes(
     State(state): State<AppState>,
-    headers: HeaderMap,
     QueryParams(params): QueryParams<ChangesParams>,
 ) -> Result<Json<ChangeFeed>, ApiError> {
-    state.check_catalog_access(&headers)?;
     let limit = params.limit.unwrap_or(500);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(

@@ -1,5 +1,6 @@
-//! Caching headers: catalog answers carry an `ETag` (a digest of the body) and honour
-//! `If-None-Match` with a 304; sync answers are never cached.
+//! Caching headers: static answers (the OpenAPI document) carry an `ETag` (a digest of the
+//! body) and honour `If-None-Match` with a 304; sync answers are never cached. Catalog answers
+//! are validated from the catalog version instead (`catalog_cache`).
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
@@ -53,7 +54,7 @@ pub async fn cache_headers(
     Response::from_parts(parts, Body::from(bytes))
 }
 
-fn matches_tag(given: &HeaderValue, tag: &str) -> bool {
+pub(super) fn matches_tag(given: &HeaderValue, tag: &str) -> bool {
     let Ok(given) = given.to_str() else {
         return false;
     };

@@ -6,6 +6,8 @@
 mod admin;
 mod auth;
 mod catalog;
+mod catalog_cache;
+mod catalog_version;
 mod error;
 mod etag;
 mod extract;
@@ -50,6 +52,8 @@ pub struct AppState {
     admin_token: Option<SecretString>,
     cron_secret: Option<SecretString>,
     cursors: page_cursor::CursorSigner,
+    catalog_cache: Arc<catalog_cache::CatalogCache>,
+    version_reads: Arc<catalog_version::VersionReads>,
     /// Fires when the server stops: long-lived answers (SSE) end so shutdown does not wait on them.
     shutdown: CancellationToken,
 }
@@ -65,6 +69,8 @@ impl AppState {
             admin_token: settings.admin_token.clone(),
             cron_secret: settings.cron_secret.clone(),
             cursors: page_cursor::CursorSigner::new(&key),
+            catalog_cache: Arc::new(catalog_cache::CatalogCache::new(&key)),
+            version_reads: Arc::default(),
             shutdown: CancellationToken::new(),
             sync,
             odoo,
@@ -112,6 +118,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/products/{id}", get(catalog::product_by_id))
         .route("/api/categories", get(catalog::categories))
         .route("/api/changes", get(catalog::changes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            catalog_cache::versioned,
+        ));
+    let documents = Router::new()
         .route("/api/openapi.json", get(openapi::document))
         .layer(middleware::from_fn_with_state(
             state.settings.cache_control.clone(),
@@ -132,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(etag::no_store));
     Router::new()
         .merge(catalog)
+        .merge(documents)
         .merge(sync)
         .merge(admin::routes())
         .route("/healthz", get(health::healthz))

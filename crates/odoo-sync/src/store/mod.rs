@@ -254,6 +254,9 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// One live product by SKU: the template's `default_code` or one of its variants'.
     async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError>;
     async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError>;
+    /// A number that changes with every committed write to what the catalog API shows
+    /// (products, variants, translations, categories, stock), whichever process wrote it.
+    async fn catalog_version(&self) -> Result<i64, StoreError>;
     /// Products changed (written or deleted) after `seq`, oldest change first.
     async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError>;
     /// A cheap round trip, for readiness checks.

@@ -39,7 +39,7 @@ pub struct ProductQuery {
     pub include_inactive: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProductPage {
     pub products: Vec<StoredProduct>,
     pub next: Option<SortKey>,

@@ -333,23 +333,16 @@ impl CatalogStore for SqliteStore {
 
     async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query("select * from product where product_id = ?")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-        Ok(product_with_children(&mut conn, &rows).await?.pop())
+        sqlite_catalog::product(&mut conn, id).await
     }
 
     async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query(
-            "select * from product where deleted_at is null and (default_code = ?1 or product_id in \
-             (select product_id from variant where default_code = ?1)) order by product_id limit 1",
-        )
-        .bind(sku)
-        .fetch_all(&mut *conn)
-        .await?;
-        Ok(product_with_children(&mut conn, &rows).await?.pop())
+        sqlite_catalog::product_by_sku(&mut conn, sku).await
+    }
+
+    async fn catalog_version(&self) -> Result<i64, StoreError> {
+        sqlite_catalog::catalog_version(&self.pool).await
     }
 
     async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
@@ -462,73 +455,6 @@ impl CatalogStore for SqliteStore {
             .map_err(StoreError::Unavailable)?;
         Ok(())
     }
-}
-
-/// Full products (category, variants, translations) for product rows, in the rows' order.
-pub(super) async fn product_with_children(
-    conn: &mut SqliteConnection,
-    rows: &[SqliteRow],
-) -> Result<Vec<StoredProduct>, StoreError> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let categories = load_categories(conn).await?;
-    let ids: Vec<i64> = rows.iter().map(|row| row.get("product_id")).collect();
-    let id_list = serde_json::to_string(&ids).expect("ids serialise");
-    let variant_rows = sqlx::query(
-        "select * from variant where product_id in (select value from json_each(?)) order by product_id, position",
-    )
-    .bind(&id_list)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut variants = group_variants(&variant_rows)?;
-    let translation_rows = sqlx::query(
-        "select * from product_translation where product_id in (select value from json_each(?))",
-    )
-    .bind(&id_list)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut translations = group_translations(&translation_rows);
-    let stock_rows = sqlx::query(
-        "select s.* from variant_stock s join variant v on v.variant_id = s.variant_id \
-         where v.product_id in (select value from json_each(?))",
-    )
-    .bind(&id_list)
-    .fetch_all(&mut *conn)
-    .await?;
-    let stock: HashMap<i64, StockLevel> = stock_rows
-        .iter()
-        .map(|row| {
-            let level = StockLevel {
-                variant_id: row.get("variant_id"),
-                qty_available: row.get("qty_available"),
-                free_qty: row.get("free_qty"),
-            };
-            (level.variant_id, level)
-        })
-        .collect();
-    let prices = sqlite_pricing::prices_of(conn, &id_list).await?;
-    rows.iter()
-        .map(|row| {
-            let mut stored = stored_product(row, &categories)?;
-            stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
-            stored.product.translations =
-                translations.remove(&stored.product.id).unwrap_or_default();
-            stored.stock = stored
-                .product
-                .variants
-                .iter()
-                .filter_map(|v| stock.get(&v.id).map(|s| (v.id, *s)))
-                .collect();
-            stored.prices = stored
-                .product
-                .variants
-                .iter()
-                .filter_map(|v| prices.get(&v.id).map(|price| (v.id, *price)))
-                .collect();
-            Ok(stored)
-        })
-        .collect()
 }
 
 async fn save_watermark(
@@ -874,7 +800,7 @@ fn group_translations(rows: &[SqliteRow]) -> HashMap<i64, BTreeMap<String, Trans
     translations
 }
 
-fn stored_product(
+pub(super) fn stored_product(
     row: &SqliteRow,
     categories: &HashMap<i64, Category>,
 ) -> Result<StoredProduct, StoreError> {
@@ -968,7 +894,7 @@ fn lease_until(now: DateTime<Utc>, lease: Duration) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-fn parse_odoo_datetime(text: &str) -> Result<NaiveDateTime, StoreError> {
+pub(super) fn parse_odoo_datetime(text: &str) -> Result<NaiveDateTime, StoreError> {
     NaiveDateTime::parse_from_str(text, ODOO_DATETIME)
         .map_err(|e| corrupt("write_date", format!("{text:?}: {e}")))
 }
@@ -979,7 +905,7 @@ pub(super) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|e| corrupt("timestamp", format!("{text:?}: {e}")))
 }
 
-fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
+pub(super) fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         what: what.to_string(),
         detail: detail.into(),

@@ -1,23 +1,37 @@
 //! The catalog API's reads on SQLite: filtered, keyset-paged product lists, the category tree
-//! with counts, and the change feed.
+//! with counts, one product, the change feed, and the catalog version that validates them.
 
 use std::collections::HashMap;
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
-use super::sqlite::{load_categories, product_with_children};
+use super::sqlite::{corrupt, load_categories, parse_odoo_datetime, stored_product};
 use super::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
-    StoreError,
+    StockLevel, StoreError, StoredProduct,
 };
+use crate::domain::{Category, Translation, Variant};
+
+pub(super) async fn catalog_version(pool: &SqlitePool) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Above this many full-text matches, a search page walks the index of its sort order instead
+/// of sorting every match: about where both cost the same on a 25-product page of a catalog of
+/// 40,000 (walking costs ~25 × catalog / matches row checks, sorting ~matches look-ups).
+const WALK_SORT_INDEX_ABOVE_MATCHES: i64 = 1_000;
 
 pub(super) async fn list_products(
     conn: &mut SqliteConnection,
     query: &ProductQuery,
 ) -> Result<ProductPage, StoreError> {
     let mut sql: QueryBuilder<Sqlite> =
-        QueryBuilder::new("select p.* from product p where p.deleted_at is null");
+        QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
     if !query.include_inactive {
         sql.push(" and p.active = 1");
     }
@@ -27,35 +41,183 @@ pub(super) async fn list_products(
         sql.push(" union all select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
     }
     if let Some(text) = query.text.as_deref() {
-        match fts_query(text) {
-            Some(fts) => {
-                sql.push(" and p.product_id in (select rowid from product_search where product_search match ");
-                sql.push_bind(fts);
-                sql.push(")");
-            }
-            None => {
-                sql.push(" and 0");
-            }
+        let Some(fts) = fts_query(text) else {
+            return Ok(ProductPage::default());
+        };
+        let matches: i64 =
+            sqlx::query_scalar("select count(*) from product_search where product_search match ?")
+                .bind(&fts)
+                .fetch_one(&mut *conn)
+                .await?;
+        if matches == 0 {
+            return Ok(ProductPage::default());
         }
+        // Few matches: look each one up and sort them. Many: walk the sort order's index and keep
+        // the matches, which stops after a page (the unary + keeps SQLite from driving by id).
+        sql.push(if matches > WALK_SORT_INDEX_ABOVE_MATCHES {
+            " and +p.product_id"
+        } else {
+            " and p.product_id"
+        });
+        sql.push(" in (select rowid from product_search where product_search match ");
+        sql.push_bind(fts);
+        sql.push(")");
     }
     push_keyset(&mut sql, query.after.as_ref());
-    sql.push(match query.sort {
-        ProductSort::Name => " order by p.name, p.product_id",
-        ProductSort::Price => " order by p.list_price, p.product_id",
-        ProductSort::Updated => " order by p.write_date desc, p.product_id desc",
-    });
+    sql.push(order_by(query.sort, "p"));
     sql.push(" limit ");
     sql.push_bind(i64::from(query.limit) + 1);
-    let mut rows = sql.build().fetch_all(&mut *conn).await?;
+    sql.push(")");
+    push_select_with_children(&mut sql);
+    sql.push(order_by(query.sort, "page"));
+    let rows = sql.build().fetch_all(&mut *conn).await?;
     let has_more = rows.len() > query.limit as usize;
-    rows.truncate(query.limit as usize);
+    let shown = &rows[..rows.len().min(query.limit as usize)];
     let next = if has_more {
-        rows.last().map(|row| sort_key(row, query.sort))
+        shown.last().map(|row| sort_key(row, query.sort))
     } else {
         None
     };
-    let products = product_with_children(conn, &rows).await?;
+    let products = shown
+        .iter()
+        .map(product_with_children)
+        .collect::<Result<_, _>>()?;
     Ok(ProductPage { products, next })
+}
+
+pub(super) async fn product(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<StoredProduct>, StoreError> {
+    let mut sql: QueryBuilder<Sqlite> =
+        QueryBuilder::new("with page as (select * from product where product_id = ");
+    sql.push_bind(id).push(")");
+    push_select_with_children(&mut sql);
+    let row = sql.build().fetch_optional(&mut *conn).await?;
+    row.as_ref().map(product_with_children).transpose()
+}
+
+pub(super) async fn product_by_sku(
+    conn: &mut SqliteConnection,
+    sku: &str,
+) -> Result<Option<StoredProduct>, StoreError> {
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "with page as (select * from product where deleted_at is null and (default_code = ",
+    );
+    sql.push_bind(sku);
+    sql.push(" or product_id in (select product_id from variant where default_code = ");
+    sql.push_bind(sku);
+    sql.push(")) order by product_id limit 1)");
+    push_select_with_children(&mut sql);
+    let row = sql.build().fetch_optional(&mut *conn).await?;
+    row.as_ref().map(product_with_children).transpose()
+}
+
+fn order_by(sort: ProductSort, table: &str) -> String {
+    match sort {
+        ProductSort::Name => format!(" order by {table}.name, {table}.product_id"),
+        ProductSort::Price => format!(" order by {table}.list_price, {table}.product_id"),
+        ProductSort::Updated => {
+            format!(" order by {table}.write_date desc, {table}.product_id desc")
+        }
+    }
+}
+
+/// The products of the `page` CTE with their category, variants (with stock, in position order)
+/// and translations in one statement: one round trip per answer instead of five, and one
+/// snapshot, so a page never mixes a product with another write's children.
+fn push_select_with_children(sql: &mut QueryBuilder<Sqlite>) {
+    sql.push(
+        " select page.*, c.name as category_name, c.complete_name as category_complete_name, \
+         c.parent_id as category_parent_id, c.write_date as category_write_date, \
+         (select json_group_array(json_array(v.variant_id, v.default_code, v.barcode, v.lst_price, \
+           v.active, json(v.attribute_value_ids), v.write_date, s.qty_available, s.free_qty, pr.price) \
+           order by v.position) \
+          from variant v left join variant_stock s on s.variant_id = v.variant_id \
+          left join variant_price pr on pr.variant_id = v.variant_id \
+          where v.product_id = page.product_id) as variants_json, \
+         (select json_group_array(json_array(t.lang, t.name, t.description_sale)) \
+          from product_translation t where t.product_id = page.product_id) as translations_json \
+         from page left join category c on c.category_id = page.category_id",
+    );
+}
+
+/// A variant as `push_select_with_children` encodes it: id, default_code, barcode, lst_price,
+/// active, attribute value ids, write_date, then stock (null when never seen), then the pricelist
+/// price (null when not priced or not computable).
+type VariantColumns = (
+    i64,
+    Option<String>,
+    Option<String>,
+    f64,
+    i64,
+    Vec<i64>,
+    String,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+);
+
+fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
+    let mut stored = stored_product(row, &HashMap::new())?;
+    let category_name: Option<String> = row.get("category_name");
+    stored.category = match category_name {
+        Some(name) => Some(Category {
+            id: stored.product.categ_id.unwrap_or_default(),
+            name,
+            complete_name: row.get("category_complete_name"),
+            parent_id: row.get("category_parent_id"),
+            write_date: parse_odoo_datetime(row.get("category_write_date"))?,
+        }),
+        None => None,
+    };
+    let variants: Vec<VariantColumns> = json_text(row, "variants_json")?;
+    for (id, default_code, barcode, lst_price, active, attributes, write_date, qty, free, price) in
+        variants
+    {
+        if price.is_some() {
+            stored.prices.insert(id, price);
+        }
+        if let (Some(qty_available), Some(free_qty)) = (qty, free) {
+            let level = StockLevel {
+                variant_id: id,
+                qty_available,
+                free_qty,
+            };
+            stored.stock.insert(id, level);
+        }
+        stored.product.variants.push(Variant {
+            id,
+            default_code,
+            barcode,
+            lst_price,
+            active: active != 0,
+            product_template_attribute_value_ids: attributes,
+            write_date: parse_odoo_datetime(&write_date)?,
+        });
+    }
+    let translations: Vec<(String, String, Option<String>)> = json_text(row, "translations_json")?;
+    stored.product.translations = translations
+        .into_iter()
+        .map(|(lang, name, description_sale)| {
+            (
+                lang,
+                Translation {
+                    name,
+                    description_sale,
+                },
+            )
+        })
+        .collect();
+    Ok(stored)
+}
+
+fn json_text<T: serde::de::DeserializeOwned>(
+    row: &SqliteRow,
+    column: &str,
+) -> Result<T, StoreError> {
+    let text: String = row.get(column);
+    serde_json::from_str(&text).map_err(|e| corrupt(column, e.to_string()))
 }
 
 fn push_keyset(sql: &mut QueryBuilder<Sqlite>, after: Option<&SortKey>) {

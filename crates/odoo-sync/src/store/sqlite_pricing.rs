@@ -160,24 +160,6 @@ pub(super) async fn set_prices(
     Ok(changed)
 }
 
-/// Price by variant id, for the variants of the given products.
-pub(super) async fn prices_of(
-    conn: &mut SqliteConnection,
-    id_list: &str,
-) -> Result<HashMap<i64, Option<f64>>, StoreError> {
-    let rows = sqlx::query(
-        "select p.variant_id, p.price from variant_price p join variant v on v.variant_id = p.variant_id \
-         where v.product_id in (select value from json_each(?))",
-    )
-    .bind(id_list)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|row| (row.get("variant_id"), row.get("price")))
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

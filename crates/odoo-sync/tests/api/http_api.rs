@@ -214,6 +214,103 @@ async fn get_answers_carry_an_etag_and_a_matching_if_none_match_gets_304() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_sync_that_changes_a_product_turns_the_old_etag_into_a_200_with_the_new_body() {
+    let app = spawn_app(30).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app.serve(&[]).await;
+    let list = "/api/products?limit=100";
+    let etag_of =
+        |response: &reqwest::Response| response.headers()["etag"].to_str().unwrap().to_string();
+    let first = server.get(list).send().await.unwrap();
+    let old_etag = etag_of(&first);
+    let old_body: Value = first.json().await.unwrap();
+    let repeated = server.get(list).send().await.unwrap();
+    assert_eq!(etag_of(&repeated), old_etag);
+    assert_eq!(repeated.json::<Value>().await.unwrap(), old_body);
+    let id = old_body["products"][0]["id"].as_i64().unwrap();
+    let by_id = format!("/api/products/{id}");
+    let old_product_etag = etag_of(&server.get(&by_id).send().await.unwrap());
+    assert_ne!(old_product_etag, old_etag, "each request has its own tag");
+
+    let odoo = app.odoo().await;
+    let name = json!({"name": "Renamed between two syncs"});
+    odoo.write(
+        "product.template",
+        &[id],
+        name.as_object().unwrap().clone(),
+        &Context::default(),
+    )
+    .await
+    .unwrap();
+    // Another process writes the catalog file: the server must notice all the same.
+    app.cli_ok(&["sync", "--incremental"]).await;
+
+    for (path, stale) in [(list, &old_etag), (by_id.as_str(), &old_product_etag)] {
+        let fresh = server
+            .get(path)
+            .header("if-none-match", stale)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fresh.status(), 200, "{path}");
+        let new_etag = etag_of(&fresh);
+        assert_ne!(&new_etag, stale, "{path}");
+        let body: Value = fresh.json().await.unwrap();
+        assert!(
+            body.to_string().contains("Renamed between two syncs"),
+            "{path}: {body}"
+        );
+        let again = server
+            .get(path)
+            .header("if-none-match", &new_etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+    }
+    let remade = server
+        .get(list)
+        .header("cache-control", "no-cache")
+        .send()
+        .await
+        .unwrap();
+    let cached = server.get(list).send().await.unwrap();
+    assert_eq!(etag_of(&remade), etag_of(&cached));
+    assert_eq!(
+        remade.json::<Value>().await.unwrap(),
+        cached.json::<Value>().await.unwrap()
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_catalog_refuses_a_cached_page_or_a_304_without_the_token() {
+    let app = spawn_app(10).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app
+        .serve(&[("CATALOG_PUBLIC", "false"), ("CATALOG_TOKEN", "site-token")])
+        .await;
+    let page = "/api/products?limit=5";
+    let allowed = server
+        .get(page)
+        .bearer_auth("site-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    let etag = allowed.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(server.get(page).send().await.unwrap().status(), 401);
+    let revalidated = server
+        .get(page)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 401);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_auth_matrix_holds_for_the_sync_api_the_cron_endpoint_and_a_private_catalog() {
     let app = spawn_app(20).await;
     let server = app.serve(&[]).await;
