@@ -6,7 +6,7 @@
 
 pub mod fetch;
 mod lease;
-mod pricing;
+pub mod pricing;
 mod progress;
 mod runner;
 pub mod scheduler;

@@ -16,9 +16,10 @@ use crate::domain::pricelist::{
 use crate::store::{PricingState, VariantPrice};
 
 const PRICELIST: &str = "product.pricelist";
-pub(super) const ITEM: &str = "product.pricelist.item";
-const ITEM_FIELDS: &[&str] = &[
-    "id",
+pub const ITEM: &str = "product.pricelist.item";
+/// The fields of a pricelist item that decide a price (also the fields whose change should
+/// send a webhook, see `odoo install-webhooks`).
+pub const RULE_FIELDS: &[&str] = &[
     "applied_on",
     "product_id",
     "product_tmpl_id",
@@ -35,7 +36,6 @@ const ITEM_FIELDS: &[&str] = &[
     "price_surcharge",
     "price_min_margin",
     "price_max_margin",
-    "write_date",
 ];
 
 impl SyncEngine {
@@ -148,9 +148,13 @@ impl SyncEngine {
             ..SearchOptions::default()
         };
         let domain = Domain::leaf("pricelist_id", "=", pricelist);
+        let fields: Vec<&str> = ["id", "write_date"]
+            .into_iter()
+            .chain(RULE_FIELDS.iter().copied())
+            .collect();
         let records = self
             .odoo
-            .search_read(ITEM, &domain, ITEM_FIELDS, &options)
+            .search_read(ITEM, &domain, &fields, &options)
             .await?;
         records
             .iter()
