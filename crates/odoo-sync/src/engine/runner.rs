@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::fetch::{self, FieldPlan};
@@ -239,6 +239,49 @@ fn incremental_window(
         .collect()
 }
 
+type Page = (Vec<i64>, Vec<Product>);
+
+/// Fetches pages in a task of their own, `concurrency` in flight and as many ready, so that Odoo's
+/// workers stay busy while a page is being written (a stream polled only between writes would
+/// leave them idle). The task stops when the receiver is dropped, and is aborted with the guard.
+fn fetch_ahead<F, Fut>(
+    chunks: Vec<Vec<i64>>,
+    concurrency: usize,
+    fetch: F,
+) -> (
+    AbortOnDrop,
+    tokio::sync::mpsc::Receiver<Result<Page, SyncError>>,
+)
+where
+    F: Fn(Vec<i64>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Vec<Product>, SyncError>> + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::mpsc::channel(concurrency);
+    let task = tokio::spawn(async move {
+        let mut pages = futures::stream::iter(chunks)
+            .map(move |chunk| {
+                let read = fetch(chunk.clone());
+                async move { read.await.map(|products| (chunk, products)) }
+            })
+            .buffered(concurrency);
+        while let Some(page) = pages.next().await {
+            let failed = page.is_err();
+            if sender.send(page).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    (AbortOnDrop(task), receiver)
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct Driver<'a> {
     engine: &'a SyncEngine,
     run: SyncRun,
@@ -349,17 +392,12 @@ impl Driver<'_> {
             .chunks(self.full_batch_size())
             .map(<[i64]>::to_vec)
             .collect();
-        let mut pages = futures::stream::iter(chunks)
-            .map(move |chunk| {
-                let (odoo, plan) = (odoo.clone(), plan.clone());
-                async move {
-                    fetch::products(odoo.as_ref(), &plan, &chunk)
-                        .await
-                        .map(|products| (chunk, products))
-                }
-            })
-            .buffered(concurrency);
-        while let Some((chunk, products)) = pages.try_next().await? {
+        let (_fetching, mut pages) = fetch_ahead(chunks, concurrency, move |chunk| {
+            let (odoo, plan) = (odoo.clone(), plan.clone());
+            async move { fetch::products(odoo.as_ref(), &plan, &chunk).await }
+        });
+        while let Some(page) = pages.recv().await {
+            let (chunk, products) = page?;
             let last = *chunk.last().expect("chunks are never empty");
             self.saw_products(&products);
             self.run.cursor.position = Some(Position {
