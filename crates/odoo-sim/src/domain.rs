@@ -3,7 +3,8 @@
 //! and relational name matches to id lists, and evaluating a record with Odoo's NULL semantics.
 
 use crate::like::Pattern;
-use crate::models::{Db, FieldRef, Rec, Ty};
+use crate::models::defs::{PRODUCT, TEMPLATE};
+use crate::models::{model_def, Db, FieldRef, Rec, Ty};
 use crate::value::{parse_dt, Ctx, Val};
 use crate::wire::{py_leaf, OdooErr};
 use chrono::{NaiveDateTime, Timelike};
@@ -354,17 +355,50 @@ fn path_leaf(
     };
     let sub_ctx = ctx.with_active_test(false);
     let sub = compile_leaf(db, &field.comodel, &json!([rest, op, value]), &sub_ctx)?;
-    let ids: Vec<Operand> = t
+    let matched = t
         .recs
         .iter()
-        .filter(|(id, rec)| eval(db, &field.comodel, **id, rec, &sub, &sub_ctx))
-        .map(|(id, _)| Operand::Num(*id as f64))
-        .collect();
+        .filter(|(id, rec)| eval(db, &field.comodel, **id, rec, &sub, &sub_ctx));
+    if model == TEMPLATE && head == "product_variant_ids" {
+        return Ok(Some(owners_of_variants(db, matched, ctx)));
+    }
+    let ids: Vec<Operand> = matched.map(|(id, _)| Operand::Num(*id as f64)).collect();
     Ok(Some(Node::Leaf(Leaf {
         field,
         op: Op::In,
         operand: Operand::List(ids),
     })))
+}
+
+/// `product_variant_ids.<path>` as `id in <the templates of the matching variants>`, which is
+/// what the computed one2many's leaf would match, without computing it for every template.
+fn owners_of_variants<'a>(
+    db: &Db,
+    variants: impl Iterator<Item = (&'a i64, &'a Rec)>,
+    ctx: &Ctx,
+) -> Node {
+    let Some(def) = model_def(PRODUCT) else {
+        return Node::False;
+    };
+    let mut owners: Vec<i64> = variants
+        .filter(|(_, rec)| !ctx.active_test || rec.get(def, "active") == &Val::Bool(true))
+        .filter_map(|(_, rec)| rec.get(def, "product_tmpl_id").m2o_id())
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    match db.resolve(TEMPLATE, "id") {
+        Some(field) => Node::Leaf(Leaf {
+            field,
+            op: Op::In,
+            operand: Operand::List(
+                owners
+                    .into_iter()
+                    .map(|id| Operand::Num(id as f64))
+                    .collect(),
+            ),
+        }),
+        None => Node::False,
+    }
 }
 
 fn build_leaf(
@@ -926,6 +960,51 @@ mod tests {
             json!([["parent_id", "child_of", 12]]),
         );
         assert_eq!(below, vec![18, 19]);
+    }
+
+    fn search_all(db: &Db, model: &str, domain: serde_json::Value, ctx: &Ctx) -> Vec<i64> {
+        search_ids(db, model, &domain, (0, None), Some("id"), ctx).unwrap()
+    }
+
+    fn owner(db: &Db, variant: i64) -> i64 {
+        let def = crate::models::model_def(PRODUCT).unwrap();
+        let rec = db.rec(PRODUCT, variant).unwrap();
+        rec.get(def, "product_tmpl_id").m2o_id().unwrap()
+    }
+
+    #[test]
+    fn a_variant_path_on_templates_matches_the_templates_of_the_matching_variants() {
+        let db = crate::generate::generate(300, 7);
+        let all = Ctx::default().with_active_test(false);
+        let archived = search_all(&db, PRODUCT, json!([["active", "=", false]]), &all);
+        assert!(
+            !archived.is_empty(),
+            "the generated catalog archives some variants"
+        );
+        let mut owners: Vec<i64> = archived.iter().map(|v| owner(&db, *v)).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let path = json!([["product_variant_ids.active", "=", false]]);
+        assert_eq!(search_all(&db, TEMPLATE, path.clone(), &all), owners);
+        // With active_test, archived variants are not among product_variant_ids.
+        assert_eq!(
+            search_all(&db, TEMPLATE, path, &Ctx::default()),
+            Vec::<i64>::new()
+        );
+    }
+
+    #[test]
+    fn variants_by_template_are_found_through_the_index_as_a_scan_would() {
+        let db = crate::generate::generate(300, 7);
+        let all = Ctx::default().with_active_test(false);
+        let templates = [3, 40, 41, 299, 100_000];
+        let domain = json!([["product_tmpl_id", "in", templates], ["id", ">", 0]]);
+        let scanned: Vec<i64> = search_all(&db, PRODUCT, json!([["id", ">", 0]]), &all)
+            .into_iter()
+            .filter(|v| templates.contains(&owner(&db, *v)))
+            .collect();
+        assert!(scanned.len() >= 4, "{scanned:?}");
+        assert_eq!(search_all(&db, PRODUCT, domain, &all), scanned);
     }
 
     #[test]

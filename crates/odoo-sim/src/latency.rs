@@ -1,6 +1,7 @@
 //! An opt-in latency model that makes the simulator as slow as a real Odoo 18, per JSON-RPC call:
 //! the call waits for one of `workers` server workers (a semaphore; beyond it requests queue),
-//! then holds it for `cost(shape)`.
+//! then holds it for `cost(shape)`, or for the simulator's own computing time when that is longer
+//! (the two overlap: a real Odoo's cost is the model's, not the model's plus ours).
 //!
 //! Calibrated on bench18 (20,000 product.template, 2 HTTP workers; client, Odoo and PostgreSQL
 //! sharing one 2-core machine; see the fixtures README, "Throughput"):

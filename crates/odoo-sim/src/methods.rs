@@ -139,7 +139,7 @@ fn scan_by_id(
     let Some(t) = db.table(model) else {
         return Vec::new();
     };
-    if let Some(ids) = id_candidates(node) {
+    if let Some(ids) = id_candidates(db, model, node) {
         let mut ids: Vec<i64> = ids
             .into_iter()
             .filter(|id| t.recs.contains_key(id))
@@ -168,7 +168,7 @@ fn matching(db: &Db, model: &str, node: &Node, ctx: &Ctx) -> Vec<i64> {
     let Some(t) = db.table(model) else {
         return Vec::new();
     };
-    if let Some(mut ids) = id_candidates(node) {
+    if let Some(mut ids) = id_candidates(db, model, node) {
         ids.sort_unstable();
         ids.dedup();
         return ids
@@ -187,13 +187,19 @@ fn matching(db: &Db, model: &str, node: &Node, ctx: &Ctx) -> Vec<i64> {
         .collect()
 }
 
-/// A top-level `id in [...]` / `id = N`: the only ids worth looking at.
-fn id_candidates(node: &Node) -> Option<Vec<i64>> {
+/// A top-level `id in [...]` / `id = N`, or on product.product `product_tmpl_id in [...]`: the
+/// only ids worth looking at, found without a scan (PostgreSQL would use an index).
+fn id_candidates(db: &Db, model: &str, node: &Node) -> Option<Vec<i64>> {
     let of_leaf = |n: &Node| match n {
-        Node::Leaf(l) if l.field.name == "id" && matches!(l.op, Op::In | Op::Eq) => {
-            match &l.operand {
+        Node::Leaf(l) if matches!(l.op, Op::In | Op::Eq) => {
+            let ids = || match &l.operand {
                 Operand::List(items) => Some(items.iter().filter_map(operand_id).collect()),
                 single => operand_id(single).map(|i| vec![i]),
+            };
+            match l.field.name.as_str() {
+                "id" => ids(),
+                "product_tmpl_id" if model == PRODUCT => Some(variants_of(db, &ids()?)),
+                _ => None,
             }
         }
         _ => None,
@@ -201,9 +207,19 @@ fn id_candidates(node: &Node) -> Option<Vec<i64>> {
     match node {
         Node::And(items) => items
             .iter()
-            .find_map(|n| of_leaf(n).or_else(|| id_candidates(n))),
+            .find_map(|n| of_leaf(n).or_else(|| id_candidates(db, model, n))),
         n => of_leaf(n),
     }
+}
+
+/// Every variant of these templates, archived ones included (the leaf still filters them).
+fn variants_of(db: &Db, templates: &[i64]) -> Vec<i64> {
+    templates
+        .iter()
+        .filter_map(|t| db.variants_by_tmpl.get(t))
+        .flatten()
+        .copied()
+        .collect()
 }
 
 fn operand_id(o: &Operand) -> Option<i64> {

@@ -24,6 +24,7 @@ pub struct Target {
     pub sim_url: String,
     pub db_path: PathBuf,
     pub batch_size: u32,
+    pub full_batch_size: u32,
     pub concurrency: usize,
 }
 

@@ -207,7 +207,7 @@ pub async fn floor(target: &Target) -> anyhow::Result<SyncOutcome> {
     fetch::categories(odoo).await?;
     let ids = fetch::template_ids_after(odoo, 0).await?;
     let plan = FieldPlan::discover(odoo, &config.sync).await?;
-    let batch = config.sync.batch_size.max(1) as usize;
+    let batch = config.sync.full_batch_size.max(1) as usize;
     let fetched = futures::stream::iter(ids.chunks(batch))
         .map(|chunk| fetch::products(odoo, &plan, chunk))
         .buffered(config.sync.concurrency.max(1))

@@ -25,6 +25,7 @@ pub struct Plan {
     /// Catalog sizes of the full sync; the last one also serves the other sections.
     pub sizes: Vec<usize>,
     pub batch_size: u32,
+    pub full_batch_size: u32,
     pub concurrency: usize,
     pub edits: usize,
     pub ack_rates: Vec<f64>,
@@ -42,6 +43,7 @@ impl Plan {
             only,
             sizes: vec![20_000, 100_000],
             batch_size: defaults.batch_size,
+            full_batch_size: defaults.full_batch_size,
             concurrency: defaults.concurrency,
             edits: 40,
             ack_rates: vec![200.0, 1_000.0],
@@ -137,6 +139,7 @@ fn target(plan: &Plan, sim: &odoo_sim::Sim, dir: &tempfile::TempDir, size: usize
         sim_url: sim.url(),
         db_path: dir.path().join(format!("engine-{size}.sqlite")),
         batch_size: plan.batch_size,
+        full_batch_size: plan.full_batch_size,
         concurrency: plan.concurrency,
     }
 }
@@ -156,10 +159,11 @@ impl Report {
         table.push(self.catalog.rows());
         format!(
             "odoo-sync benchmark{}: simulator with Odoo 18's latency model (2 workers); \
-             batch {} × concurrency {}\nmachine: {}\n\n{}",
+             full-pass pages of {} × concurrency {} (other batches {})\nmachine: {}\n\n{}",
             if self.plan.quick { " (--quick)" } else { "" },
-            self.plan.batch_size,
+            self.plan.full_batch_size,
             self.plan.concurrency,
+            self.plan.batch_size,
             self.machine.describe(),
             table.render()
         )
@@ -170,6 +174,7 @@ impl Report {
             "run": {
                 "quick": self.plan.quick,
                 "batch_size": self.plan.batch_size,
+                "full_batch_size": self.plan.full_batch_size,
                 "concurrency": self.plan.concurrency,
                 "load_phase_ms": self.plan.load_ms,
                 "warmup_ms": self.plan.warmup_ms,

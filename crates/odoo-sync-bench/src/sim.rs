@@ -46,6 +46,7 @@ pub fn odoo_sync_values(target: &crate::case::Target) -> BTreeMap<String, String
             format!("sqlite://{}", target.db_path.display()),
         ),
         ("SYNC_BATCH_SIZE", target.batch_size.to_string()),
+        ("SYNC_FULL_BATCH_SIZE", target.full_batch_size.to_string()),
         ("SYNC_CONCURRENCY", target.concurrency.to_string()),
         ("SYNC_SCHEDULE", "off".to_string()),
         ("SYNC_FULL_SCHEDULE", "off".to_string()),

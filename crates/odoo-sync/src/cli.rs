@@ -78,7 +78,7 @@ struct SyncArgs {
     /// Run one progressive step of at most N products; run again to continue the same run.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     limit: Option<u64>,
-    /// Products per batch (overrides SYNC_BATCH_SIZE).
+    /// Products per batch (overrides SYNC_BATCH_SIZE and SYNC_FULL_BATCH_SIZE).
     #[arg(long, value_name = "N")]
     batch_size: Option<u32>,
 }
@@ -127,6 +127,7 @@ pub async fn run() -> anyhow::Result<()> {
 async fn sync(mut config: Config, args: SyncArgs) -> anyhow::Result<()> {
     if let Some(batch_size) = args.batch_size {
         config = config.with("SYNC_BATCH_SIZE", batch_size.to_string())?;
+        config = config.with("SYNC_FULL_BATCH_SIZE", batch_size.to_string())?;
     }
     let mode = if args.full {
         SyncMode::Full

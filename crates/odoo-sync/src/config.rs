@@ -24,11 +24,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("ODOO_PROTOCOL", "auto (default: JSON-2 when the server has it, else JSON-RPC), json2 or jsonrpc"),
     ("DATABASE_URL", "catalog store; default sqlite://odoo-sync.sqlite"),
     ("SYNC_BATCH_SIZE", "products per batch (one transaction each); default 200"),
+    ("SYNC_FULL_BATCH_SIZE", "products per page and transaction of a full pass; default 1000"),
     ("SYNC_LANGS", "languages whose translated names and descriptions are synced, e.g. fr_FR,en_US"),
     ("SYNC_EXTRA_FIELDS", "extra product.template fields kept as JSON, e.g. x_color,weight"),
     ("SYNC_OVERLAP_SECONDS", "how far before the watermark incremental reads start; default 300"),
     ("SYNC_PRICELIST_ID", "id of the product.pricelist whose price each variant carries (pricelistPrice); unset: none"),
-    ("SYNC_CONCURRENCY", "Odoo pages in flight during a full pass; default 3"),
+    ("SYNC_CONCURRENCY", "Odoo pages in flight during a full pass (Odoo's worker count); default 2"),
     ("ODOO_TIMEOUT_SECONDS", "timeout of one Odoo call; default 60"),
     ("BIND", "address `serve` listens on; default 127.0.0.1:8080"),
     ("ADMIN_TOKEN", "bearer token of the sync API and the admin page; unset disables them"),
@@ -117,6 +118,11 @@ impl Config {
         let defaults = SyncSettings::default();
         let sync = SyncSettings {
             batch_size: values.number("SYNC_BATCH_SIZE", defaults.batch_size, 1..=10_000)?,
+            full_batch_size: values.number(
+                "SYNC_FULL_BATCH_SIZE",
+                defaults.full_batch_size,
+                1..=10_000,
+            )?,
             langs: values.list("SYNC_LANGS", is_lang_code, "language codes like fr_FR")?,
             extra_fields: values.list(
                 "SYNC_EXTRA_FIELDS",

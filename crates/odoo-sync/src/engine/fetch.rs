@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use odoo_rpc::{Context, DecodeError, Domain, OdooApi, Record, SearchOptions};
 
 use super::{SyncError, SyncSettings};
-use crate::domain::{Category, Product, Translation, Variant};
+use crate::domain::{Category, Product, Translation, Variant, WatermarkKey};
 
 pub const TEMPLATE: &str = "product.template";
 pub const VARIANT: &str = "product.product";
@@ -117,6 +117,52 @@ pub async fn categories(odoo: &dyn OdooApi) -> Result<Vec<Category>, SyncError> 
         .iter()
         .map(|record| category(record).map_err(|e| bad(CATEGORY, record, e)))
         .collect()
+}
+
+/// What three counts say about Odoo since an incremental window opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietProbe {
+    /// Templates written, or whose variants or category were, since the window opened.
+    pub templates_touched: u64,
+    /// Categories written since the window opened (parents of no product included).
+    pub categories_touched: u64,
+    /// Every template, archived ones included: fewer than the store holds means deletions.
+    pub templates: u64,
+}
+
+/// Three counts, in flight together, instead of reading the window and every template id.
+pub async fn quiet_probe(
+    odoo: &dyn OdooApi,
+    since: &BTreeMap<WatermarkKey, NaiveDateTime>,
+) -> Result<QuietProbe, SyncError> {
+    let from = |key| {
+        let at = since.get(&key).copied().unwrap_or(NaiveDateTime::MIN);
+        odoo_rpc::format_odoo_datetime(at)
+    };
+    let touched = Domain::leaf("write_date", ">=", from(WatermarkKey::Template))
+        .or(Domain::leaf(
+            "product_variant_ids.write_date",
+            ">=",
+            from(WatermarkKey::Variant),
+        ))
+        .or(Domain::leaf(
+            "categ_id.write_date",
+            ">=",
+            from(WatermarkKey::Category),
+        ));
+    let categories = Domain::leaf("write_date", ">=", from(WatermarkKey::Category));
+    let context = archived_too();
+    let every = Domain::all();
+    let (templates_touched, categories_touched, templates) = futures::try_join!(
+        odoo.search_count(TEMPLATE, &touched, &context),
+        odoo.search_count(CATEGORY, &categories, &context),
+        odoo.search_count(TEMPLATE, &every, &context),
+    )?;
+    Ok(QuietProbe {
+        templates_touched,
+        categories_touched,
+        templates,
+    })
 }
 
 /// Ids of records of `model` written since `since`, after `after_id`, as `(id, write_date, template id)`.

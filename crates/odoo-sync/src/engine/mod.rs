@@ -61,12 +61,16 @@ impl From<StoreError> for SyncError {
 /// Engine settings, from the `SYNC_*` configuration keys.
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
+    /// Products per batch of progressive steps and incremental pages.
     pub batch_size: u32,
+    /// Products per page of a full pass: Odoo's per-call overhead (~19 ms) is paid per page.
+    pub full_batch_size: u32,
     pub langs: Vec<String>,
     pub extra_fields: Vec<String>,
     /// How far before the watermark incremental reads start (slow Odoo transactions).
     pub overlap: Duration,
-    /// Odoo pages in flight at once during a full pass.
+    /// Odoo pages in flight at once during a full pass: as many as Odoo has workers (2 by
+    /// default); more only queue there.
     pub concurrency: usize,
     /// How long a run stays ours without a heartbeat.
     pub lease: Duration,
@@ -78,10 +82,11 @@ impl Default for SyncSettings {
     fn default() -> Self {
         SyncSettings {
             batch_size: 200,
+            full_batch_size: 1000,
             langs: Vec::new(),
             extra_fields: Vec::new(),
             overlap: Duration::from_secs(300),
-            concurrency: 3,
+            concurrency: 2,
             lease: Duration::from_secs(60),
             pricelist_id: None,
         }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::fetch::{self, FieldPlan};
@@ -39,6 +39,8 @@ pub struct StepOutcome {
 
 /// Runs idle between progressive steps longer than this are abandoned and may be replaced.
 const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(30);
+/// How many recent runs to look through for the last successful one.
+const RUNS_SEARCHED_FOR_A_SUCCESS: u32 = 50;
 
 impl SyncEngine {
     /// Runs a whole sync to its end, resuming an interrupted run when there is one. Returns the
@@ -148,7 +150,8 @@ impl SyncEngine {
         };
         let mut cursor = SyncCursor::start(Phase::Categories);
         if mode == SyncMode::Incremental {
-            cursor.since = incremental_window(&watermarks, self.settings.overlap);
+            let settled = self.last_success_start().await?;
+            cursor.since = incremental_window(&watermarks, settled, self.settings.overlap);
         }
         let new = NewRun {
             mode,
@@ -161,6 +164,16 @@ impl SyncEngine {
         let run = self.store.create_run(new).await?;
         tracing::info!(run = %run.id, mode = %mode, trigger = %request.trigger, "sync run started");
         Ok(run)
+    }
+
+    /// When the last successful run began: every row written before then minus the overlap was
+    /// committed by then (no Odoo transaction outlasts the overlap), so that run saw it.
+    async fn last_success_start(&self) -> Result<Option<NaiveDateTime>, SyncError> {
+        let runs = self.store.recent_runs(RUNS_SEARCHED_FOR_A_SUCCESS).await?;
+        Ok(runs
+            .iter()
+            .find(|run| run.status == RunStatus::Succeeded)
+            .map(|run| run.started_at.naive_utc()))
     }
 
     /// Works on a claimed run until `budget` products are handled, the run ends, or `cancel`.
@@ -215,8 +228,13 @@ impl SyncEngine {
     }
 }
 
+/// Where each model's incremental read starts: the overlap before the later of its watermark and
+/// the start of the last successful run (`settled`). Measured on this machine's clock, which must
+/// agree with Odoo's to well within the overlap. Without `settled`, rows written in the overlap
+/// before a watermark that no longer moves would be re-read by every run, forever.
 fn incremental_window(
     watermarks: &BTreeMap<WatermarkKey, Watermark>,
+    settled: Option<NaiveDateTime>,
     overlap: Duration,
 ) -> BTreeMap<WatermarkKey, NaiveDateTime> {
     let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
@@ -225,11 +243,57 @@ fn incremental_window(
         .map(|key| {
             let since = watermarks
                 .get(&key)
-                .map(|mark| mark.read_from(overlap))
+                .map(|mark| match settled {
+                    Some(at) => (*mark).max(Watermark(at)).read_from(overlap),
+                    None => mark.read_from(overlap),
+                })
                 .unwrap_or(NaiveDateTime::MIN);
             (key, since)
         })
         .collect()
+}
+
+type Page = (Vec<i64>, Vec<Product>);
+
+/// Fetches pages in a task of their own, `concurrency` in flight and as many ready, so that Odoo's
+/// workers stay busy while a page is being written (a stream polled only between writes would
+/// leave them idle). The task stops when the receiver is dropped, and is aborted with the guard.
+fn fetch_ahead<F, Fut>(
+    chunks: Vec<Vec<i64>>,
+    concurrency: usize,
+    fetch: F,
+) -> (
+    AbortOnDrop,
+    tokio::sync::mpsc::Receiver<Result<Page, SyncError>>,
+)
+where
+    F: Fn(Vec<i64>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Vec<Product>, SyncError>> + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::mpsc::channel(concurrency);
+    let task = tokio::spawn(async move {
+        let mut pages = futures::stream::iter(chunks)
+            .map(move |chunk| {
+                let read = fetch(chunk.clone());
+                async move { read.await.map(|products| (chunk, products)) }
+            })
+            .buffered(concurrency);
+        while let Some(page) = pages.next().await {
+            let failed = page.is_err();
+            if sender.send(page).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    (AbortOnDrop(task), receiver)
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 struct Driver<'a> {
@@ -251,6 +315,10 @@ impl Driver<'_> {
         self.engine.settings.batch_size.max(1)
     }
 
+    fn full_batch_size(&self) -> usize {
+        self.engine.settings.full_batch_size.max(1) as usize
+    }
+
     fn budget_left(&self) -> u64 {
         self.budget.saturating_sub(self.handled)
     }
@@ -265,6 +333,9 @@ impl Driver<'_> {
     async fn advance(&mut self, cancel: &CancellationToken) -> Result<(), SyncError> {
         while !self.run.cursor.is_done() && self.budget_left() > 0 && !cancel.is_cancelled() {
             match self.run.cursor.phase {
+                Phase::Categories if self.is_quiet_start() && self.odoo_is_quiet().await? => {
+                    self.end_quietly().await?
+                }
                 Phase::Categories => self.categories().await?,
                 Phase::Variants => self.changed_variants().await?,
                 Phase::Templates if self.run.mode == SyncMode::Full => {
@@ -276,6 +347,29 @@ impl Driver<'_> {
             }
         }
         Ok(())
+    }
+
+    fn is_quiet_start(&self) -> bool {
+        self.run.mode == SyncMode::Incremental && self.run.processed == 0
+    }
+
+    /// Nothing written in the window, in any model, and as many templates as the store holds:
+    /// there is nothing to read.
+    async fn odoo_is_quiet(&self) -> Result<bool, SyncError> {
+        let probe = fetch::quiet_probe(self.odoo(), &self.run.cursor.since).await?;
+        let held = self.engine.store.product_count().await?;
+        tracing::debug!(?probe, held, "incremental probe");
+        Ok(
+            probe.templates_touched == 0
+                && probe.categories_touched == 0
+                && probe.templates == held,
+        )
+    }
+
+    async fn end_quietly(&mut self) -> Result<(), SyncError> {
+        tracing::info!(run = %self.run.id, "nothing changed in Odoo since the window opened");
+        self.run.cursor.enter(Phase::Done);
+        self.commit(&[], &[]).await
     }
 
     /// Categories are few: all of them are read every run, and unchanged ones are not rewritten.
@@ -309,20 +403,15 @@ impl Driver<'_> {
         let odoo = self.engine.odoo.clone();
         let concurrency = self.engine.settings.concurrency.max(1);
         let chunks: Vec<Vec<i64>> = ids[..take]
-            .chunks(self.batch_size() as usize)
+            .chunks(self.full_batch_size())
             .map(<[i64]>::to_vec)
             .collect();
-        let mut pages = futures::stream::iter(chunks)
-            .map(move |chunk| {
-                let (odoo, plan) = (odoo.clone(), plan.clone());
-                async move {
-                    fetch::products(odoo.as_ref(), &plan, &chunk)
-                        .await
-                        .map(|products| (chunk, products))
-                }
-            })
-            .buffered(concurrency);
-        while let Some((chunk, products)) = pages.try_next().await? {
+        let (_fetching, mut pages) = fetch_ahead(chunks, concurrency, move |chunk| {
+            let (odoo, plan) = (odoo.clone(), plan.clone());
+            async move { fetch::products(odoo.as_ref(), &plan, &chunk).await }
+        });
+        while let Some(page) = pages.recv().await {
+            let (chunk, products) = page?;
             let last = *chunk.last().expect("chunks are never empty");
             self.saw_products(&products);
             self.run.cursor.position = Some(Position {
@@ -517,5 +606,42 @@ impl Driver<'_> {
             .await?;
         tracing::info!(run = %run.id, counts = ?run.counts, "sync run succeeded");
         Ok(run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    fn marks(at_: NaiveDateTime) -> BTreeMap<WatermarkKey, Watermark> {
+        WatermarkKey::CATALOG
+            .into_iter()
+            .map(|key| (key, Watermark(at_)))
+            .collect()
+    }
+
+    #[test]
+    fn the_window_opens_the_overlap_before_the_last_successful_run_when_that_is_later() {
+        let overlap = Duration::from_secs(300);
+        let old_mark = marks(at("2025-01-01 00:00:00"));
+        let window = incremental_window(&old_mark, Some(at("2026-11-24 20:00:00")), overlap);
+        assert_eq!(window[&WatermarkKey::Template], at("2026-11-24 19:55:00"));
+        let window = incremental_window(&old_mark, None, overlap);
+        assert_eq!(window[&WatermarkKey::Variant], at("2024-12-31 23:55:00"));
+    }
+
+    #[test]
+    fn a_watermark_newer_than_the_last_run_still_opens_the_window() {
+        let overlap = Duration::from_secs(60);
+        let window = incremental_window(
+            &marks(at("2026-11-24 20:10:00")),
+            Some(at("2026-11-24 20:00:00")),
+            overlap,
+        );
+        assert_eq!(window[&WatermarkKey::Category], at("2026-11-24 20:09:00"));
     }
 }

@@ -207,7 +207,11 @@ async fn a_graceful_stop_during_a_run_commits_the_batch_and_the_run_resumes_afte
         ..Default::default()
     });
     let server = app
-        .serve(&[("SYNC_BATCH_SIZE", "50"), ("SYNC_CONCURRENCY", "1")])
+        .serve(&[
+            ("SYNC_BATCH_SIZE", "50"),
+            ("SYNC_FULL_BATCH_SIZE", "50"),
+            ("SYNC_CONCURRENCY", "1"),
+        ])
         .await;
     let started = server
         .admin_post("/api/products/sync", json!({"forceRefresh": true}))
