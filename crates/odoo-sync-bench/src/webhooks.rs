@@ -69,7 +69,7 @@ pub async fn run(
     let addr: SocketAddr = server.listening.parse()?;
     let odoo = crate::sim::client(&sim.url()).await?;
     let url = odoo_admin::webhook_url(&format!("http://{addr}/api/products/sync/webhook"), SECRET);
-    let rules = odoo_admin::install(odoo.as_ref(), &url)
+    let rules = odoo_admin::install(odoo.as_ref(), &url, false)
         .await?
         .iter()
         .map(ToString::to_string)

@@ -137,12 +137,25 @@ pub fn webhook_url(url: &str, secret: &str) -> String {
     format!("{url}{separator}token={secret}")
 }
 
-/// Creates or updates the rules; running it again changes nothing.
-pub async fn install(odoo: &dyn OdooApi, url_with_token: &str) -> Result<Vec<Change>, OdooError> {
+/// Creates or updates the rules; running it again changes nothing. The pricelist item rules are
+/// installed only when the catalog carries a pricelist (`with_pricelist`), and removed otherwise:
+/// each webhook makes the Odoo user who saves wait for our answer, so none is sent for nothing.
+pub async fn install(
+    odoo: &dyn OdooApi,
+    url_with_token: &str,
+    with_pricelist: bool,
+) -> Result<Vec<Change>, OdooError> {
     let existing = installed(odoo).await?;
     let mut changes = Vec::new();
     for spec in RULES {
         let name = spec.name();
+        if spec.model == crate::engine::pricing::ITEM && !with_pricelist {
+            if let Some(rule) = existing.iter().find(|rule| rule.name == name) {
+                remove(odoo, rule).await?;
+                changes.push(Change::Removed(name));
+            }
+            continue;
+        }
         let Some(model_id) = model_id(odoo, spec.model).await? else {
             changes.push(Change::Skipped(
                 name,
@@ -196,23 +209,30 @@ pub async fn install(odoo: &dyn OdooApi, url_with_token: &str) -> Result<Vec<Cha
 pub async fn uninstall(odoo: &dyn OdooApi) -> Result<Vec<Change>, OdooError> {
     let mut changes = Vec::new();
     for rule in installed(odoo).await? {
-        let plain = Context::default();
-        odoo.unlink("base.automation", &[rule.id], &plain).await?;
-        if !rule.action_ids.is_empty() {
-            let remaining = odoo
-                .search(
-                    "ir.actions.server",
-                    &Domain::leaf("id", "in", rule.action_ids.clone()),
-                    &SearchOptions::default(),
-                )
-                .await?;
-            if !remaining.is_empty() {
-                odoo.unlink("ir.actions.server", &remaining, &plain).await?;
-            }
-        }
+        remove(odoo, &rule).await?;
         changes.push(Change::Removed(rule.name));
     }
     Ok(changes)
+}
+
+/// Deletes one rule and the webhook actions it still has.
+async fn remove(odoo: &dyn OdooApi, rule: &InstalledRule) -> Result<(), OdooError> {
+    let plain = Context::default();
+    odoo.unlink("base.automation", &[rule.id], &plain).await?;
+    if rule.action_ids.is_empty() {
+        return Ok(());
+    }
+    let remaining = odoo
+        .search(
+            "ir.actions.server",
+            &Domain::leaf("id", "in", rule.action_ids.clone()),
+            &SearchOptions::default(),
+        )
+        .await?;
+    if !remaining.is_empty() {
+        odoo.unlink("ir.actions.server", &remaining, &plain).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone)]

@@ -43,6 +43,13 @@ async fn templates(odoo: &dyn OdooApi) -> Vec<(i64, f64, i64)> {
         .collect()
 }
 
+/// Whether `install-webhooks` reported `change` for the rule named `rule`.
+fn said_of(output: &str, change: &str, rule: &str) -> bool {
+    output
+        .lines()
+        .any(|line| line.starts_with(change) && line.ends_with(rule))
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-6
 }
@@ -224,6 +231,13 @@ async fn an_unknown_pricelist_id_fails_the_sweep_naming_it_and_keeps_the_catalog
 async fn a_pricelist_rule_saved_in_odoo_reaches_the_catalog_by_webhook_without_a_sweep() {
     let (app, server) =
         crate::webhooks::real_time_app(10, &[("SYNC_PRICELIST_ID", &PRICELIST.to_string())]).await;
+    let server_url = format!("{}/api/products/sync/webhook", server.url);
+    let install = ["odoo", "install-webhooks", "--url", server_url.as_str()];
+    let installed = app.cli_ok(&install).await;
+    assert!(
+        said_of(&installed, "unchanged", "product.pricelist.item on save"),
+        "with a pricelist, its items are watched: {installed}"
+    );
     let odoo = app.odoo().await;
     let (template, _, _) = templates(odoo.as_ref()).await[0];
     let item = rule(
@@ -245,5 +259,15 @@ async fn a_pricelist_rule_saved_in_odoo_reaches_the_catalog_by_webhook_without_a
         pricelist_price(&r["body"]).is_some_and(|p| p != 7.5)
     })
     .await;
+
+    let mut without_pricelist = app.command(&install);
+    without_pricelist.env_remove("SYNC_PRICELIST_ID");
+    let output = without_pricelist.output().await.unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        said_of(&said, "removed", "product.pricelist.item on save")
+            && said_of(&said, "removed", "product.pricelist.item on deletion"),
+        "without a pricelist, no pricelist webhook makes Odoo users wait: {said}"
+    );
     server.stop().await;
 }

@@ -20,6 +20,9 @@ pub async fn real_time_app(products: usize, extra: &[(&str, &str)]) -> (TestApp,
     let mut app = spawn_app(products).await;
     app.env
         .insert("WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
+    for (key, value) in extra {
+        app.env.insert(key.to_string(), value.to_string());
+    }
     app.cli_ok(&["sync", "--full"]).await;
     let mut settings = vec![
         ("SYNC_SWEEP_INTERVAL", "0"),
