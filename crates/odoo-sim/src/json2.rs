@@ -5,19 +5,17 @@
 //! type). Also `GET /web/version`. Checks run in Odoo's order: database, route, content type,
 //! key, body, model, method, signature; then the same ORM as `/jsonrpc`.
 
-use crate::faults::{Fate, HANG};
 use crate::methods::{READ_METHODS, WRITE_METHODS};
 use crate::models::defs::model_def;
 use crate::rpc::{self, Env, ADMIN_UID};
 use crate::server::{finish, html, json_response, AppState};
 use crate::value::now_micros;
-use crate::wire::{OdooErr, UNAVAILABLE_HTML};
+use crate::wire::OdooErr;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value as Json};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub const NO_DATABASE_HTML: &str = "<!DOCTYPE html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>No database is selected and the requested URL was not found in the server-wide controllers.</p>\n<p>Please verify the hostname, <a href=/web/login>login</a> and try again.</p>\n\n<!-- Alternatively, use the X-Odoo-Database header. -->\n";
@@ -153,16 +151,10 @@ pub async fn json2(
         Ok(args) => args,
         Err(failure) => return failure.into_response(),
     };
-    state.calls.fetch_add(1, Ordering::Relaxed);
-    let faults = state.faults();
-    if faults.latency_ms > 0 {
-        tokio::time::sleep(faults.latency()).await;
-    }
-    match faults.roll() {
-        Fate::Unavailable => return html(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_HTML),
-        Fate::Hang => tokio::time::sleep(HANG).await,
-        Fate::Serve => {}
-    }
+    let faults = match crate::server::enter_call(&state).await {
+        Ok(faults) => faults,
+        Err(refused) => return refused,
+    };
     let outcome = run(&state, model, name, args, uid).await;
     match outcome {
         Ok(value) => {

@@ -108,6 +108,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Counts a call and plays the fault knobs on it: the fixed latency, then a 503 or a hang.
+pub(crate) async fn enter_call(state: &AppState) -> Result<Faults, Response> {
+    state.calls.fetch_add(1, Ordering::Relaxed);
+    let faults = state.faults();
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(faults.latency()).await;
+    }
+    match faults.roll() {
+        Fate::Unavailable => return Err(html(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_HTML)),
+        Fate::Hang => tokio::time::sleep(HANG).await,
+        Fate::Serve => {}
+    }
+    Ok(faults)
+}
+
 pub fn html(status: StatusCode, body: &'static str) -> Response {
     (
         status,
@@ -149,17 +164,11 @@ async fn jsonrpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     let Ok(request) = serde_json::from_slice::<Json>(&body) else {
         return html(StatusCode::BAD_REQUEST, INVALID_JSON);
     };
-    state.calls.fetch_add(1, Ordering::Relaxed);
-    let faults = state.faults();
     let now = now_micros();
-    if faults.latency_ms > 0 {
-        tokio::time::sleep(faults.latency()).await;
-    }
-    match faults.roll() {
-        Fate::Unavailable => return html(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_HTML),
-        Fate::Hang => tokio::time::sleep(HANG).await,
-        Fate::Serve => {}
-    }
+    let faults = match enter_call(&state).await {
+        Ok(faults) => faults,
+        Err(refused) => return refused,
+    };
     let busy = match &faults.latency_model {
         Some(model) => Some(state.workers.acquire(model.workers).await),
         None => None,
