@@ -31,7 +31,7 @@ struct Cli {
     /// A reduced run (2k/5k products, short load phases) that finishes in under a minute.
     #[arg(long)]
     quick: bool,
-    /// Run one section only (after the sync it needs, unmeasured): `catalog`.
+    /// Run one section only: `full-sync`, or `catalog` (after the sync it needs, unmeasured).
     #[arg(long, value_enum)]
     only: Option<report::Section>,
     /// Also write every figure as JSON to this file.

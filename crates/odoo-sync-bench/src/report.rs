@@ -14,6 +14,8 @@ use crate::webhooks::Webhooks;
 /// A section that `--only` can run alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Section {
+    /// The full syncs (seed, engine, floor) at every size, nothing else.
+    FullSync,
     Catalog,
 }
 
@@ -78,6 +80,9 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     if plan.only == Some(Section::Catalog) {
         return run_catalog_only(plan).await;
     }
+    if plan.only == Some(Section::FullSync) {
+        return run_full_sync_only(plan).await;
+    }
     let dir = tempfile::tempdir()?;
     let mut full_sync = Vec::new();
     let largest = *plan.sizes.iter().max().expect("at least one size");
@@ -101,6 +106,30 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
         incremental: Some(incremental),
         webhooks: Some(webhooks),
         catalog,
+    })
+}
+
+/// The full-sync rows alone, at every size.
+async fn run_full_sync_only(plan: &Plan) -> anyhow::Result<Report> {
+    let dir = tempfile::tempdir()?;
+    let mut full_sync = Vec::new();
+    for &size in &plan.sizes {
+        let sim = crate::sim::spawn(size).await?;
+        full_sync.push(crate::full_sync::run(&sim, size, &target(plan, &sim, &dir, size)).await?);
+        sim.shutdown().await;
+    }
+    Ok(Report {
+        plan: plan.clone(),
+        machine: Machine::this_one(),
+        full_sync,
+        incremental: None,
+        webhooks: None,
+        catalog: Catalog {
+            connections: 0,
+            endpoints: Vec::new(),
+            server_peak_rss_mb: 0.0,
+            postgres: "not run (--only full-sync)".into(),
+        },
     })
 }
 
