@@ -9,6 +9,7 @@ mod sqlite;
 mod sqlite_catalog;
 mod sqlite_inbox;
 mod sqlite_pricing;
+mod sqlite_write;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

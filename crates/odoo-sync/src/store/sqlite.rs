@@ -12,10 +12,11 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+use super::sqlite_write::ProductWrite;
 use super::{
-    sqlite_catalog, sqlite_inbox, sqlite_pricing, CatalogBatch, CatalogStore, CategoryNode,
-    ChangePage, Checkpoint, Coalesce, NewRun, PricingState, ProductPage, ProductQuery, StockLevel,
-    StoreError, StoredProduct, VariantPrice,
+    sqlite_catalog, sqlite_inbox, sqlite_pricing, sqlite_write, CatalogBatch, CatalogStore,
+    CategoryNode, ChangePage, Checkpoint, Coalesce, NewRun, PricingState, ProductPage,
+    ProductQuery, StockLevel, StoreError, StoredProduct, VariantPrice,
 };
 use crate::domain::pricelist::{PricedVariant, PricelistRule};
 use crate::domain::{
@@ -65,6 +66,7 @@ impl CatalogStore for SqliteStore {
         let existing = existing_products(&mut tx, batch.products).await?;
         let mut counts = RunCounts::default();
         let mut next_seq = next_change_seq(&mut tx).await?;
+        let mut writes = Vec::new();
         for product in batch.products {
             let hash = product.content_hash();
             match existing.get(&product.id) {
@@ -78,11 +80,16 @@ impl CatalogStore for SqliteStore {
                     if found.is_some_and(|row| row.active && !product.active) {
                         counts.archived += 1;
                     }
-                    write_product(&mut tx, product, &hash, next_seq, now).await?;
+                    writes.push(ProductWrite {
+                        product,
+                        hash,
+                        change_seq: next_seq,
+                    });
                     next_seq += 1;
                 }
             }
         }
+        sqlite_write::write_products(&mut tx, &writes, now).await?;
         if let Some(checkpoint) = &batch.checkpoint {
             advance_run(&mut tx, checkpoint, counts, now).await?;
         }
@@ -535,129 +542,6 @@ async fn upsert_category(
     .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-async fn write_product(
-    conn: &mut SqliteConnection,
-    product: &Product,
-    hash: &str,
-    change_seq: i64,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "insert into product (product_id, name, default_code, barcode, list_price, category_id, description_sale, \
-         active, sale_ok, is_published, public_categ_ids, extra, write_date, content_hash, deleted_at, change_seq, \
-         created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?, ?) \
-         on conflict (product_id) do update set name = excluded.name, default_code = excluded.default_code, \
-         barcode = excluded.barcode, list_price = excluded.list_price, category_id = excluded.category_id, \
-         description_sale = excluded.description_sale, active = excluded.active, sale_ok = excluded.sale_ok, \
-         is_published = excluded.is_published, public_categ_ids = excluded.public_categ_ids, extra = excluded.extra, \
-         write_date = excluded.write_date, content_hash = excluded.content_hash, deleted_at = null, \
-         change_seq = excluded.change_seq, updated_at = excluded.updated_at",
-    )
-    .bind(product.id)
-    .bind(&product.name)
-    .bind(&product.default_code)
-    .bind(&product.barcode)
-    .bind(product.list_price)
-    .bind(product.categ_id)
-    .bind(&product.description_sale)
-    .bind(product.active)
-    .bind(product.sale_ok)
-    .bind(product.is_published)
-    .bind(serde_json::to_string(&product.public_categ_ids).expect("ids serialise"))
-    .bind(serde_json::Value::Object(product.extra.clone()).to_string())
-    .bind(product.write_date.format(ODOO_DATETIME).to_string())
-    .bind(hash)
-    .bind(change_seq)
-    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-    .execute(&mut *conn)
-    .await?;
-    replace_variants(conn, product).await?;
-    replace_translations(conn, product).await?;
-    index_for_search(conn, product).await
-}
-
-async fn index_for_search(
-    conn: &mut SqliteConnection,
-    product: &Product,
-) -> Result<(), StoreError> {
-    let names: Vec<&str> = std::iter::once(product.name.as_str())
-        .chain(product.translations.values().map(|t| t.name.as_str()))
-        .collect();
-    let codes: Vec<&str> = [&product.default_code, &product.barcode]
-        .into_iter()
-        .chain(
-            product
-                .variants
-                .iter()
-                .flat_map(|v| [&v.default_code, &v.barcode]),
-        )
-        .filter_map(|code| code.as_deref())
-        .collect();
-    sqlx::query("delete from product_search where rowid = ?")
-        .bind(product.id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("insert into product_search (rowid, names, codes) values (?, ?, ?)")
-        .bind(product.id)
-        .bind(names.join(" "))
-        .bind(codes.join(" "))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-async fn replace_variants(
-    conn: &mut SqliteConnection,
-    product: &Product,
-) -> Result<(), StoreError> {
-    sqlx::query("delete from variant where product_id = ?")
-        .bind(product.id)
-        .execute(&mut *conn)
-        .await?;
-    for (position, variant) in product.variants.iter().enumerate() {
-        sqlx::query(
-            "insert into variant (variant_id, product_id, position, default_code, barcode, lst_price, active, \
-             attribute_value_ids, write_date) values (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             on conflict (variant_id) do update set product_id = excluded.product_id, position = excluded.position, \
-             default_code = excluded.default_code, barcode = excluded.barcode, lst_price = excluded.lst_price, \
-             active = excluded.active, attribute_value_ids = excluded.attribute_value_ids, write_date = excluded.write_date",
-        )
-        .bind(variant.id)
-        .bind(product.id)
-        .bind(position as i64)
-        .bind(&variant.default_code)
-        .bind(&variant.barcode)
-        .bind(variant.lst_price)
-        .bind(variant.active)
-        .bind(serde_json::to_string(&variant.product_template_attribute_value_ids).expect("ids serialise"))
-        .bind(variant.write_date.format(ODOO_DATETIME).to_string())
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-async fn replace_translations(
-    conn: &mut SqliteConnection,
-    product: &Product,
-) -> Result<(), StoreError> {
-    sqlx::query("delete from product_translation where product_id = ?")
-        .bind(product.id)
-        .execute(&mut *conn)
-        .await?;
-    for (lang, translation) in &product.translations {
-        sqlx::query("insert into product_translation (product_id, lang, name, description_sale) values (?, ?, ?, ?)")
-            .bind(product.id)
-            .bind(lang)
-            .bind(&translation.name)
-            .bind(&translation.description_sale)
-            .execute(&mut *conn)
-            .await?;
-    }
     Ok(())
 }
 

@@ -1,0 +1,204 @@
+//! Writing a page of products in a few multi-row statements per table. sqlx hands every SQLite
+//! statement to the connection's own thread and back; row by row, those hand-offs cost more than
+//! SQLite's work (BENCHMARKS.md, "Rerun on a quiet machine"), so a page is written per table.
+
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::StoreError;
+use crate::domain::Product;
+
+const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
+/// Rows per statement: SQLite allows 32,766 bound values; the widest row here has 17.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// A product to write, with its content hash and the change sequence it gets.
+pub(super) struct ProductWrite<'a> {
+    pub product: &'a Product,
+    pub hash: String,
+    pub change_seq: i64,
+}
+
+pub(super) async fn write_products(
+    conn: &mut SqliteConnection,
+    writes: &[ProductWrite<'_>],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    for chunk in writes.chunks(ROWS_PER_STATEMENT) {
+        upsert_products(conn, chunk, &now).await?;
+    }
+    let ids = serde_json::to_string(&writes.iter().map(|w| w.product.id).collect::<Vec<_>>())
+        .expect("ids serialise");
+    for table in ["variant", "product_translation"] {
+        sqlx::query(&format!(
+            "delete from {table} where product_id in (select value from json_each(?))"
+        ))
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("delete from product_search where rowid in (select value from json_each(?))")
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+    let products: Vec<&Product> = writes.iter().map(|w| w.product).collect();
+    insert_variants(conn, &products).await?;
+    insert_translations(conn, &products).await?;
+    insert_search_rows(conn, &products).await
+}
+
+async fn upsert_products(
+    conn: &mut SqliteConnection,
+    writes: &[ProductWrite<'_>],
+    now: &str,
+) -> Result<(), StoreError> {
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "insert into product (product_id, name, default_code, barcode, list_price, category_id, \
+         description_sale, active, sale_ok, is_published, public_categ_ids, extra, write_date, \
+         content_hash, deleted_at, change_seq, created_at, updated_at) ",
+    );
+    sql.push_values(writes, |mut row, write| {
+        let product = write.product;
+        row.push_bind(product.id)
+            .push_bind(product.name.clone())
+            .push_bind(product.default_code.clone())
+            .push_bind(product.barcode.clone())
+            .push_bind(product.list_price)
+            .push_bind(product.categ_id)
+            .push_bind(product.description_sale.clone())
+            .push_bind(product.active)
+            .push_bind(product.sale_ok)
+            .push_bind(product.is_published)
+            .push_bind(serde_json::to_string(&product.public_categ_ids).expect("ids serialise"))
+            .push_bind(serde_json::Value::Object(product.extra.clone()).to_string())
+            .push_bind(product.write_date.format(ODOO_DATETIME).to_string())
+            .push_bind(write.hash.clone())
+            .push("null")
+            .push_bind(write.change_seq)
+            .push_bind(now.to_string())
+            .push_bind(now.to_string());
+    });
+    sql.push(
+        " on conflict (product_id) do update set name = excluded.name, default_code = excluded.default_code, \
+         barcode = excluded.barcode, list_price = excluded.list_price, category_id = excluded.category_id, \
+         description_sale = excluded.description_sale, active = excluded.active, sale_ok = excluded.sale_ok, \
+         is_published = excluded.is_published, public_categ_ids = excluded.public_categ_ids, extra = excluded.extra, \
+         write_date = excluded.write_date, content_hash = excluded.content_hash, deleted_at = null, \
+         change_seq = excluded.change_seq, updated_at = excluded.updated_at",
+    );
+    sql.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn insert_variants(
+    conn: &mut SqliteConnection,
+    products: &[&Product],
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = products
+        .iter()
+        .flat_map(|product| {
+            product
+                .variants
+                .iter()
+                .enumerate()
+                .map(move |(position, variant)| (product.id, position, variant))
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "insert into variant (variant_id, product_id, position, default_code, barcode, lst_price, \
+             active, attribute_value_ids, write_date) ",
+        );
+        sql.push_values(chunk, |mut row, (product_id, position, variant)| {
+            let attributes = &variant.product_template_attribute_value_ids;
+            row.push_bind(variant.id)
+                .push_bind(*product_id)
+                .push_bind(*position as i64)
+                .push_bind(variant.default_code.clone())
+                .push_bind(variant.barcode.clone())
+                .push_bind(variant.lst_price)
+                .push_bind(variant.active)
+                .push_bind(serde_json::to_string(attributes).expect("ids serialise"))
+                .push_bind(variant.write_date.format(ODOO_DATETIME).to_string());
+        });
+        // A variant moved to another template keeps its id.
+        sql.push(
+            " on conflict (variant_id) do update set product_id = excluded.product_id, position = excluded.position, \
+             default_code = excluded.default_code, barcode = excluded.barcode, lst_price = excluded.lst_price, \
+             active = excluded.active, attribute_value_ids = excluded.attribute_value_ids, write_date = excluded.write_date",
+        );
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_translations(
+    conn: &mut SqliteConnection,
+    products: &[&Product],
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = products
+        .iter()
+        .flat_map(|product| {
+            product
+                .translations
+                .iter()
+                .map(move |(lang, translation)| (product.id, lang, translation))
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "insert into product_translation (product_id, lang, name, description_sale) ",
+        );
+        sql.push_values(chunk, |mut row, (product_id, lang, translation)| {
+            row.push_bind(*product_id)
+                .push_bind(lang.to_string())
+                .push_bind(translation.name.clone())
+                .push_bind(translation.description_sale.clone());
+        });
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The full-text row of each product: its names in every language, and its codes.
+async fn insert_search_rows(
+    conn: &mut SqliteConnection,
+    products: &[&Product],
+) -> Result<(), StoreError> {
+    for chunk in products.chunks(ROWS_PER_STATEMENT) {
+        let mut sql =
+            QueryBuilder::<Sqlite>::new("insert into product_search (rowid, names, codes) ");
+        sql.push_values(chunk, |mut row, product| {
+            row.push_bind(product.id)
+                .push_bind(search_names(product))
+                .push_bind(search_codes(product));
+        });
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn search_names(product: &Product) -> String {
+    let names: Vec<&str> = std::iter::once(product.name.as_str())
+        .chain(product.translations.values().map(|t| t.name.as_str()))
+        .collect();
+    names.join(" ")
+}
+
+fn search_codes(product: &Product) -> String {
+    let codes: Vec<&str> = [&product.default_code, &product.barcode]
+        .into_iter()
+        .chain(
+            product
+                .variants
+                .iter()
+                .flat_map(|v| [&v.default_code, &v.barcode]),
+        )
+        .filter_map(|code| code.as_deref())
+        .collect();
+    codes.join(" ")
+}
