@@ -3,6 +3,7 @@
 //! SQLite's work (BENCHMARKS.md, "Rerun on a quiet machine"), so a page is written per table.
 
 use chrono::{DateTime, Utc};
+use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::StoreError;
@@ -108,12 +109,12 @@ async fn insert_variants(
                 .map(move |(position, variant)| (product.id, position, variant))
         })
         .collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = QueryBuilder::<Sqlite>::new(
-            "insert into variant (variant_id, product_id, position, default_code, barcode, lst_price, \
-             active, attribute_value_ids, write_date) ",
-        );
-        sql.push_values(chunk, |mut row, (product_id, position, variant)| {
+    insert_in_chunks(
+        conn,
+        "insert into variant (variant_id, product_id, position, default_code, barcode, lst_price, \
+         active, attribute_value_ids, write_date) ",
+        &rows,
+        |mut row, (product_id, position, variant)| {
             let attributes = &variant.product_template_attribute_value_ids;
             row.push_bind(variant.id)
                 .push_bind(*product_id)
@@ -124,16 +125,13 @@ async fn insert_variants(
                 .push_bind(variant.active)
                 .push_bind(serde_json::to_string(attributes).expect("ids serialise"))
                 .push_bind(variant.write_date.format(ODOO_DATETIME).to_string());
-        });
+        },
         // A variant moved to another template keeps its id.
-        sql.push(
-            " on conflict (variant_id) do update set product_id = excluded.product_id, position = excluded.position, \
-             default_code = excluded.default_code, barcode = excluded.barcode, lst_price = excluded.lst_price, \
-             active = excluded.active, attribute_value_ids = excluded.attribute_value_ids, write_date = excluded.write_date",
-        );
-        sql.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+        " on conflict (variant_id) do update set product_id = excluded.product_id, position = excluded.position, \
+         default_code = excluded.default_code, barcode = excluded.barcode, lst_price = excluded.lst_price, \
+         active = excluded.active, attribute_value_ids = excluded.attribute_value_ids, write_date = excluded.write_date",
+    )
+    .await
 }
 
 async fn insert_translations(
@@ -149,19 +147,19 @@ async fn insert_translations(
                 .map(move |(lang, translation)| (product.id, lang, translation))
         })
         .collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = QueryBuilder::<Sqlite>::new(
-            "insert into product_translation (product_id, lang, name, description_sale) ",
-        );
-        sql.push_values(chunk, |mut row, (product_id, lang, translation)| {
+    insert_in_chunks(
+        conn,
+        "insert into product_translation (product_id, lang, name, description_sale) ",
+        &rows,
+        |mut row, (product_id, lang, translation)| {
             row.push_bind(*product_id)
                 .push_bind(lang.to_string())
                 .push_bind(translation.name.clone())
                 .push_bind(translation.description_sale.clone());
-        });
-        sql.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+        },
+        "",
+    )
+    .await
 }
 
 /// The full-text row of each product: its names in every language, and its codes.
@@ -169,14 +167,32 @@ async fn insert_search_rows(
     conn: &mut SqliteConnection,
     products: &[&Product],
 ) -> Result<(), StoreError> {
-    for chunk in products.chunks(ROWS_PER_STATEMENT) {
-        let mut sql =
-            QueryBuilder::<Sqlite>::new("insert into product_search (rowid, names, codes) ");
-        sql.push_values(chunk, |mut row, product| {
+    insert_in_chunks(
+        conn,
+        "insert into product_search (rowid, names, codes) ",
+        products,
+        |mut row, product| {
             row.push_bind(product.id)
                 .push_bind(search_names(product))
                 .push_bind(search_codes(product));
-        });
+        },
+        "",
+    )
+    .await
+}
+
+/// `insert` followed by the rows' values, `ROWS_PER_STATEMENT` rows per statement, then `suffix`.
+async fn insert_in_chunks<T>(
+    conn: &mut SqliteConnection,
+    insert: &str,
+    rows: &[T],
+    bind: impl Fn(Separated<'_, '_, Sqlite, &'static str>, &T),
+    suffix: &str,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = QueryBuilder::<Sqlite>::new(insert);
+        sql.push_values(chunk, &bind);
+        sql.push(suffix);
         sql.build().execute(&mut *conn).await?;
     }
     Ok(())
