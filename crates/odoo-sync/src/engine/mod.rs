@@ -101,6 +101,8 @@ pub struct SyncEngine {
     owner: String,
     /// Whether Odoo sends its webhooks after the commit (19+), learnt once from its version.
     webhooks_after_commit: Arc<tokio::sync::OnceCell<bool>>,
+    /// The fields to read, as the last run (or the first webhook batch) discovered them.
+    field_plan: Arc<std::sync::Mutex<Option<fetch::FieldPlan>>>,
 }
 
 impl SyncEngine {
@@ -115,7 +117,24 @@ impl SyncEngine {
             settings,
             owner: lease::this_process(),
             webhooks_after_commit: Default::default(),
+            field_plan: Default::default(),
         }
+    }
+
+    /// The fields to read. Every run asks Odoo again at its start (`refresh_field_plan`); webhook
+    /// batches and sweeps reuse that answer instead of paying a `fields_get` call each.
+    async fn field_plan(&self) -> Result<fetch::FieldPlan, SyncError> {
+        let cached = self.field_plan.lock().expect("never poisoned").clone();
+        match cached {
+            Some(plan) => Ok(plan),
+            None => self.refresh_field_plan().await,
+        }
+    }
+
+    async fn refresh_field_plan(&self) -> Result<fetch::FieldPlan, SyncError> {
+        let plan = fetch::FieldPlan::discover(self.odoo.as_ref(), &self.settings).await?;
+        *self.field_plan.lock().expect("never poisoned") = Some(plan.clone());
+        Ok(plan)
     }
 
     pub fn store(&self) -> &Arc<dyn CatalogStore> {

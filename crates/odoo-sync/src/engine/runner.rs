@@ -325,7 +325,7 @@ impl Driver<'_> {
 
     async fn plan(&mut self) -> Result<FieldPlan, SyncError> {
         if self.plan.is_none() {
-            self.plan = Some(FieldPlan::discover(self.odoo(), &self.engine.settings).await?);
+            self.plan = Some(self.engine.refresh_field_plan().await?);
         }
         Ok(self.plan.clone().expect("just set"))
     }

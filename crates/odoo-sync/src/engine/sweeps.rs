@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use odoo_rpc::{Domain, SearchOptions};
 use tokio_util::sync::CancellationToken;
 
-use super::fetch::{self, FieldPlan};
+use super::fetch;
 use super::{SyncEngine, SyncError, SyncRequest, SyncService};
 use crate::domain::{SyncMode, Trigger, Watermark, WatermarkKey};
 use crate::store::CatalogBatch;
@@ -57,7 +57,7 @@ impl SyncEngine {
         let changed = self
             .changed_since(WatermarkKey::AttributeValue, model, "product_tmpl_id")
             .await?;
-        let plan = FieldPlan::discover(self.odoo.as_ref(), &self.settings).await?;
+        let plan = self.field_plan().await?;
         let mut updated = 0;
         for chunk in changed.targets.chunks(self.settings.batch_size as usize) {
             let products = fetch::products(self.odoo.as_ref(), &plan, chunk).await?;

@@ -144,7 +144,7 @@ impl SyncEngine {
         if events.is_empty() {
             return Ok(0);
         }
-        let plan = FieldPlan::discover(self.odoo.as_ref(), &self.settings).await?;
+        let plan = self.field_plan().await?;
         let after_commit = self.webhooks_after_commit().await?;
         let mut groups: BTreeMap<(String, i64), Vec<WebhookEvent>> = BTreeMap::new();
         for event in events.iter().cloned() {
@@ -153,20 +153,31 @@ impl SyncEngine {
                 .or_default()
                 .push(event);
         }
+        let mut pricelist_changed = false;
         for ((model, record), group) in groups {
             let ids: Vec<i64> = group.iter().map(|e| e.id).collect();
             match self
                 .handle_group(&model, record, &group, &plan, settings, after_commit)
                 .await
             {
-                Ok(Verdict::Done(outcome)) => self.store.complete_webhooks(&ids, outcome).await?,
+                Ok(Verdict::Done(outcome)) => {
+                    pricelist_changed |= model == pricing::ITEM;
+                    self.store.complete_webhooks(&ids, outcome).await?
+                }
                 Ok(Verdict::ReadAgainAt(at)) => {
                     self.store.reschedule_webhooks(&ids, at, None).await?
                 }
                 Err(error) => self.retry_later(&group, &error, settings).await?,
             }
         }
-        if let Err(error) = self.reprice_changed().await {
+        // One read of the rules for every pricelist item of the batch; a failure is healed by
+        // the next sweep, which reads them again.
+        let priced = if pricelist_changed {
+            self.sweep_pricelist().await
+        } else {
+            self.reprice_changed().await
+        };
+        if let Err(error) = priced {
             tracing::warn!(%error, "pricing after webhooks failed");
         }
         Ok(events.len())
@@ -258,12 +269,8 @@ impl SyncEngine {
                 Ok(Verdict::Done("applied"))
             }
             pricing::ITEM if self.settings.pricelist_id.is_some() => {
-                let seen = self.pricelist_item_written(record).await?;
-                let verdict = verdict(seen);
-                if matches!(verdict, Verdict::Done(_)) {
-                    self.sweep_pricelist().await?;
-                }
-                Ok(verdict)
+                // The rules are read once for the whole batch, when its events are done.
+                Ok(verdict(self.pricelist_item_written(record).await?))
             }
             other => Ok(Verdict::Done(if other.is_empty() {
                 "ignored"
