@@ -1,11 +1,12 @@
 //! Pricelist rules and variant prices on SQLite. A product whose price changes gets a new
 //! `change_seq`, so the change feed and the websites that follow it see price changes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+use super::sqlite_write::insert_in_chunks;
 use super::{PricingState, StoreError, VariantPrice};
 use crate::domain::pricelist::{PricedVariant, PricelistRule};
 
@@ -115,39 +116,36 @@ pub(super) async fn set_prices(
     state: &PricingState,
 ) -> Result<u64, StoreError> {
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let mut changed_products = BTreeMap::new();
-    let mut changed = 0;
-    for price in prices {
-        let written = sqlx::query(
-            "insert into variant_price (variant_id, price, rule_id, updated_at) values (?, ?, ?, ?) \
-             on conflict (variant_id) do update set price = excluded.price, rule_id = excluded.rule_id, \
-             updated_at = excluded.updated_at \
-             where variant_price.price is not excluded.price or variant_price.rule_id is not excluded.rule_id",
-        )
-        .bind(price.variant_id)
-        .bind(price.price)
-        .bind(price.rule_id)
-        .bind(&now)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if written > 0 {
-            changed += written;
-            changed_products.insert(price.template_id, ());
-        }
-    }
-    let mut seq: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
-        .fetch_one(&mut *conn)
-        .await?;
-    for product in changed_products.keys() {
-        seq += 1;
-        sqlx::query("update product set change_seq = ?, updated_at = ? where product_id = ?")
-            .bind(seq)
-            .bind(&now)
-            .bind(product)
-            .execute(&mut *conn)
-            .await?;
-    }
+    let changed = changed_prices(conn, prices).await?;
+    insert_in_chunks(
+        conn,
+        "insert into variant_price (variant_id, price, rule_id, updated_at) ",
+        &changed,
+        |mut row, price| {
+            row.push_bind(price.variant_id)
+                .push_bind(price.price)
+                .push_bind(price.rule_id)
+                .push_bind(now.clone());
+        },
+        " on conflict (variant_id) do update set price = excluded.price, \
+         rule_id = excluded.rule_id, updated_at = excluded.updated_at",
+    )
+    .await?;
+    let products: BTreeSet<i64> = changed.iter().map(|price| price.template_id).collect();
+    let products = serde_json::to_string(&products).expect("ids serialise");
+    // Each repriced product gets a change_seq of its own after the newest, as a write would.
+    sqlx::query(
+        "with repriced (product_id, n) as \
+           (select value, row_number() over (order by value) from json_each(?1)), \
+         newest (seq) as (select coalesce(max(change_seq), 0) from product) \
+         update product set updated_at = ?2, change_seq = (select seq from newest) + \
+           (select n from repriced where repriced.product_id = product.product_id) \
+         where product_id in (select product_id from repriced)",
+    )
+    .bind(&products)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "insert into sync_state (key, value, updated_at) values (?, ?, ?) \
          on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
@@ -157,7 +155,34 @@ pub(super) async fn set_prices(
     .bind(&now)
     .execute(&mut *conn)
     .await?;
-    Ok(changed)
+    Ok(changed.len() as u64)
+}
+
+/// The prices that differ from the stored ones (or are not stored yet), read in one statement.
+async fn changed_prices<'a>(
+    conn: &mut SqliteConnection,
+    prices: &'a [VariantPrice],
+) -> Result<Vec<&'a VariantPrice>, StoreError> {
+    let ids: Vec<i64> = prices.iter().map(|price| price.variant_id).collect();
+    let stored: HashMap<i64, (Option<f64>, Option<i64>)> = sqlx::query(
+        "select variant_id, price, rule_id from variant_price \
+         where variant_id in (select value from json_each(?))",
+    )
+    .bind(serde_json::to_string(&ids).expect("ids serialise"))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        (
+            row.get("variant_id"),
+            (row.get("price"), row.get("rule_id")),
+        )
+    })
+    .collect();
+    Ok(prices
+        .iter()
+        .filter(|price| stored.get(&price.variant_id) != Some(&(price.price, price.rule_id)))
+        .collect())
 }
 
 #[cfg(test)]

@@ -182,7 +182,7 @@ async fn insert_search_rows(
 }
 
 /// `insert` followed by the rows' values, `ROWS_PER_STATEMENT` rows per statement, then `suffix`.
-async fn insert_in_chunks<T>(
+pub(super) async fn insert_in_chunks<T>(
     conn: &mut SqliteConnection,
     insert: &str,
     rows: &[T],
