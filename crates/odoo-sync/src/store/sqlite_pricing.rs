@@ -132,17 +132,17 @@ pub(super) async fn set_prices(
     )
     .await?;
     let products: BTreeSet<i64> = changed.iter().map(|price| price.template_id).collect();
-    let products = serde_json::to_string(&products).expect("ids serialise");
+    let newest: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
+        .fetch_one(&mut *conn)
+        .await?;
     // Each repriced product gets a change_seq of its own after the newest, as a write would.
+    let seqs: Vec<(i64, i64)> = products.into_iter().zip(newest + 1..).collect();
     sqlx::query(
-        "with repriced (product_id, n) as \
-           (select value, row_number() over (order by value) from json_each(?1)), \
-         newest (seq) as (select coalesce(max(change_seq), 0) from product) \
-         update product set updated_at = ?2, change_seq = (select seq from newest) + \
-           (select n from repriced where repriced.product_id = product.product_id) \
-         where product_id in (select product_id from repriced)",
+        "update product set change_seq = repriced.seq, updated_at = ?2 \
+         from (select value ->> 0 as product_id, value ->> 1 as seq from json_each(?1)) as repriced \
+         where product.product_id = repriced.product_id",
     )
-    .bind(&products)
+    .bind(serde_json::to_string(&seqs).expect("seqs serialise"))
     .bind(&now)
     .execute(&mut *conn)
     .await?;
