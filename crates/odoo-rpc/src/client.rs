@@ -39,6 +39,11 @@ pub struct ClientConfig {
     pub max_retries: u32,
     /// The first retry waits up to this long; each next one up to twice as long.
     pub retry_base: Duration,
+    /// The uid an earlier JSON-RPC login of this `login` on this server got (see
+    /// `OdooClient::resumable_uid`): connecting then costs no call. A stale uid is noticed at the
+    /// first call Odoo refuses, and replaced by a fresh login. Ignored when an API key is set,
+    /// since that may mean JSON-2.
+    pub resume_uid: Option<i64>,
 }
 
 impl ClientConfig {
@@ -56,6 +61,7 @@ impl ClientConfig {
             api_key: None,
             protocol: Protocol::Auto,
             timeout: Duration::from_secs(60),
+            resume_uid: None,
             max_concurrency: 4,
             max_retries: 4,
             retry_base: Duration::from_millis(200),
@@ -139,6 +145,10 @@ impl fmt::Debug for OdooClient {
 impl OdooApi for OdooClient {
     async fn version(&self) -> Result<ServerVersion, OdooError> {
         self.transport.version().await
+    }
+
+    fn resumable_uid(&self) -> Option<i64> {
+        self.transport.resumable_uid()
     }
 
     async fn search(

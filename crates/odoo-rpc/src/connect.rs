@@ -19,6 +19,10 @@ use crate::value::ServerVersion;
 const FIRST_JSON2_MAJOR: u32 = 19;
 
 pub(crate) async fn connect(config: &ClientConfig) -> Result<OdooClient, OdooError> {
+    if let Some(uid) = resumable(config) {
+        let transport = JsonRpcTransport::resume(&jsonrpc_config(config), uid)?;
+        return Ok(connected(Arc::new(transport), None));
+    }
     match config.protocol {
         Protocol::JsonRpc => connect_jsonrpc(config, None).await,
         Protocol::Json2 => {
@@ -34,6 +38,17 @@ pub(crate) async fn connect(config: &ClientConfig) -> Result<OdooClient, OdooErr
         }
         Protocol::Auto => detect(config).await,
     }
+}
+
+/// A uid to resume, where the protocol would be JSON-RPC anyway: asked for, or `Auto` without an
+/// API key after an earlier JSON-RPC login (a key may mean JSON-2: detect again).
+fn resumable(config: &ClientConfig) -> Option<i64> {
+    let jsonrpc = match config.protocol {
+        Protocol::JsonRpc => true,
+        Protocol::Auto => config.usable_api_key().is_none(),
+        Protocol::Json2 => false,
+    };
+    config.resume_uid.filter(|_| jsonrpc)
 }
 
 async fn detect(config: &ClientConfig) -> Result<OdooClient, OdooError> {
@@ -110,19 +125,23 @@ async fn connect_jsonrpc(
     config: &ClientConfig,
     version: Option<ServerVersion>,
 ) -> Result<OdooClient, OdooError> {
-    let transport = match (
+    let transport = JsonRpcTransport::connect(&jsonrpc_config(config)).await?;
+    Ok(connected(Arc::new(transport), version))
+}
+
+/// `config` as JSON-RPC takes it: with only an API key configured, the key in the password slot.
+fn jsonrpc_config(config: &ClientConfig) -> ClientConfig {
+    match (
         config.usable_api_key(),
         config.password.expose_secret().is_empty(),
     ) {
-        // Only an API key configured: JSON-RPC takes it in the password slot.
         (Some(key), true) => {
             let mut with_key = config.clone();
             with_key.password = key.clone();
-            JsonRpcTransport::connect(&with_key).await?
+            with_key
         }
-        _ => JsonRpcTransport::connect(config).await?,
-    };
-    Ok(connected(Arc::new(transport), version))
+        _ => config.clone(),
+    }
 }
 
 fn connected(transport: Arc<dyn Transport>, version: Option<ServerVersion>) -> OdooClient {

@@ -32,6 +32,11 @@ pub use value::{
 #[async_trait::async_trait]
 pub trait OdooApi: Send + Sync {
     async fn version(&self) -> Result<ServerVersion, OdooError>;
+    /// The uid of a JSON-RPC login Odoo accepted, to resume in a later process (see
+    /// `ClientConfig::resume_uid`); `None` where there is none.
+    fn resumable_uid(&self) -> Option<i64> {
+        None
+    }
     async fn search(
         &self,
         model: &str,

@@ -32,4 +32,10 @@ pub trait Transport: Send + Sync {
     fn protocol(&self) -> Protocol {
         Protocol::Auto
     }
+
+    /// The uid of a login Odoo accepted, for `ClientConfig::resume_uid`; `None` when the
+    /// protocol has no login.
+    fn resumable_uid(&self) -> Option<i64> {
+        None
+    }
 }

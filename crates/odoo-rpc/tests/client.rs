@@ -665,3 +665,127 @@ async fn a_refused_connection_names_the_url() {
         );
     }
 }
+
+fn resuming(url: &str, uid: i64) -> ClientConfig {
+    let mut config = config(url, "admin");
+    config.resume_uid = Some(uid);
+    config
+}
+
+#[tokio::test]
+async fn a_resumed_uid_costs_no_login_and_is_sent_with_the_calls() {
+    let odoo = FakeOdoo::start(vec![recorded_answer(
+        "jsonrpc/product_template_search_count.json",
+    )])
+    .await;
+    let client = OdooClient::connect(resuming(&odoo.url, 2))
+        .await
+        .expect("connects without a call");
+    assert_eq!(odoo.calls(), 0);
+    assert_eq!(client.resumable_uid(), None, "not confirmed before a call");
+    client
+        .search_count("product.template", &Domain::all(), &Context::default())
+        .await
+        .expect("counts");
+    let sent = &odoo.received()[0]["params"];
+    assert_eq!(sent["method"], "execute_kw");
+    assert_eq!(sent["args"][1], 2);
+    assert_eq!(client.resumable_uid(), Some(2));
+}
+
+#[tokio::test]
+async fn a_stale_resumed_uid_is_replaced_by_a_login_and_the_call_retried() {
+    for refusal in [
+        "errors/execute_kw_unknown_uid.json",
+        "errors/execute_kw_wrong_password.json",
+    ] {
+        let odoo = FakeOdoo::start(vec![
+            recorded_answer(refusal),
+            authenticated(2),
+            recorded_answer("jsonrpc/product_template_search_count.json"),
+        ])
+        .await;
+        let client = OdooClient::connect(resuming(&odoo.url, 9999))
+            .await
+            .expect("connects");
+        client
+            .search_count("product.template", &Domain::all(), &Context::default())
+            .await
+            .unwrap_or_else(|e| panic!("{refusal}: {e}"));
+        let methods: Vec<Value> = odoo
+            .received()
+            .iter()
+            .map(|request| request["params"]["method"].clone())
+            .collect();
+        assert_eq!(
+            methods,
+            [
+                json!("execute_kw"),
+                json!("authenticate"),
+                json!("execute_kw")
+            ],
+            "{refusal}"
+        );
+        assert_eq!(odoo.received()[2]["params"]["args"][1], 2, "{refusal}");
+        assert_eq!(client.resumable_uid(), Some(2), "{refusal}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_login_after_a_stale_uid_is_the_authentication_error() {
+    let odoo = FakeOdoo::start(vec![
+        recorded_answer("errors/execute_kw_wrong_password.json"),
+        recorded_answer("jsonrpc/common_authenticate_wrong_password.json"),
+    ])
+    .await;
+    let client = OdooClient::connect(resuming(&odoo.url, 2))
+        .await
+        .expect("connects");
+    let error = client
+        .search_count("product.template", &Domain::all(), &Context::default())
+        .await
+        .expect_err("the password is wrong");
+    assert!(
+        matches!(error, OdooError::AuthenticationFailed { .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn once_odoo_accepted_a_resumed_uid_a_refusal_is_an_error_not_a_login() {
+    let odoo = FakeOdoo::start(vec![
+        recorded_answer("jsonrpc/product_template_search_count.json"),
+        recorded_answer("errors/execute_kw_wrong_password.json"),
+    ])
+    .await;
+    let client = OdooClient::connect(resuming(&odoo.url, 2))
+        .await
+        .expect("connects");
+    let (all, context) = (Domain::all(), Context::default());
+    let count = || client.search_count("product.template", &all, &context);
+    count().await.expect("accepted");
+    let error = count().await.expect_err("refused");
+    assert_eq!(
+        error.fault().map(|fault| fault.kind),
+        Some(FaultKind::AccessDenied)
+    );
+    assert_eq!(odoo.calls(), 2);
+}
+
+#[tokio::test]
+async fn an_api_key_means_no_resume_in_auto_mode() {
+    let odoo = FakeOdoo::start(vec![authenticated(2)]).await;
+    let mut with_key = resuming(&odoo.url, 2);
+    with_key.api_key = Some(SecretString::from("a-key"));
+    with_key.protocol = Protocol::JsonRpc;
+    OdooClient::connect(with_key.clone())
+        .await
+        .expect("JSON-RPC asked for: resumes");
+    assert_eq!(odoo.calls(), 0);
+    // Auto with a key detects again (the key may mean JSON-2): here no JSON-2, so a login.
+    with_key.protocol = Protocol::Auto;
+    let client = OdooClient::connect(with_key).await.expect("falls back");
+    assert_eq!(client.protocol(), Protocol::JsonRpc);
+    assert_eq!(odoo.calls(), 1, "logged in");
+    assert_eq!(odoo.received()[0]["params"]["method"], "authenticate");
+}

@@ -1,6 +1,7 @@
 //! `JsonRpcTransport`: Odoo's `POST /jsonrpc` endpoint (Odoo 18, and Odoo 19's legacy API).
 //! Authenticates once with `common.authenticate` and sends the uid and password with every
-//! `object.execute_kw` call, as that protocol requires.
+//! `object.execute_kw` call, as that protocol requires. A uid from an earlier process can be
+//! resumed instead of logging in again; if Odoo refuses it, the transport logs in and retries.
 
 mod wire;
 
@@ -8,14 +9,14 @@ mod wire;
 mod fixture_tests;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 use crate::client::ClientConfig;
-use crate::error::{DecodeError, OdooError};
+use crate::error::{DecodeError, FaultKind, OdooError};
 use crate::http::{redacted_url, HttpPoster};
 use crate::protocol::Protocol;
 use crate::retry::{RetryPolicy, MAX_RETRY_DELAY};
@@ -29,7 +30,11 @@ pub struct JsonRpcTransport {
     shown_endpoint: String,
     shown_url: String,
     db: String,
-    uid: i64,
+    login: String,
+    uid: AtomicI64,
+    /// Whether Odoo accepted `uid` with the password: false for a resumed uid until a call
+    /// succeeds.
+    confirmed: AtomicBool,
     password: SecretString,
     next_request_id: AtomicU64,
 }
@@ -37,14 +42,28 @@ pub struct JsonRpcTransport {
 impl JsonRpcTransport {
     /// Authenticates `config.login` on `config.db`.
     pub async fn connect(config: &ClientConfig) -> Result<Self, OdooError> {
-        let mut transport = Self::unauthenticated(config)?;
-        transport.uid = transport.authenticate(&config.login).await?;
+        let transport = Self::unauthenticated(config)?;
+        transport.log_in().await?;
+        Ok(transport)
+    }
+
+    /// Takes `uid` as the login's without asking Odoo: no call until the first `execute_kw`.
+    pub fn resume(config: &ClientConfig, uid: i64) -> Result<Self, OdooError> {
+        let transport = Self::unauthenticated(config)?;
+        transport.uid.store(uid, Ordering::Relaxed);
         Ok(transport)
     }
 
     /// The authenticated user's id.
     pub fn uid(&self) -> i64 {
-        self.uid
+        self.uid.load(Ordering::Relaxed)
+    }
+
+    async fn log_in(&self) -> Result<i64, OdooError> {
+        let uid = self.authenticate(&self.login).await?;
+        self.uid.store(uid, Ordering::Relaxed);
+        self.confirmed.store(true, Ordering::Relaxed);
+        Ok(uid)
     }
 
     fn unauthenticated(config: &ClientConfig) -> Result<Self, OdooError> {
@@ -68,7 +87,9 @@ impl JsonRpcTransport {
             shown_endpoint,
             shown_url: redacted_url(base_url),
             db: config.db.clone(),
-            uid: 0,
+            login: config.login.clone(),
+            uid: AtomicI64::new(0),
+            confirmed: AtomicBool::new(false),
             password: config.password.clone(),
             next_request_id: AtomicU64::new(1),
         })
@@ -127,28 +148,60 @@ impl Transport for JsonRpcTransport {
         args: Vec<Value>,
         kwargs: Map<String, Value>,
     ) -> Result<Value, OdooError> {
-        let call_args = vec![
-            Value::from(self.db.as_str()),
-            Value::from(self.uid),
-            Value::from(self.password.expose_secret()),
-            Value::from(model),
-            Value::from(method),
-            Value::Array(args),
-            Value::Object(kwargs),
-        ];
-        self.call("object", "execute_kw", call_args).await
+        let call = |uid: i64, args: Vec<Value>, kwargs: Map<String, Value>| {
+            let call_args = vec![
+                Value::from(self.db.as_str()),
+                Value::from(uid),
+                Value::from(self.password.expose_secret()),
+                Value::from(model),
+                Value::from(method),
+                Value::Array(args),
+                Value::Object(kwargs),
+            ];
+            self.call("object", "execute_kw", call_args)
+        };
+        if self.confirmed.load(Ordering::Relaxed) {
+            return call(self.uid(), args, kwargs).await;
+        }
+        // A resumed uid Odoo has not accepted yet: keep the arguments for one retry after a login.
+        let outcome = call(self.uid(), args.clone(), kwargs.clone()).await;
+        match outcome {
+            Err(error) if refuses_uid(&error) => {
+                tracing::info!(%error, "Odoo refused the resumed uid: logging in again");
+                let uid = self.log_in().await?;
+                call(uid, args, kwargs).await
+            }
+            Ok(value) => {
+                self.confirmed.store(true, Ordering::Relaxed);
+                Ok(value)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     fn describe(&self) -> String {
         format!(
             "JSON-RPC at {} (db {}, uid {})",
-            self.shown_url, self.db, self.uid
+            self.shown_url,
+            self.db,
+            self.uid()
         )
     }
 
     fn protocol(&self) -> Protocol {
         Protocol::JsonRpc
     }
+
+    fn resumable_uid(&self) -> Option<i64> {
+        self.confirmed.load(Ordering::Relaxed).then(|| self.uid())
+    }
+}
+
+/// What Odoo answers a uid that is not (or no longer) the login's: `AccessDenied` when it is
+/// another user's, `MissingError` on `res.users` when it does not exist.
+fn refuses_uid(error: &OdooError) -> bool {
+    matches!(error, OdooError::Fault(fault)
+        if matches!(fault.kind, FaultKind::AccessDenied | FaultKind::MissingError))
 }
 
 impl fmt::Debug for JsonRpcTransport {
@@ -156,7 +209,7 @@ impl fmt::Debug for JsonRpcTransport {
         f.debug_struct("JsonRpcTransport")
             .field("url", &self.shown_url)
             .field("db", &self.db)
-            .field("uid", &self.uid)
+            .field("uid", &self.uid())
             .finish_non_exhaustive()
     }
 }
