@@ -180,7 +180,7 @@ pub fn compile(db: &Db, model: &str, domain: &Json, ctx: &Ctx) -> Result<Node, O
                 op: Op::Eq,
                 operand: Operand::Bool(true),
             });
-            Ok(Node::And(vec![tree, leaf]))
+            Ok(both(tree, leaf))
         }
         false => Ok(tree),
     }
@@ -214,18 +214,55 @@ fn parse_prefix(db: &Db, model: &str, items: &[Json], ctx: &Ctx) -> Result<Node,
             Raw::Op(c) => {
                 let (a, b) = (pop(&mut stack)?, pop(&mut stack)?);
                 match c {
-                    '&' => Node::And(vec![a, b]),
-                    _ => Node::Or(vec![a, b]),
+                    '&' => both(a, b),
+                    _ => either(a, b),
                 }
             }
         };
         stack.push(node);
     }
     stack.reverse();
+    if stack.iter().any(|node| matches!(node, Node::False)) {
+        return Ok(Node::False);
+    }
+    stack.retain(|node| !matches!(node, Node::True));
     Ok(match stack.len() {
         0 => Node::True,
         1 => stack.pop().unwrap_or(Node::True),
+        // Kept flat: `id_lower_bound` reads the top-level terms.
         _ => Node::And(stack),
+    })
+}
+
+/// `a & b`, with constant operands folded away, as PostgreSQL's planner would: a quiet
+/// incremental probe ORs leaves that match nothing, and each would otherwise cost a scan.
+fn both(a: Node, b: Node) -> Node {
+    match (a, b) {
+        (Node::False, _) | (_, Node::False) => Node::False,
+        (Node::True, other) | (other, Node::True) => other,
+        (a, b) => Node::And(vec![a, b]),
+    }
+}
+
+/// `a | b`, with constant operands folded away (see `both`).
+fn either(a: Node, b: Node) -> Node {
+    match (a, b) {
+        (Node::True, _) | (_, Node::True) => Node::True,
+        (Node::False, other) | (other, Node::False) => other,
+        (a, b) => Node::Or(vec![a, b]),
+    }
+}
+
+/// `field in ids`; nothing when `ids` is empty (Odoo compiles `in []` to FALSE).
+fn in_ids(field: FieldRef, ids: Vec<i64>) -> Node {
+    if ids.is_empty() {
+        return Node::False;
+    }
+    let ids = ids.into_iter().map(|id| Operand::Num(id as f64)).collect();
+    Node::Leaf(Leaf {
+        field,
+        op: Op::In,
+        operand: Operand::List(ids),
     })
 }
 
@@ -362,12 +399,8 @@ fn path_leaf(
     if model == TEMPLATE && head == "product_variant_ids" {
         return Ok(Some(owners_of_variants(db, matched, ctx)));
     }
-    let ids: Vec<Operand> = matched.map(|(id, _)| Operand::Num(*id as f64)).collect();
-    Ok(Some(Node::Leaf(Leaf {
-        field,
-        op: Op::In,
-        operand: Operand::List(ids),
-    })))
+    let ids: Vec<i64> = matched.map(|(id, _)| *id).collect();
+    Ok(Some(in_ids(field, ids)))
 }
 
 /// `product_variant_ids.<path>` as `id in <the templates of the matching variants>`, which is
@@ -387,16 +420,7 @@ fn owners_of_variants<'a>(
     owners.sort_unstable();
     owners.dedup();
     match db.resolve(TEMPLATE, "id") {
-        Some(field) => Node::Leaf(Leaf {
-            field,
-            op: Op::In,
-            operand: Operand::List(
-                owners
-                    .into_iter()
-                    .map(|id| Operand::Num(id as f64))
-                    .collect(),
-            ),
-        }),
+        Some(field) => in_ids(field, owners),
         None => Node::False,
     }
 }
@@ -941,6 +965,27 @@ mod tests {
 
     fn ids(db: &Db, model: &str, domain: serde_json::Value) -> Vec<i64> {
         search_ids(db, model, &domain, (0, None), Some("id"), &Ctx::default()).unwrap()
+    }
+
+    #[test]
+    fn leaves_that_match_nothing_fold_away_without_changing_the_answer() {
+        let db = crate::generate::generate(30, 1);
+        let ctx = Ctx::default();
+        let compiled = |domain: serde_json::Value| compile(&db, TEMPLATE, &domain, &ctx).unwrap();
+        let nowhere = json!(["categ_id.name", "=", "no such category"]);
+        assert!(matches!(compiled(json!([nowhere])), Node::False));
+        let named = json!(["name", "!=", false]);
+        let either = json!(["|", nowhere, named]);
+        assert!(
+            matches!(&compiled(either.clone()), Node::And(terms) if terms.len() == 2),
+            "the active test and the one leaf left"
+        );
+        assert_eq!(
+            ids(&db, TEMPLATE, either),
+            ids(&db, TEMPLATE, json!([named]))
+        );
+        assert!(ids(&db, TEMPLATE, json!(["&", nowhere, named])).is_empty());
+        assert!(ids(&db, TEMPLATE, json!(["!", nowhere])).len() > 1);
     }
 
     #[test]
