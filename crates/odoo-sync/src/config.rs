@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use crate::domain::SyncMode;
 use crate::engine::scheduler::{parse_cron, Schedule};
 use crate::engine::SyncSettings;
+use crate::store::StoreKind;
 
 /// Every key odoo-sync reads, with its meaning, for `--help`-like listings and the README table.
 pub const KEYS: &[(&str, &str)] = &[
@@ -22,9 +23,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("ODOO_PASSWORD", "password (or API key) of that user, for JSON-RPC"),
     ("ODOO_API_KEY", "API key of that user, for Odoo 19's JSON-2 API"),
     ("ODOO_PROTOCOL", "auto (default: JSON-2 when the server has it, else JSON-RPC), json2 or jsonrpc"),
-    ("DATABASE_URL", "catalog store; default sqlite://odoo-sync.sqlite"),
+    ("DATABASE_URL", "catalog store: sqlite://PATH or postgres://USER@HOST/DB; default sqlite://odoo-sync.sqlite"),
     ("SYNC_BATCH_SIZE", "products per batch (one transaction each); default 200"),
-    ("SYNC_FULL_BATCH_SIZE", "products per page and transaction of a full pass; default 1000"),
+    ("SYNC_FULL_BATCH_SIZE", "products per page and transaction of a full pass; default 2500"),
     ("SYNC_LANGS", "languages whose translated names and descriptions are synced, e.g. fr_FR,en_US"),
     ("SYNC_EXTRA_FIELDS", "extra product.template fields kept as JSON, e.g. x_color,weight"),
     ("SYNC_OVERLAP_SECONDS", "how far before the watermark incremental reads start; default 300"),
@@ -145,10 +146,12 @@ impl Config {
             .text("DATABASE_URL")
             .unwrap_or("sqlite://odoo-sync.sqlite")
             .to_string();
-        if !database_url.starts_with("sqlite:") {
+        if StoreKind::of_url(&database_url).is_none() {
             return Err(invalid(
                 "DATABASE_URL",
-                format!("'{database_url}' is not a sqlite:// URL"),
+                format!(
+                    "'{database_url}' is neither a sqlite:// nor a postgres:// (postgresql://) URL"
+                ),
             ));
         }
         let serve = serve_settings(&values)?;
@@ -438,6 +441,24 @@ mod tests {
         assert_eq!(
             config.odoo().unwrap_err(),
             ConfigError::Missing { key: "ODOO_URL" }
+        );
+    }
+
+    #[test]
+    fn database_urls_pick_sqlite_or_postgres_and_anything_else_names_the_key_and_value() {
+        for url in [
+            "sqlite://x.sqlite",
+            "postgres://postgres@db/shop",
+            "postgresql://u:p@db:5433/shop",
+        ] {
+            let config = Config::from_values(values(&[("DATABASE_URL", url)])).unwrap();
+            assert_eq!(config.database_url, url);
+        }
+        let err = Config::from_values(values(&[("DATABASE_URL", "mysql://db/shop")])).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("DATABASE_URL is invalid") && message.contains("'mysql://db/shop'"),
+            "{message}"
         );
     }
 

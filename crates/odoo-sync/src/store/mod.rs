@@ -4,14 +4,21 @@
 //! are store methods taking domain types, so neither the engine nor http ever sees SQL. Must not
 //! import the engine, http, axum or the Odoo client.
 
+mod postgres;
+mod postgres_catalog;
+mod postgres_inbox;
+mod postgres_pricing;
+mod postgres_write;
 mod query;
+mod scratch;
+mod search;
 mod sqlite;
 mod sqlite_catalog;
 mod sqlite_inbox;
 mod sqlite_pricing;
 mod sqlite_write;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,9 +30,11 @@ use crate::domain::{
     Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
+pub use postgres::PgStore;
 pub use query::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
 };
+pub use scratch::ScratchDatabase;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,15 +49,22 @@ pub enum StoreError {
         owner: String,
         until: DateTime<Utc>,
     },
-    #[error("catalog database is unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    /// The database cannot be reached; `at` names it (host and port, or file) without secrets.
+    #[error("catalog database {at} is unavailable")]
+    Unavailable {
+        at: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("catalog database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("catalog database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored {what} is corrupt: {detail}")]
     Corrupt { what: String, detail: String },
-    #[error("unsupported DATABASE_URL '{0}': expected sqlite://PATH")]
+    #[error(
+        "unsupported DATABASE_URL '{0}': expected sqlite://PATH or postgres://USER@HOST/DATABASE"
+    )]
     UnsupportedUrl(String),
 }
 
@@ -127,6 +143,70 @@ pub struct StoredProduct {
     pub deleted_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub change_seq: i64,
+}
+
+/// A JSON-RPC login kept for the next process, which then need not log in again (see
+/// `odoo_rpc::ClientConfig::resume_uid`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OdooSession {
+    /// Whose login it is: the server URL, database and login it was made with.
+    pub server: String,
+    pub uid: i64,
+    pub saved_at: DateTime<Utc>,
+}
+
+/// What the store holds of a product about to be written.
+struct ExistingRow {
+    hash: String,
+    active: bool,
+    deleted: bool,
+}
+
+/// Which products of a batch must be written (with their content hash), and what the batch does
+/// to the run's counts: a product whose stored content is the same is not rewritten.
+fn plan_batch<'a>(
+    products: &'a [Product],
+    existing: &HashMap<i64, ExistingRow>,
+) -> (RunCounts, Vec<(&'a Product, String)>) {
+    let mut counts = RunCounts::default();
+    let mut writes = Vec::new();
+    for product in products {
+        let hash = product.content_hash();
+        match existing.get(&product.id) {
+            Some(row) if row.hash == hash && !row.deleted => counts.unchanged += 1,
+            found => {
+                if found.is_some() {
+                    counts.updated += 1;
+                } else {
+                    counts.created += 1;
+                }
+                if found.is_some_and(|row| row.active && !product.active) {
+                    counts.archived += 1;
+                }
+                writes.push((product, hash));
+            }
+        }
+    }
+    (counts, writes)
+}
+
+/// Which database a `DATABASE_URL` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
+impl StoreKind {
+    pub fn of_url(url: &str) -> Option<StoreKind> {
+        if url.starts_with("sqlite:") {
+            Some(StoreKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(StoreKind::Postgres)
+        } else {
+            None
+        }
+    }
 }
 
 pub struct NewRun<'a> {
@@ -248,6 +328,10 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError>;
     async fn product_count(&self) -> Result<u64, StoreError>;
 
+    /// The Odoo login an earlier process kept, if any.
+    async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError>;
+    async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError>;
+
     /// A page of live products matching the query, in its sort order.
     async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError>;
     /// One product by Odoo id, deleted ones included (the caller decides what to show).
@@ -263,3 +347,6 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }
+
+#[cfg(test)]
+mod contract_tests;

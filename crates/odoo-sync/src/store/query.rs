@@ -1,6 +1,8 @@
 //! What the catalog API asks of the store: pages of products, one product, the category tree,
 //! the change feed. Plain types; each store turns them into its own SQL.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,19 @@ pub enum ProductSort {
     Price,
     /// Most recently written in Odoo first.
     Updated,
+}
+
+impl ProductSort {
+    /// The `order by` clause of this sort on `table`'s product columns, in both stores' SQL.
+    pub(super) fn order_by(self, table: &str) -> String {
+        match self {
+            ProductSort::Name => format!(" order by {table}.name, {table}.product_id"),
+            ProductSort::Price => format!(" order by {table}.list_price, {table}.product_id"),
+            ProductSort::Updated => {
+                format!(" order by {table}.write_date desc, {table}.product_id desc")
+            }
+        }
+    }
 }
 
 /// The position after the last product of a page, in the page's sort order.
@@ -80,6 +95,35 @@ pub fn fts_query(text: &str) -> Option<String> {
         .map(|term| format!("\"{term}\"*"))
         .collect();
     (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// The category tree with counts, sorted by complete name, from the categories and the number of
+/// active products directly in each.
+pub(super) fn category_nodes(
+    categories: HashMap<i64, Category>,
+    direct: &HashMap<i64, u64>,
+) -> Vec<CategoryNode> {
+    let mut totals: HashMap<i64, u64> = HashMap::new();
+    for (category, count) in direct {
+        // Walk up the tree once per category with products; trees are shallow.
+        let mut current = Some(*category);
+        let mut guard = 0;
+        while let Some(id) = current.filter(|_| guard < 64) {
+            *totals.entry(id).or_default() += count;
+            current = categories.get(&id).and_then(|c| c.parent_id);
+            guard += 1;
+        }
+    }
+    let mut nodes: Vec<CategoryNode> = categories
+        .into_values()
+        .map(|category| CategoryNode {
+            product_count: direct.get(&category.id).copied().unwrap_or(0),
+            total_count: totals.get(&category.id).copied().unwrap_or(0),
+            category,
+        })
+        .collect();
+    nodes.sort_by(|a, b| a.category.complete_name.cmp(&b.category.complete_name));
+    nodes
 }
 
 #[cfg(test)]

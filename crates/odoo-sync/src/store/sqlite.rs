@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,9 +15,9 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::sqlite_write::ProductWrite;
 use super::{
-    sqlite_catalog, sqlite_inbox, sqlite_pricing, sqlite_write, CatalogBatch, CatalogStore,
-    CategoryNode, ChangePage, Checkpoint, Coalesce, NewRun, PricingState, ProductPage,
-    ProductQuery, StockLevel, StoreError, StoredProduct, VariantPrice,
+    plan_batch, sqlite_catalog, sqlite_inbox, sqlite_pricing, sqlite_write, CatalogBatch,
+    CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce, ExistingRow, NewRun, OdooSession,
+    PricingState, ProductPage, ProductQuery, StockLevel, StoreError, StoredProduct, VariantPrice,
 };
 use crate::domain::pricelist::{PricedVariant, PricelistRule};
 use crate::domain::{
@@ -29,6 +30,39 @@ const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Taken by every write of this process before SQLite's own lock. SQLite makes a writer that
+    /// finds the database locked sleep and retry (1, 2, 5 … 100 ms), so a webhook's
+    /// acknowledgement could sleep for tens of milliseconds behind an inbox or catalog write;
+    /// queued here, it runs as soon as that write commits. Other processes still meet the busy
+    /// timeout.
+    write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// The URL, to name the database in `Unavailable` errors.
+    at: String,
+}
+
+/// A write transaction holding the store's write gate until it commits or is dropped.
+pub(super) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _gate: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub(super) async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 impl SqliteStore {
@@ -45,13 +79,27 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await
-            .map_err(StoreError::Unavailable)?;
+            .map_err(|source| StoreError::Unavailable {
+                at: url.to_string(),
+                source,
+            })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            write_gate: Arc::default(),
+            at: url.to_string(),
+        })
     }
 
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let gate = self.write_gate.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _gate: gate })
+    }
+
+    /// The write gate, for a single-statement write outside `begin_write`.
+    async fn gate(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.write_gate.lock().await
     }
 }
 
@@ -64,31 +112,17 @@ impl CatalogStore for SqliteStore {
             upsert_category(&mut tx, category, now).await?;
         }
         let existing = existing_products(&mut tx, batch.products).await?;
-        let mut counts = RunCounts::default();
-        let mut next_seq = next_change_seq(&mut tx).await?;
-        let mut writes = Vec::new();
-        for product in batch.products {
-            let hash = product.content_hash();
-            match existing.get(&product.id) {
-                Some(row) if row.hash == hash && !row.deleted => counts.unchanged += 1,
-                found => {
-                    if found.is_some() {
-                        counts.updated += 1;
-                    } else {
-                        counts.created += 1;
-                    }
-                    if found.is_some_and(|row| row.active && !product.active) {
-                        counts.archived += 1;
-                    }
-                    writes.push(ProductWrite {
-                        product,
-                        hash,
-                        change_seq: next_seq,
-                    });
-                    next_seq += 1;
-                }
-            }
-        }
+        let (counts, planned) = plan_batch(batch.products, &existing);
+        let first_seq = next_change_seq(&mut tx).await?;
+        let writes: Vec<ProductWrite> = planned
+            .into_iter()
+            .zip(first_seq..)
+            .map(|((product, hash), change_seq)| ProductWrite {
+                product,
+                hash,
+                change_seq,
+            })
+            .collect();
         sqlite_write::write_products(&mut tx, &writes, now).await?;
         if let Some(checkpoint) = &batch.checkpoint {
             advance_run(&mut tx, checkpoint, counts, now).await?;
@@ -223,6 +257,7 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn release_run(&self, run: RunId, owner: &str) -> Result<(), StoreError> {
+        let _gate = self.gate().await;
         sqlx::query("update sync_run set lease_owner = null, lease_until = null where sync_run_id = ? and lease_owner = ?")
             .bind(run.0)
             .bind(owner)
@@ -321,8 +356,24 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {
+        let _gate = self.gate().await;
         let mut conn = self.pool.acquire().await?;
         save_watermark(&mut conn, key, mark).await
+    }
+
+    async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError> {
+        let text = state_value(&self.pool, ODOO_SESSION_KEY).await?;
+        text.map(|text| {
+            serde_json::from_str(&text).map_err(|e| corrupt("odoo session", e.to_string()))
+        })
+        .transpose()
+    }
+
+    async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError> {
+        let value = serde_json::to_string(session).expect("a session serialises");
+        let _gate = self.gate().await;
+        let mut conn = self.pool.acquire().await?;
+        put_state(&mut conn, ODOO_SESSION_KEY, &value).await
     }
 
     async fn product_count(&self) -> Result<u64, StoreError> {
@@ -403,6 +454,7 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
+        let _gate = self.gate().await;
         sqlite_inbox::enqueue(&self.pool, event).await
     }
 
@@ -419,6 +471,7 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError> {
+        let _gate = self.gate().await;
         sqlite_inbox::set_state(&self.pool, ids, "done", None, Some(outcome), None).await
     }
 
@@ -428,10 +481,12 @@ impl CatalogStore for SqliteStore {
         run_at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
+        let _gate = self.gate().await;
         sqlite_inbox::set_state(&self.pool, ids, "pending", error, None, Some(run_at)).await
     }
 
     async fn fail_webhooks(&self, ids: &[i64], error: &str) -> Result<(), StoreError> {
+        let _gate = self.gate().await;
         sqlite_inbox::set_state(&self.pool, ids, "failed", Some(error), Some("failed"), None).await
     }
 
@@ -444,6 +499,7 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError> {
+        let _gate = self.gate().await;
         sqlite_inbox::retry(&self.pool, id).await
     }
 
@@ -459,32 +515,53 @@ impl CatalogStore for SqliteStore {
         sqlx::query("select 1")
             .execute(&self.pool)
             .await
-            .map_err(StoreError::Unavailable)?;
+            .map_err(|source| StoreError::Unavailable {
+                at: self.at.clone(),
+                source,
+            })?;
         Ok(())
     }
 }
+
+const ODOO_SESSION_KEY: &str = "odoo.session";
 
 async fn save_watermark(
     conn: &mut SqliteConnection,
     key: WatermarkKey,
     mark: Watermark,
 ) -> Result<(), StoreError> {
+    let value = mark.0.format(ODOO_DATETIME).to_string();
+    put_state(conn, key.as_str(), &value).await
+}
+
+/// Sets one `sync_state` value.
+pub(super) async fn put_state(
+    conn: &mut SqliteConnection,
+    key: &str,
+    value: &str,
+) -> Result<(), StoreError> {
     sqlx::query(
         "insert into sync_state (key, value, updated_at) values (?, ?, ?) \
          on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
     )
-    .bind(key.as_str())
-    .bind(mark.0.format(ODOO_DATETIME).to_string())
+    .bind(key)
+    .bind(value)
     .bind(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-struct ExistingRow {
-    hash: String,
-    active: bool,
-    deleted: bool,
+pub(super) async fn state_value(
+    pool: &SqlitePool,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("select value from sync_state where key = ?")
+            .bind(key)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 async fn existing_products(

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
+use super::query::category_nodes;
 use super::sqlite::{corrupt, load_categories, parse_odoo_datetime, stored_product};
 use super::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
@@ -64,12 +65,12 @@ pub(super) async fn list_products(
         sql.push(")");
     }
     push_keyset(&mut sql, query.after.as_ref());
-    sql.push(order_by(query.sort, "p"));
+    sql.push(query.sort.order_by("p"));
     sql.push(" limit ");
     sql.push_bind(i64::from(query.limit) + 1);
     sql.push(")");
     push_select_with_children(&mut sql);
-    sql.push(order_by(query.sort, "page"));
+    sql.push(query.sort.order_by("page"));
     let rows = sql.build().fetch_all(&mut *conn).await?;
     let has_more = rows.len() > query.limit as usize;
     let shown = &rows[..rows.len().min(query.limit as usize)];
@@ -111,16 +112,6 @@ pub(super) async fn product_by_sku(
     push_select_with_children(&mut sql);
     let row = sql.build().fetch_optional(&mut *conn).await?;
     row.as_ref().map(product_with_children).transpose()
-}
-
-fn order_by(sort: ProductSort, table: &str) -> String {
-    match sort {
-        ProductSort::Name => format!(" order by {table}.name, {table}.product_id"),
-        ProductSort::Price => format!(" order by {table}.list_price, {table}.product_id"),
-        ProductSort::Updated => {
-            format!(" order by {table}.write_date desc, {table}.product_id desc")
-        }
-    }
 }
 
 /// The products of the `page` CTE with their category, variants (with stock, in position order)
@@ -281,27 +272,7 @@ pub(super) async fn category_tree(
         .iter()
         .map(|row| (row.get("category_id"), row.get::<i64, _>("products") as u64))
         .collect();
-    let mut totals: HashMap<i64, u64> = HashMap::new();
-    for (category, count) in &direct {
-        // Walk up the tree once per category with products; trees are shallow.
-        let mut current = Some(*category);
-        let mut guard = 0;
-        while let Some(id) = current.filter(|_| guard < 64) {
-            *totals.entry(id).or_default() += count;
-            current = categories.get(&id).and_then(|c| c.parent_id);
-            guard += 1;
-        }
-    }
-    let mut nodes: Vec<CategoryNode> = categories
-        .into_values()
-        .map(|category| CategoryNode {
-            product_count: direct.get(&category.id).copied().unwrap_or(0),
-            total_count: totals.get(&category.id).copied().unwrap_or(0),
-            category,
-        })
-        .collect();
-    nodes.sort_by(|a, b| a.category.complete_name.cmp(&b.category.complete_name));
-    Ok(nodes)
+    Ok(category_nodes(categories, &direct))
 }
 
 pub(super) async fn changes_since(

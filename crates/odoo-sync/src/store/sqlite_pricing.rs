@@ -6,9 +6,10 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::Utc;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+use super::sqlite::{put_state, state_value};
 use super::sqlite_write::insert_in_chunks;
 use super::{PricingState, StoreError, VariantPrice};
-use crate::domain::pricelist::{PricedVariant, PricelistRule};
+use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
 
 const STATE_KEY: &str = "pricing";
 
@@ -48,10 +49,7 @@ pub(super) async fn replace_rules(
 }
 
 pub(super) async fn state(pool: &SqlitePool) -> Result<Option<PricingState>, StoreError> {
-    let text: Option<String> = sqlx::query_scalar("select value from sync_state where key = ?")
-        .bind(STATE_KEY)
-        .fetch_optional(pool)
-        .await?;
+    let text = state_value(pool, STATE_KEY).await?;
     text.map(|text| serde_json::from_str(&text).map_err(|e| corrupt("pricing state", e)))
         .transpose()
 }
@@ -94,20 +92,6 @@ pub(super) async fn variants_to_price(
     Ok((variants, newest))
 }
 
-/// The category and its parents up to the root (a cycle, which Odoo forbids, ends the walk).
-fn category_chain(parents: &HashMap<i64, Option<i64>>, start: Option<i64>) -> Vec<i64> {
-    let mut chain = Vec::new();
-    let mut next = start;
-    while let Some(id) = next {
-        if chain.contains(&id) {
-            break;
-        }
-        chain.push(id);
-        next = parents.get(&id).copied().flatten();
-    }
-    chain
-}
-
 /// Writes the prices that changed, gives their products a new `change_seq`, and saves the
 /// state, in one transaction. Returns how many variant prices changed.
 pub(super) async fn set_prices(
@@ -146,15 +130,8 @@ pub(super) async fn set_prices(
     .bind(&now)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "insert into sync_state (key, value, updated_at) values (?, ?, ?) \
-         on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
-    )
-    .bind(STATE_KEY)
-    .bind(serde_json::to_string(state).expect("the pricing state serialises"))
-    .bind(&now)
-    .execute(&mut *conn)
-    .await?;
+    let state = serde_json::to_string(state).expect("the pricing state serialises");
+    put_state(conn, STATE_KEY, &state).await?;
     Ok(changed.len() as u64)
 }
 
@@ -183,23 +160,4 @@ async fn changed_prices<'a>(
         .iter()
         .filter(|price| stored.get(&price.variant_id) != Some(&(price.price, price.rule_id)))
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_category_chain_runs_to_the_root_and_survives_a_cycle() {
-        let parents = HashMap::from([
-            (8, Some(2)),
-            (2, Some(1)),
-            (1, None),
-            (5, Some(6)),
-            (6, Some(5)),
-        ]);
-        assert_eq!(category_chain(&parents, Some(8)), vec![8, 2, 1]);
-        assert_eq!(category_chain(&parents, None), Vec::<i64>::new());
-        assert_eq!(category_chain(&parents, Some(5)), vec![5, 6]);
-    }
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::search::{search_codes, search_names};
 use super::StoreError;
 use crate::domain::Product;
 
@@ -196,25 +197,4 @@ pub(super) async fn insert_in_chunks<T>(
         sql.build().execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-fn search_names(product: &Product) -> String {
-    let names: Vec<&str> = std::iter::once(product.name.as_str())
-        .chain(product.translations.values().map(|t| t.name.as_str()))
-        .collect();
-    names.join(" ")
-}
-
-fn search_codes(product: &Product) -> String {
-    let codes: Vec<&str> = [&product.default_code, &product.barcode]
-        .into_iter()
-        .chain(
-            product
-                .variants
-                .iter()
-                .flat_map(|v| [&v.default_code, &v.barcode]),
-        )
-        .filter_map(|code| code.as_deref())
-        .collect();
-    codes.join(" ")
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use odoo_rpc::{ClientConfig, OdooApi, OdooClient};
 use odoo_sim::{Dataset, Faults, Sim, SimConfig};
+use odoo_sync::store::ScratchDatabase;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -16,6 +17,8 @@ pub struct TestApp {
     pub sim: Sim,
     /// Kept so the catalog file lives as long as the app.
     _dir: TempDir,
+    /// The PostgreSQL database of an app spawned with one, dropped with the app.
+    _postgres: Option<ScratchDatabase>,
     pub env: BTreeMap<String, String>,
 }
 
@@ -57,8 +60,20 @@ pub async fn spawn_app_on(products: usize, odoo_version: u8) -> TestApp {
     TestApp {
         sim,
         _dir: dir,
+        _postgres: None,
         env,
     }
+}
+
+/// `spawn_app` with the catalog in a fresh PostgreSQL database (`DATABASE_URL=postgres://…`).
+pub async fn spawn_app_with_postgres(products: usize) -> TestApp {
+    let database = ScratchDatabase::create()
+        .await
+        .expect("PostgreSQL runs at 127.0.0.1:5432 (scripts/test starts it)");
+    let mut app = spawn_app(products).await;
+    app.env.insert("DATABASE_URL".into(), database.url.clone());
+    app._postgres = Some(database);
+    app
 }
 
 fn init_logs() {

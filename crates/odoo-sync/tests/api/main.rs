@@ -1,4 +1,5 @@
-//! End-to-end tests: the real `odoo-sync` binary against the Odoo simulator and a temp SQLite.
+//! End-to-end tests: the real `odoo-sync` binary against the Odoo simulator and a temp SQLite (or
+//! a fresh PostgreSQL database, in `postgres`).
 
 mod admin_browser;
 mod docs_examples;
@@ -7,6 +8,7 @@ mod http_api;
 mod http_sync;
 mod odoo_state;
 mod odoo_versions;
+mod postgres;
 mod pricing;
 mod sync_cli;
 mod sync_faults;

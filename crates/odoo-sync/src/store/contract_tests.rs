@@ -1,0 +1,1187 @@
+//! The store contract: every assertion here runs against `SqliteStore` (a temp file) and
+//! `PgStore` (a fresh PostgreSQL database per test), so the two cannot drift apart unseen. Then
+//! what only PostgreSQL has to survive: two processes on one database at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Utc};
+use serde_json::json;
+
+use super::*;
+use crate::domain::pricelist::{AppliesTo, PriceBase, PriceComputation};
+use crate::domain::{Phase, Translation, Variant, WebhookKind};
+
+/// A store and what keeps its database alive (dropped after the store).
+struct TestStore {
+    store: Box<dyn CatalogStore>,
+    _database: Database,
+}
+
+enum Database {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] ScratchDatabase),
+}
+
+async fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("catalog.sqlite").display());
+    TestStore {
+        store: Box::new(SqliteStore::connect(&url).await.unwrap()),
+        _database: Database::Sqlite(dir),
+    }
+}
+
+async fn postgres() -> TestStore {
+    let database = ScratchDatabase::create()
+        .await
+        .expect("PostgreSQL runs (see scripts/test)");
+    TestStore {
+        store: Box::new(PgStore::connect(&database.url).await.unwrap()),
+        _database: Database::Postgres(database),
+    }
+}
+
+/// One `#[tokio::test]` per store for each contract function.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let test = super::sqlite().await;
+                super::$name(test.store.as_ref()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                let test = super::postgres().await;
+                super::$name(test.store.as_ref()).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    a_written_product_reads_back_exactly_as_it_was,
+    unchanged_products_are_not_rewritten_and_counts_say_what_a_batch_did,
+    deleted_products_leave_the_lists_and_come_back_when_odoo_has_them_again,
+    lists_filter_by_category_and_activity_and_page_in_every_sort_order,
+    search_matches_every_term_as_a_prefix_without_case_or_diacritics,
+    a_sku_finds_its_template_through_the_template_or_a_variant,
+    the_category_tree_counts_active_products_down_the_tree,
+    the_change_feed_pages_in_change_order,
+    the_catalog_version_moves_with_every_write_the_api_shows_and_only_then,
+    one_run_at_a_time_and_a_leased_run_belongs_to_its_owner,
+    batches_advance_their_run_and_finishing_stores_the_watermarks,
+    watermarks_are_stored_one_by_one_and_overwritten,
+    the_kept_odoo_session_is_replaced_and_is_no_watermark,
+    the_inbox_leases_reschedules_completes_fails_and_retries_events,
+    a_burst_for_one_record_waits_until_it_is_quiet_then_is_claimed_whole,
+    a_record_that_never_goes_quiet_is_claimed_after_the_longest_wait,
+    stock_levels_are_written_when_they_change,
+    prices_are_written_when_they_change_and_give_their_products_a_new_change,
+);
+
+fn at(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+fn product(id: i64, name: &str, price: f64, categ_id: Option<i64>) -> Product {
+    Product {
+        id,
+        name: name.to_string(),
+        default_code: Some(format!("SKU-{id}")),
+        barcode: None,
+        list_price: price,
+        categ_id,
+        description_sale: None,
+        active: true,
+        sale_ok: true,
+        is_published: true,
+        public_categ_ids: vec![],
+        write_date: at("2026-11-01 10:00:00") + chrono::Duration::minutes(id),
+        variants: vec![Variant {
+            id: id * 100,
+            default_code: Some(format!("SKU-{id}-V")),
+            barcode: None,
+            lst_price: price,
+            active: true,
+            product_template_attribute_value_ids: vec![],
+            write_date: at("2026-11-01 10:00:00"),
+        }],
+        translations: BTreeMap::new(),
+        extra: serde_json::Map::new(),
+    }
+}
+
+fn category(id: i64, complete_name: &str, parent_id: Option<i64>) -> Category {
+    Category {
+        id,
+        name: complete_name.rsplit(" / ").next().unwrap().to_string(),
+        complete_name: complete_name.to_string(),
+        parent_id,
+        write_date: at("2026-11-01 09:00:00"),
+    }
+}
+
+async fn write(
+    store: &dyn CatalogStore,
+    products: &[Product],
+    categories: &[Category],
+) -> RunCounts {
+    store
+        .apply_batch(CatalogBatch {
+            products,
+            categories,
+            checkpoint: None,
+        })
+        .await
+        .unwrap()
+}
+
+fn ids(page: &ProductPage) -> Vec<i64> {
+    page.products.iter().map(|p| p.product.id).collect()
+}
+
+fn query(sort: ProductSort, limit: u32) -> ProductQuery {
+    ProductQuery {
+        limit,
+        after: None,
+        category: None,
+        text: None,
+        sort,
+        include_inactive: false,
+    }
+}
+
+async fn search(store: &dyn CatalogStore, text: &str) -> Vec<i64> {
+    let mut found = ProductQuery {
+        text: Some(text.to_string()),
+        ..query(ProductSort::Name, 100)
+    };
+    found.sort = ProductSort::Price;
+    let mut ids = ids(&store.list_products(&found).await.unwrap());
+    ids.sort_unstable();
+    ids
+}
+
+fn new_run(owner: &str) -> NewRun<'_> {
+    static CURSOR: std::sync::OnceLock<SyncCursor> = std::sync::OnceLock::new();
+    NewRun {
+        mode: SyncMode::Full,
+        trigger: Trigger::Cli,
+        cursor: CURSOR.get_or_init(|| SyncCursor::start(Phase::Categories)),
+        total: Some(3),
+        owner,
+        lease: Duration::from_secs(60),
+    }
+}
+
+async fn a_written_product_reads_back_exactly_as_it_was(store: &dyn CatalogStore) {
+    let mut chair = product(1, "Chaise élève", 49.9, Some(2));
+    chair.barcode = Some("4006381333931".into());
+    chair.description_sale = Some("Une chaise".into());
+    chair.public_categ_ids = vec![3, 1];
+    chair.extra = json!({"x_color": "red", "a_weight": 1.25, "m_tags": [1, 2], "b_none": false})
+        .as_object()
+        .unwrap()
+        .clone();
+    chair.translations.insert(
+        "fr_FR".into(),
+        Translation {
+            name: "Chaise".into(),
+            description_sale: None,
+        },
+    );
+    chair.variants.push(Variant {
+        id: 101,
+        default_code: None,
+        barcode: Some("123".into()),
+        // Not 0.1 + 0.2: SQLite's JSON functions print 15 significant digits.
+        lst_price: 12.345,
+        active: false,
+        product_template_attribute_value_ids: vec![7, 5],
+        write_date: at("2026-11-02 11:12:13"),
+    });
+    let categories = [
+        category(1, "All", None),
+        category(2, "All / Chairs", Some(1)),
+    ];
+    write(store, std::slice::from_ref(&chair), &categories).await;
+
+    let stored = store.product(1).await.unwrap().unwrap();
+    assert_eq!(stored.product, chair);
+    let keys: Vec<&String> = stored.product.extra.keys().collect();
+    assert_eq!(
+        keys,
+        ["x_color", "a_weight", "m_tags", "b_none"],
+        "Odoo's order"
+    );
+    assert_eq!(stored.category, Some(categories[1].clone()));
+    assert_eq!(stored.deleted_at, None);
+    let exported = store.export(false).await.unwrap();
+    assert_eq!(exported.len(), 1);
+    assert_eq!(exported[0].product, chair);
+    assert_eq!(exported[0].category, Some(categories[1].clone()));
+    let listed = store.list_products(&query(ProductSort::Name, 10)).await;
+    assert_eq!(listed.unwrap().products[0].product, chair);
+    assert_eq!(store.product(2).await.unwrap(), None);
+    store.ping().await.unwrap();
+}
+
+async fn unchanged_products_are_not_rewritten_and_counts_say_what_a_batch_did(
+    store: &dyn CatalogStore,
+) {
+    let products = [product(1, "A", 1.0, None), product(2, "B", 2.0, None)];
+    let counts = write(store, &products, &[]).await;
+    assert_eq!(
+        (counts.created, counts.updated, counts.unchanged),
+        (2, 0, 0)
+    );
+    let before = store.product(1).await.unwrap().unwrap();
+
+    let counts = write(store, &products, &[]).await;
+    assert_eq!(
+        (counts.created, counts.updated, counts.unchanged),
+        (0, 0, 2)
+    );
+    let after = store.product(1).await.unwrap().unwrap();
+    assert_eq!(
+        (after.change_seq, after.updated_at),
+        (before.change_seq, before.updated_at),
+        "an unchanged product is not rewritten"
+    );
+
+    let mut archived = products[1].clone();
+    archived.active = false;
+    let edited = product(1, "A, renamed", 1.0, None);
+    let counts = write(store, &[edited, archived], &[]).await;
+    assert_eq!(
+        (counts.updated, counts.archived, counts.unchanged),
+        (2, 1, 0)
+    );
+    let renamed = store.product(1).await.unwrap().unwrap();
+    assert_eq!(renamed.product.name, "A, renamed");
+    assert!(renamed.change_seq > before.change_seq);
+    assert_eq!(store.product_count().await.unwrap(), 2);
+}
+
+async fn deleted_products_leave_the_lists_and_come_back_when_odoo_has_them_again(
+    store: &dyn CatalogStore,
+) {
+    let products: Vec<Product> = (1..=3).map(|id| product(id, "P", 1.0, None)).collect();
+    write(store, &products, &[]).await;
+    let deleted = store.mark_deleted(&[2, 2, 99], None).await.unwrap();
+    assert_eq!(deleted, 1, "one live product among the ids");
+    assert_eq!(store.mark_deleted(&[2], None).await.unwrap(), 0);
+
+    let gone = store.product(2).await.unwrap().unwrap();
+    assert!(gone.deleted_at.is_some(), "kept, with the time");
+    assert_eq!(store.live_product_ids().await.unwrap(), vec![1, 3]);
+    assert_eq!(store.product_count().await.unwrap(), 2);
+    let listed = store.list_products(&query(ProductSort::Name, 10)).await;
+    assert_eq!(ids(&listed.unwrap()), vec![1, 3]);
+    assert_eq!(store.product_by_sku("SKU-2").await.unwrap(), None);
+    assert_eq!(store.export(false).await.unwrap().len(), 2);
+    assert_eq!(store.export(true).await.unwrap().len(), 3);
+    let last = store.changes_since(0, 10).await.unwrap().changes;
+    let last = last.last().unwrap();
+    assert_eq!((last.product_id, last.deleted), (2, true));
+
+    let counts = write(store, &products[1..2], &[]).await;
+    assert_eq!((counts.created, counts.updated), (0, 1));
+    let back = store.product(2).await.unwrap().unwrap();
+    assert_eq!(back.deleted_at, None);
+    assert_eq!(store.live_product_ids().await.unwrap(), vec![1, 2, 3]);
+}
+
+async fn lists_filter_by_category_and_activity_and_page_in_every_sort_order(
+    store: &dyn CatalogStore,
+) {
+    let categories = [
+        category(1, "All", None),
+        category(2, "All / Chairs", Some(1)),
+        category(3, "Other", None),
+    ];
+    let mut products = vec![
+        product(1, "cherry", 30.0, Some(1)),
+        product(2, "Banana", 10.0, Some(2)),
+        product(3, "apple", 20.0, Some(3)),
+        product(4, "apple", 10.0, Some(2)),
+        product(5, "Zed", 5.0, None),
+    ];
+    products[4].active = false;
+    write(store, &products, &categories).await;
+
+    // Byte order: upper case before lower case, ties by id.
+    let mut by_name = query(ProductSort::Name, 2);
+    let mut seen = Vec::new();
+    loop {
+        let page = store.list_products(&by_name).await.unwrap();
+        seen.extend(ids(&page));
+        match page.next {
+            Some(next) => by_name.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![2, 3, 4, 1]);
+
+    let by_price = store.list_products(&query(ProductSort::Price, 3)).await;
+    let by_price = by_price.unwrap();
+    assert_eq!(ids(&by_price), vec![2, 4, 3]);
+    let rest = ProductQuery {
+        after: by_price.next.clone(),
+        ..query(ProductSort::Price, 3)
+    };
+    let rest = store.list_products(&rest).await.unwrap();
+    assert_eq!((ids(&rest), rest.next), (vec![1], None));
+
+    let updated = store.list_products(&query(ProductSort::Updated, 2)).await;
+    let updated = updated.unwrap();
+    assert_eq!(ids(&updated), vec![4, 3]);
+    assert!(matches!(updated.next, Some(SortKey::Updated { id: 3, .. })));
+    let rest = ProductQuery {
+        after: updated.next,
+        ..query(ProductSort::Updated, 10)
+    };
+    assert_eq!(ids(&store.list_products(&rest).await.unwrap()), vec![2, 1]);
+
+    let below_all = ProductQuery {
+        category: Some(1),
+        ..query(ProductSort::Name, 10)
+    };
+    assert_eq!(
+        ids(&store.list_products(&below_all).await.unwrap()),
+        vec![2, 4, 1]
+    );
+    let chairs = ProductQuery {
+        category: Some(2),
+        ..query(ProductSort::Name, 10)
+    };
+    assert_eq!(
+        ids(&store.list_products(&chairs).await.unwrap()),
+        vec![2, 4]
+    );
+    let everything = ProductQuery {
+        include_inactive: true,
+        ..query(ProductSort::Price, 10)
+    };
+    assert_eq!(
+        ids(&store.list_products(&everything).await.unwrap()),
+        vec![5, 2, 4, 3, 1]
+    );
+    let page = store.list_products(&query(ProductSort::Name, 10)).await;
+    let page = page.unwrap();
+    assert_eq!(page.next, None);
+    assert_eq!(
+        page.products[0].category.as_ref().map(|c| c.id),
+        Some(2),
+        "a listed product comes with its category"
+    );
+}
+
+async fn search_matches_every_term_as_a_prefix_without_case_or_diacritics(
+    store: &dyn CatalogStore,
+) {
+    let mut chair = product(1, "Chaise élève", 10.0, None);
+    chair.default_code = Some("FURN_0096".into());
+    chair.barcode = Some("4006381333931".into());
+    chair.translations.insert(
+        "de_DE".into(),
+        Translation {
+            name: "Schülerstuhl".into(),
+            description_sale: Some("bureau".into()),
+        },
+    );
+    chair.variants[0].default_code = Some("CH-RED".into());
+    let mut desk = product(2, "Bureau d'élève", 20.0, None);
+    desk.default_code = Some("FURN_1000".into());
+    let mut lamp = product(3, "Lamp", 30.0, None);
+    lamp.default_code = Some("LAMP furn".into());
+    let mut archived = product(4, "Chaise archivée", 40.0, None);
+    archived.active = false;
+    write(store, &[chair, desk, lamp, archived], &[]).await;
+
+    assert_eq!(search(store, "eleve").await, vec![1, 2]);
+    assert_eq!(search(store, "ÉLÈ").await, vec![1, 2], "a prefix, any case");
+    assert_eq!(search(store, "chaise eleve").await, vec![1], "every term");
+    assert_eq!(search(store, "schüler").await, vec![1], "translated names");
+    assert_eq!(search(store, "FURN_0096").await, vec![1], "SKUs");
+    assert_eq!(search(store, "furn_00").await, vec![1]);
+    assert_eq!(search(store, "furn").await, vec![1, 2, 3]);
+    assert_eq!(search(store, "0096").await, vec![1]);
+    assert_eq!(
+        search(store, "urn").await,
+        Vec::<i64>::new(),
+        "prefixes only"
+    );
+    assert_eq!(search(store, "40063813").await, vec![1], "barcodes");
+    assert_eq!(search(store, "ch-red").await, vec![1], "variant codes");
+    assert_eq!(search(store, "d'élève").await, vec![2]);
+    assert_eq!(
+        search(store, "\"bureau\"").await,
+        vec![2],
+        "names, not descriptions"
+    );
+    assert_eq!(search(store, "lamp furn").await, vec![3]);
+    assert_eq!(search(store, "nothing").await, Vec::<i64>::new());
+    assert_eq!(search(store, " - * ").await, Vec::<i64>::new());
+}
+
+async fn a_sku_finds_its_template_through_the_template_or_a_variant(store: &dyn CatalogStore) {
+    let products: Vec<Product> = (1..=3).map(|id| product(id, "P", 1.0, None)).collect();
+    write(store, &products, &[]).await;
+    let by_template = store.product_by_sku("SKU-2").await.unwrap().unwrap();
+    assert_eq!(by_template.product.id, 2);
+    let by_variant = store.product_by_sku("SKU-3-V").await.unwrap().unwrap();
+    assert_eq!(by_variant.product.id, 3);
+    assert_eq!(by_variant.product.variants[0].id, 300);
+    assert_eq!(store.product_by_sku("sku-2").await.unwrap(), None, "exact");
+    assert_eq!(store.product_by_sku("SKU-9").await.unwrap(), None);
+}
+
+async fn the_category_tree_counts_active_products_down_the_tree(store: &dyn CatalogStore) {
+    let categories = [
+        category(1, "All", None),
+        category(2, "All / Chairs", Some(1)),
+        category(3, "All / Chairs / Office", Some(2)),
+        category(4, "Empty", None),
+    ];
+    let mut products = vec![
+        product(1, "a", 1.0, Some(1)),
+        product(2, "b", 1.0, Some(3)),
+        product(3, "c", 1.0, Some(3)),
+        product(4, "d", 1.0, Some(2)),
+        product(5, "e", 1.0, Some(2)),
+    ];
+    products[4].active = false;
+    write(store, &products, &categories).await;
+    store.mark_deleted(&[1], None).await.unwrap();
+    let tree = store.category_tree().await.unwrap();
+    let counts: Vec<(String, u64, u64)> = tree
+        .iter()
+        .map(|n| {
+            (
+                n.category.complete_name.clone(),
+                n.product_count,
+                n.total_count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("All".to_string(), 0, 3),
+            ("All / Chairs".to_string(), 1, 3),
+            ("All / Chairs / Office".to_string(), 2, 2),
+            ("Empty".to_string(), 0, 0),
+        ]
+    );
+    assert_eq!(tree[2].category, categories[2]);
+}
+
+async fn the_change_feed_pages_in_change_order(store: &dyn CatalogStore) {
+    let products: Vec<Product> = (1..=4).map(|id| product(id, "P", 1.0, None)).collect();
+    write(store, &products, &[]).await;
+    write(store, &[product(2, "P, edited", 1.0, None)], &[]).await;
+    store.mark_deleted(&[3], None).await.unwrap();
+
+    let first = store.changes_since(0, 3).await.unwrap();
+    assert!(first.has_more);
+    let order: Vec<i64> = first.changes.iter().map(|c| c.product_id).collect();
+    assert_eq!(order, vec![1, 4, 2]);
+    assert_eq!(first.last_seq, first.changes[2].seq);
+    assert!(first.changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    let rest = store.changes_since(first.last_seq, 3).await.unwrap();
+    assert!(!rest.has_more);
+    assert_eq!(rest.changes.len(), 1);
+    assert_eq!(
+        (rest.changes[0].product_id, rest.changes[0].deleted),
+        (3, true)
+    );
+    let nothing = store.changes_since(rest.last_seq, 3).await.unwrap();
+    assert_eq!(
+        (nothing.changes.len(), nothing.last_seq),
+        (0, rest.last_seq)
+    );
+    let stored = store.product(3).await.unwrap().unwrap();
+    assert_eq!(rest.changes[0].changed_at, stored.updated_at);
+}
+
+async fn the_catalog_version_moves_with_every_write_the_api_shows_and_only_then(
+    store: &dyn CatalogStore,
+) {
+    async fn moved(store: &dyn CatalogStore, before: &mut i64) -> bool {
+        let now = store.catalog_version().await.unwrap();
+        let moved = now != *before;
+        *before = now;
+        moved
+    }
+    let mut version = store.catalog_version().await.unwrap();
+    let categories = [category(1, "All", None)];
+    let products = [product(1, "A", 1.0, Some(1))];
+    write(store, &products, &categories).await;
+    assert!(moved(store, &mut version).await, "new rows");
+    write(store, &products, &categories).await;
+    assert!(!moved(store, &mut version).await, "nothing changed");
+    write(store, &[], &[category(1, "Everything", None)]).await;
+    assert!(moved(store, &mut version).await, "a renamed category");
+    write(store, &[product(1, "A2", 1.0, Some(1))], &[]).await;
+    assert!(moved(store, &mut version).await, "an edited product");
+
+    let level = StockLevel {
+        variant_id: 100,
+        qty_available: 5.0,
+        free_qty: 4.0,
+    };
+    assert_eq!(store.set_stock(&[level]).await.unwrap(), 1);
+    assert!(moved(store, &mut version).await, "stock");
+    assert_eq!(store.set_stock(&[level]).await.unwrap(), 0);
+    assert!(!moved(store, &mut version).await, "the same stock");
+
+    let state = PricingState {
+        seq: 0,
+        priced_at: at("2026-11-24 10:00:00"),
+        next_boundary: None,
+    };
+    let price = VariantPrice {
+        variant_id: 100,
+        template_id: 1,
+        price: Some(0.5),
+        rule_id: Some(9),
+    };
+    store.set_prices(&[price], &state).await.unwrap();
+    assert!(moved(store, &mut version).await, "a price");
+    store.set_prices(&[price], &state).await.unwrap();
+    assert!(!moved(store, &mut version).await, "the same price");
+
+    let run = store.create_run(new_run("me")).await.unwrap();
+    store
+        .finish_run(run.id, RunStatus::Succeeded, None, &BTreeMap::new())
+        .await
+        .unwrap();
+    store.enqueue_webhook(&save_of(1)).await.unwrap();
+    store
+        .set_watermark(WatermarkKey::Template, Watermark(at("2026-11-24 10:00:00")))
+        .await
+        .unwrap();
+    assert!(
+        !moved(store, &mut version).await,
+        "bookkeeping is not shown"
+    );
+
+    store.mark_deleted(&[1], None).await.unwrap();
+    assert!(moved(store, &mut version).await, "a deletion");
+}
+
+async fn one_run_at_a_time_and_a_leased_run_belongs_to_its_owner(store: &dyn CatalogStore) {
+    assert_eq!(store.running_run().await.unwrap(), None);
+    let run = store.create_run(new_run("worker-a")).await.unwrap();
+    assert_eq!(
+        (run.status, run.mode, run.trigger, run.total),
+        (RunStatus::Running, SyncMode::Full, Trigger::Cli, Some(3))
+    );
+    assert_eq!(store.running_run().await.unwrap(), Some(run.clone()));
+    match store.create_run(new_run("worker-b")).await {
+        Err(StoreError::RunInProgress { running }) => assert_eq!(running, run.id),
+        other => panic!("a second run started: {other:?}"),
+    }
+
+    let lease = Duration::from_secs(60);
+    match store.claim_run(run.id, "worker-b", lease, None).await {
+        Err(StoreError::RunLeased { run: id, owner, .. }) => {
+            assert_eq!((id, owner.as_str()), (run.id, "worker-a"))
+        }
+        other => panic!("another owner took the lease: {other:?}"),
+    }
+    store
+        .claim_run(run.id, "worker-a", lease, None)
+        .await
+        .unwrap();
+    let stolen = store
+        .claim_run(run.id, "worker-b", lease, Some("worker-a"))
+        .await;
+    assert_eq!(stolen.unwrap().id, run.id, "from an owner known dead");
+    store.release_run(run.id, "worker-a").await.unwrap();
+    assert!(
+        store
+            .claim_run(run.id, "worker-a", lease, None)
+            .await
+            .is_err(),
+        "releasing someone else's lease does nothing"
+    );
+    store.release_run(run.id, "worker-b").await.unwrap();
+    store
+        .claim_run(run.id, "worker-a", lease, None)
+        .await
+        .unwrap();
+    let expired = store
+        .claim_run(run.id, "worker-b", Duration::ZERO, Some("worker-a"))
+        .await
+        .unwrap();
+    assert_eq!(expired.status, RunStatus::Running);
+    store
+        .claim_run(run.id, "worker-c", lease, None)
+        .await
+        .expect("an expired lease is free");
+
+    let finished = store
+        .finish_run(run.id, RunStatus::Failed, Some("boom"), &BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        (finished.status, finished.error.as_deref()),
+        (RunStatus::Failed, Some("boom"))
+    );
+    assert!(finished.finished_at.is_some());
+    let claimed = store.claim_run(run.id, "worker-d", lease, None).await;
+    assert_eq!(
+        claimed.unwrap().status,
+        RunStatus::Failed,
+        "finished stays finished"
+    );
+    assert_eq!(store.running_run().await.unwrap(), None);
+
+    let skipped = store
+        .record_skipped_run(SyncMode::Incremental, Trigger::Schedule, "already running")
+        .await
+        .unwrap();
+    assert_eq!(skipped.status, RunStatus::Skipped);
+    let next = store.create_run(new_run("worker-a")).await.unwrap();
+    let recent: Vec<RunId> = store
+        .recent_runs(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(recent, vec![next.id, skipped.id, run.id]);
+    assert_eq!(store.run(RunId(next.id.0 + 100)).await.unwrap(), None);
+    assert!(matches!(
+        store
+            .claim_run(RunId(next.id.0 + 100), "x", lease, None)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn batches_advance_their_run_and_finishing_stores_the_watermarks(store: &dyn CatalogStore) {
+    let run = store.create_run(new_run("me")).await.unwrap();
+    let mut cursor = SyncCursor::start(Phase::Templates);
+    cursor.position = Some(crate::domain::Position {
+        write_date: Some(at("2026-11-01 10:00:00")),
+        id: 2,
+    });
+    let products = [product(1, "A", 1.0, None), product(2, "B", 1.0, None)];
+    let checkpoint = |cursor| Checkpoint {
+        run: run.id,
+        cursor,
+        total: Some(10),
+    };
+    store
+        .apply_batch(CatalogBatch {
+            products: &products,
+            categories: &[],
+            checkpoint: Some(checkpoint(&cursor)),
+        })
+        .await
+        .unwrap();
+    store
+        .mark_deleted(&[1], Some(checkpoint(&cursor)))
+        .await
+        .unwrap();
+    let now = store.run(run.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            now.processed,
+            now.counts.created,
+            now.counts.deleted,
+            now.total
+        ),
+        (2, 2, 1, Some(10))
+    );
+    assert_eq!(now.cursor, cursor);
+
+    let marks = BTreeMap::from([
+        (WatermarkKey::Template, Watermark(at("2026-11-01 10:02:00"))),
+        (WatermarkKey::Category, Watermark(at("2026-11-01 09:00:00"))),
+    ]);
+    let finished = store
+        .finish_run(run.id, RunStatus::Succeeded, None, &marks)
+        .await
+        .unwrap();
+    assert_eq!(finished.status, RunStatus::Succeeded);
+    assert_eq!(store.watermarks().await.unwrap(), marks);
+    let late = store
+        .apply_batch(CatalogBatch {
+            products: &products,
+            categories: &[],
+            checkpoint: Some(checkpoint(&cursor)),
+        })
+        .await;
+    assert!(
+        matches!(late, Err(StoreError::NotFound { .. })),
+        "a finished run takes no batch: {late:?}"
+    );
+}
+
+async fn watermarks_are_stored_one_by_one_and_overwritten(store: &dyn CatalogStore) {
+    assert!(store.watermarks().await.unwrap().is_empty());
+    let first = Watermark(at("2026-11-01 10:00:00"));
+    let second = Watermark(at("2026-11-02 10:00:00"));
+    store
+        .set_watermark(WatermarkKey::StockQuant, first)
+        .await
+        .unwrap();
+    store
+        .set_watermark(WatermarkKey::StockQuant, second)
+        .await
+        .unwrap();
+    store
+        .set_watermark(WatermarkKey::Variant, first)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.watermarks().await.unwrap(),
+        BTreeMap::from([
+            (WatermarkKey::Variant, first),
+            (WatermarkKey::StockQuant, second)
+        ])
+    );
+}
+
+async fn the_kept_odoo_session_is_replaced_and_is_no_watermark(store: &dyn CatalogStore) {
+    assert_eq!(store.odoo_session().await.unwrap(), None);
+    let saved_at = chrono::DateTime::parse_from_rfc3339("2026-11-24T10:00:00.123456Z")
+        .unwrap()
+        .to_utc();
+    let first = OdooSession {
+        server: "http://odoo:8069 db=shop login=admin".into(),
+        uid: 2,
+        saved_at,
+    };
+    let second = OdooSession {
+        uid: 7,
+        ..first.clone()
+    };
+    store.save_odoo_session(&first).await.unwrap();
+    store.save_odoo_session(&second).await.unwrap();
+    assert_eq!(store.odoo_session().await.unwrap(), Some(second));
+    assert!(store.watermarks().await.unwrap().is_empty());
+}
+
+fn save_of(record_id: i64) -> NewWebhookEvent {
+    NewWebhookEvent {
+        model: "product.template".into(),
+        record_id,
+        kind: WebhookKind::Save,
+        hinted_write_date: None,
+        product_id: None,
+        payload: "{}".into(),
+    }
+}
+
+const LEASE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const QUIET: Coalesce = Coalesce {
+    quiet: Duration::ZERO,
+    max_wait: HOUR,
+};
+
+async fn the_inbox_leases_reschedules_completes_fails_and_retries_events(store: &dyn CatalogStore) {
+    let hinted =
+        NaiveDateTime::parse_from_str("2026-11-24 13:27:27.959605", "%Y-%m-%d %H:%M:%S%.f");
+    let event = NewWebhookEvent {
+        model: "stock.quant".into(),
+        kind: WebhookKind::Unlink,
+        hinted_write_date: Some(hinted.unwrap()),
+        payload: r#"{"_id": 7,  "b": 1, "a": 2}"#.into(),
+        ..save_of(7)
+    };
+    let id = store.enqueue_webhook(&event).await.unwrap();
+    let other = store.enqueue_webhook(&save_of(8)).await.unwrap();
+    assert_eq!(store.webhook_backlog().await.unwrap(), 2);
+
+    let claimed = store.claim_webhooks(1, LEASE, QUIET).await.unwrap();
+    assert_eq!(claimed.len(), 1, "one record");
+    let first = &claimed[0];
+    assert_eq!(first.id, id, "the oldest due first");
+    assert_eq!(
+        (
+            &first.model,
+            first.record_id,
+            first.kind,
+            first.hinted_write_date
+        ),
+        (
+            &event.model,
+            7,
+            WebhookKind::Unlink,
+            event.hinted_write_date
+        )
+    );
+    assert_eq!(first.payload, event.payload, "byte for byte");
+    assert_eq!((first.state, first.attempts), (WebhookState::Pending, 1));
+    let claimed = store.claim_webhooks(10, LEASE, QUIET).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![other],
+        "a leased event is not claimed again"
+    );
+
+    let later = Utc::now() + chrono::Duration::hours(1);
+    store
+        .reschedule_webhooks(&[id], later, Some("not visible yet"))
+        .await
+        .unwrap();
+    assert!(store
+        .claim_webhooks(10, LEASE, QUIET)
+        .await
+        .unwrap()
+        .is_empty());
+    let earlier = Utc::now() - chrono::Duration::seconds(1);
+    store
+        .reschedule_webhooks(&[id], earlier, None)
+        .await
+        .unwrap();
+    let again = store.claim_webhooks(10, LEASE, QUIET).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    assert_eq!(again[0].last_error.as_deref(), Some("not visible yet"));
+
+    store.complete_webhooks(&[other], "applied").await.unwrap();
+    store.fail_webhooks(&[id], "gave up").await.unwrap();
+    assert_eq!(store.webhook_backlog().await.unwrap(), 0);
+    let all = store.webhooks(None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![other, id]
+    );
+    let done = &all[0];
+    assert_eq!(
+        (done.state, done.outcome.as_deref()),
+        (WebhookState::Done, Some("applied"))
+    );
+    let failed = store
+        .webhooks(Some(WebhookState::Failed), 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (
+            failed[0].last_error.as_deref(),
+            failed[0].outcome.as_deref()
+        ),
+        (Some("gave up"), Some("failed"))
+    );
+    assert_eq!(
+        store
+            .webhooks(Some(WebhookState::Done), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    assert_eq!(
+        store.retry_webhook(other).await.unwrap(),
+        None,
+        "not failed"
+    );
+    let retried = store.retry_webhook(id).await.unwrap().unwrap();
+    assert_eq!(
+        (retried.state, retried.attempts, retried.outcome),
+        (WebhookState::Pending, 0, None)
+    );
+    assert_eq!(store.webhook_backlog().await.unwrap(), 1);
+    assert_eq!(
+        store.claim_webhooks(10, LEASE, QUIET).await.unwrap().len(),
+        1
+    );
+}
+
+async fn a_burst_for_one_record_waits_until_it_is_quiet_then_is_claimed_whole(
+    store: &dyn CatalogStore,
+) {
+    for _ in 0..5 {
+        store.enqueue_webhook(&save_of(7)).await.unwrap();
+    }
+    store.enqueue_webhook(&save_of(8)).await.unwrap();
+    let still_bursting = Coalesce {
+        quiet: HOUR,
+        max_wait: HOUR,
+    };
+    let claimed = store.claim_webhooks(100, LEASE, still_bursting).await;
+    assert_eq!(claimed.unwrap(), vec![]);
+
+    let claimed = store.claim_webhooks(1, LEASE, QUIET).await.unwrap();
+    assert_eq!(
+        claimed.len(),
+        5,
+        "the record's whole burst, one record only"
+    );
+    assert!(claimed.iter().all(|event| event.record_id == 7));
+}
+
+async fn a_record_that_never_goes_quiet_is_claimed_after_the_longest_wait(
+    store: &dyn CatalogStore,
+) {
+    store.enqueue_webhook(&save_of(7)).await.unwrap();
+    let endless_burst_capped = Coalesce {
+        quiet: HOUR,
+        max_wait: Duration::ZERO,
+    };
+    let claimed = store.claim_webhooks(10, LEASE, endless_burst_capped).await;
+    assert_eq!(claimed.unwrap().len(), 1);
+}
+
+async fn stock_levels_are_written_when_they_change(store: &dyn CatalogStore) {
+    write(store, &[product(1, "A", 1.0, None)], &[]).await;
+    let level = |qty: f64| StockLevel {
+        variant_id: 100,
+        qty_available: qty,
+        free_qty: qty - 1.0,
+    };
+    assert_eq!(store.set_stock(&[level(5.0)]).await.unwrap(), 1);
+    assert_eq!(store.set_stock(&[level(5.0)]).await.unwrap(), 0);
+    assert_eq!(store.set_stock(&[level(3.0)]).await.unwrap(), 1);
+    let stored = store.product(1).await.unwrap().unwrap();
+    assert_eq!(stored.stock, BTreeMap::from([(100, level(3.0))]));
+    let listed = store.list_products(&query(ProductSort::Name, 1)).await;
+    assert_eq!(listed.unwrap().products[0].stock, stored.stock);
+}
+
+async fn prices_are_written_when_they_change_and_give_their_products_a_new_change(
+    store: &dyn CatalogStore,
+) {
+    assert_eq!(store.pricing_state().await.unwrap(), None);
+    assert!(store.pricelist_rules().await.unwrap().is_empty());
+    let rule = |id: i64, computation| PricelistRule {
+        id,
+        applies_to: AppliesTo::Category(2),
+        min_quantity: 0.0,
+        valid_from: Some(at("2026-11-27 00:00:00")),
+        valid_until: None,
+        base: PriceBase::ListPrice,
+        computation,
+        write_date: at("2026-11-24 10:00:00"),
+    };
+    let rules = vec![
+        rule(5, PriceComputation::Percentage(30.0)),
+        rule(9, PriceComputation::Fixed(12.5)),
+    ];
+    store.replace_pricelist_rules(&rules).await.unwrap();
+    store.replace_pricelist_rules(&rules).await.unwrap();
+    assert_eq!(store.pricelist_rules().await.unwrap(), rules);
+
+    let categories = [
+        category(1, "All", None),
+        category(2, "All / Chairs", Some(1)),
+    ];
+    let products = [product(1, "A", 10.0, Some(2)), product(2, "B", 20.0, None)];
+    write(store, &products, &categories).await;
+    let (variants, newest) = store.variants_to_price(0).await.unwrap();
+    let mut variants = variants;
+    variants.sort_by_key(|v| v.variant_id);
+    assert_eq!(
+        variants,
+        vec![
+            PricedVariant {
+                variant_id: 100,
+                template_id: 1,
+                categories: vec![2, 1],
+                list_price: 10.0
+            },
+            PricedVariant {
+                variant_id: 200,
+                template_id: 2,
+                categories: vec![],
+                list_price: 20.0
+            },
+        ]
+    );
+    let state = PricingState {
+        seq: newest,
+        priced_at: at("2026-11-24 10:00:00"),
+        next_boundary: Some(at("2026-11-27 00:00:00")),
+    };
+    let prices = [
+        VariantPrice {
+            variant_id: 100,
+            template_id: 1,
+            price: Some(7.0),
+            rule_id: Some(5),
+        },
+        VariantPrice {
+            variant_id: 200,
+            template_id: 2,
+            price: None,
+            rule_id: None,
+        },
+    ];
+    assert_eq!(store.set_prices(&prices, &state).await.unwrap(), 2);
+    assert_eq!(store.pricing_state().await.unwrap(), Some(state.clone()));
+    let priced = store.product(1).await.unwrap().unwrap();
+    assert!(priced.change_seq > newest, "the feed sees the new price");
+    assert_eq!(priced.prices, BTreeMap::from([(100, Some(7.0))]));
+    assert!(store.product(2).await.unwrap().unwrap().prices.is_empty());
+    let (variants, _) = store.variants_to_price(newest).await.unwrap();
+    let repriced: BTreeSet<i64> = variants.iter().map(|v| v.template_id).collect();
+    assert_eq!(repriced, BTreeSet::from([1, 2]));
+
+    let feed = store.changes_since(0, 10).await.unwrap().last_seq;
+    assert_eq!(store.set_prices(&prices, &state).await.unwrap(), 0);
+    assert_eq!(
+        store.changes_since(0, 10).await.unwrap().last_seq,
+        feed,
+        "unchanged prices move nothing"
+    );
+    let mut cheaper = prices;
+    cheaper[0].price = Some(6.0);
+    assert_eq!(store.set_prices(&cheaper, &state).await.unwrap(), 1);
+    let (variants, _) = store.variants_to_price(feed).await.unwrap();
+    assert_eq!(variants.len(), 1);
+    assert_eq!(variants[0].template_id, 1);
+}
+
+/// Two odoo-sync processes on one PostgreSQL database.
+mod postgres_concurrency {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Two stores on one fresh database, started at once: both migrate it, one after the other.
+    async fn two_stores() -> (ScratchDatabase, Arc<PgStore>, Arc<PgStore>) {
+        let database = ScratchDatabase::create().await.unwrap();
+        let (one, two) = tokio::join!(
+            PgStore::connect(&database.url),
+            PgStore::connect(&database.url)
+        );
+        (database, Arc::new(one.unwrap()), Arc::new(two.unwrap()))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_stores_claiming_webhooks_at_once_never_claim_the_same_event_nor_split_a_burst() {
+        let (_database, one, two) = two_stores().await;
+        let mut expected = BTreeSet::new();
+        for n in 0..300 {
+            expected.insert(one.enqueue_webhook(&save_of(n % 60)).await.unwrap());
+        }
+        let worker = |store: Arc<PgStore>| {
+            tokio::spawn(async move {
+                let mut claimed = Vec::new();
+                let mut empty = 0;
+                while empty < 5 {
+                    let events = store.claim_webhooks(3, LEASE, QUIET).await.unwrap();
+                    if events.is_empty() {
+                        empty += 1;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    claimed.extend(events);
+                }
+                claimed
+            })
+        };
+        let (a, b) = (worker(one.clone()), worker(two.clone()));
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let ids_a: BTreeSet<i64> = a.iter().map(|e| e.id).collect();
+        let ids_b: BTreeSet<i64> = b.iter().map(|e| e.id).collect();
+        assert_eq!(ids_a.len() + ids_b.len(), 300, "no event claimed twice");
+        assert!(ids_a.is_disjoint(&ids_b));
+        assert_eq!(&ids_a | &ids_b, expected, "every event claimed");
+        let records_a: BTreeSet<i64> = a.iter().map(|e| e.record_id).collect();
+        let records_b: BTreeSet<i64> = b.iter().map(|e| e.record_id).collect();
+        assert!(
+            records_a.is_disjoint(&records_b),
+            "a record's burst went to one claimer"
+        );
+        assert!(a.iter().chain(&b).all(|e| e.attempts == 1));
+    }
+
+    /// Which racer wins each claim depends on scheduling, so that two instances share the work is
+    /// checked in turns: while one holds its lease, the other claims the records it left.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_second_store_claims_the_records_a_first_store_leased_none_of() {
+        let (_database, one, two) = two_stores().await;
+        for n in 0..12 {
+            one.enqueue_webhook(&save_of(n % 4)).await.unwrap();
+        }
+        let first = one.claim_webhooks(2, LEASE, QUIET).await.unwrap();
+        let second = two.claim_webhooks(2, LEASE, QUIET).await.unwrap();
+        let records = |events: &[WebhookEvent]| -> BTreeSet<i64> {
+            events.iter().map(|e| e.record_id).collect()
+        };
+        assert_eq!(records(&first).len(), 2);
+        assert_eq!(records(&second).len(), 2);
+        assert!(records(&first).is_disjoint(&records(&second)));
+        assert_eq!(first.len() + second.len(), 12, "whole bursts, every event");
+        assert!(one
+            .claim_webhooks(2, LEASE, QUIET)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_runs_created_at_once_on_one_database_start_exactly_one() {
+        let (_database, one, two) = two_stores().await;
+        for round in 0..10 {
+            let (a, b) = tokio::join!(
+                one.create_run(new_run("instance-a")),
+                two.create_run(new_run("instance-b"))
+            );
+            let started = match (a, b) {
+                (Ok(run), Err(StoreError::RunInProgress { running }))
+                | (Err(StoreError::RunInProgress { running }), Ok(run)) => {
+                    assert_eq!(running, run.id);
+                    run
+                }
+                other => panic!("round {round}: {other:?}"),
+            };
+            one.finish_run(started.id, RunStatus::Succeeded, None, &BTreeMap::new())
+                .await
+                .unwrap();
+        }
+        assert_eq!(one.recent_runs(100).await.unwrap().len(), 10);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writers_hand_out_change_seqs_in_commit_order_and_each_bumps_the_version() {
+        let (_database, one, two) = two_stores().await;
+        let version = one.catalog_version().await.unwrap();
+        let writer = |store: Arc<PgStore>, offset: i64| {
+            tokio::spawn(async move {
+                for n in 0..20 {
+                    let id = offset + n;
+                    let products = [product(id, "P", 1.0, None)];
+                    write(store.as_ref(), &products, &[]).await;
+                    store
+                        .set_stock(&[StockLevel::empty(id * 100)])
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        let (a, b) = (writer(one.clone(), 1), writer(two.clone(), 1_000));
+        a.await.unwrap();
+        b.await.unwrap();
+        let feed = one.changes_since(0, 100).await.unwrap();
+        assert_eq!(feed.changes.len(), 40);
+        assert!(feed.changes.windows(2).all(|w| w[0].seq < w[1].seq));
+        let bumps = one.catalog_version().await.unwrap() - version;
+        assert!(bumps >= 80, "each write bumped it: {bumps}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_unavailable_and_named() {
+        let result = PgStore::connect("postgres://postgres@127.0.0.1:1/nothing").await;
+        match result {
+            Err(error @ StoreError::Unavailable { .. }) => {
+                let message = error.to_string();
+                assert!(message.contains("127.0.0.1:1/nothing"), "{message}");
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("connected to port 1"),
+        }
+    }
+}

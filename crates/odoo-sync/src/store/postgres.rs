@@ -1,0 +1,815 @@
+//! PostgreSQL catalog store: for a shop that outgrows one machine, several odoo-sync processes
+//! on one database. They coordinate only through it: one running run (a partial unique index,
+//! and an advisory lock around the check), run leases as in SQLite, webhook claims that pass
+//! each other (`for update skip locked`), and catalog writers that take turns on the catalog
+//! version row, which triggers bump in the writer's transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, Transaction};
+
+use super::postgres_write::ProductWrite;
+use super::{
+    plan_batch, postgres_catalog, postgres_inbox, postgres_pricing, postgres_write, CatalogBatch,
+    CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce, ExistingRow, NewRun, OdooSession,
+    PricingState, ProductPage, ProductQuery, StockLevel, StoreError, StoredProduct, VariantPrice,
+};
+use crate::domain::pricelist::{PricedVariant, PricelistRule};
+use crate::domain::{
+    Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
+    Translation, Trigger, Variant, Watermark, WatermarkKey, WebhookEvent, WebhookState,
+};
+
+const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
+/// The advisory lock `create_run` holds while it checks for a running run and inserts its own.
+const RUN_CREATION_LOCK: i64 = 0x6f64_6f6f_7379_6e63; // "odoosync"
+/// The index that allows one running run (migrations/postgres/…_catalog.sql).
+const ONE_RUNNING_RUN: &str = "sync_run_one_running_idx";
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    /// Host, port and database, to name the database in `Unavailable` errors (never the password).
+    at: String,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) and
+    /// migrates it; several processes may do so at once (sqlx serialises migrations with an
+    /// advisory lock).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?;
+        let at = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        let unavailable = |source| StoreError::Unavailable {
+            at: at.clone(),
+            source,
+        };
+        // One connection first: a refused connection or a wrong password fails now with its own
+        // cause, where the pool would retry until its acquire timeout and say only that.
+        let probe = PgConnection::connect_with(&options)
+            .await
+            .map_err(unavailable)?;
+        let _ = probe.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool, at })
+    }
+
+    /// A transaction that writes what the catalog API shows. It locks the catalog version row
+    /// first: writers take turns (as SQLite's one writer does), always lock in the same order
+    /// (no deadlock with the triggers' bump), and take `change_seq` values in commit order.
+    async fn begin_catalog_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select version from catalog_version where catalog_version_id = 1 for update")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
+
+#[async_trait]
+impl CatalogStore for PgStore {
+    async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_catalog_write().await?;
+        postgres_write::upsert_categories(&mut tx, batch.categories, now).await?;
+        let existing = existing_products(&mut tx, batch.products).await?;
+        let (counts, planned) = plan_batch(batch.products, &existing);
+        let seqs = next_change_seqs(&mut tx, planned.len()).await?;
+        let writes: Vec<ProductWrite> = planned
+            .into_iter()
+            .zip(seqs)
+            .map(|((product, hash), change_seq)| ProductWrite {
+                product,
+                hash,
+                change_seq,
+            })
+            .collect();
+        postgres_write::write_products(&mut tx, &writes, now).await?;
+        if let Some(checkpoint) = &batch.checkpoint {
+            advance_run(&mut tx, checkpoint, counts, now).await?;
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn mark_deleted(
+        &self,
+        ids: &[i64],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<u64, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_catalog_write().await?;
+        // In the order given, once each, as SQLite numbers them.
+        let mut unique = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !unique.contains(id) {
+                unique.push(*id);
+            }
+        }
+        let seqs = next_change_seqs(&mut tx, unique.len()).await?;
+        let done = sqlx::query(
+            "update product set deleted_at = $3, change_seq = gone.seq, updated_at = $3 \
+             from unnest($1::bigint[], $2::bigint[]) as gone(product_id, seq) \
+             where product.product_id = gone.product_id and product.deleted_at is null",
+        )
+        .bind(&unique)
+        .bind(&seqs)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = done.rows_affected();
+        let counts = RunCounts {
+            deleted,
+            ..RunCounts::default()
+        };
+        if let Some(checkpoint) = &checkpoint {
+            advance_run(&mut tx, checkpoint, counts, now).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let ids = sqlx::query_scalar(
+            "select product_id from product where deleted_at is null order by product_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+
+    async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
+        // One snapshot for the four reads, as one SQLite read transaction would give.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let categories = load_categories(&mut tx).await?;
+        let mut variants = load_variants(&mut tx).await?;
+        let mut translations = load_translations(&mut tx).await?;
+        let rows = sqlx::query(
+            "select * from product where ($1 or deleted_at is null) order by product_id",
+        )
+        .bind(include_deleted)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| {
+                let mut stored = stored_product(row, &categories)?;
+                stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
+                stored.product.translations =
+                    translations.remove(&stored.product.id).unwrap_or_default();
+                Ok(stored)
+            })
+            .collect()
+    }
+
+    async fn create_run(&self, new: NewRun<'_>) -> Result<SyncRun, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        // Two processes starting a run at once: the second waits here, then sees the first's.
+        sqlx::query("select pg_advisory_xact_lock($1)")
+            .bind(RUN_CREATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(running) = running_run_id(&mut tx).await? {
+            return Err(StoreError::RunInProgress { running });
+        }
+        let inserted = sqlx::query_scalar(
+            "insert into sync_run (mode, trigger, status, total, cursor, lease_owner, lease_until, started_at, updated_at) \
+             values ($1, $2, 'running', $3, $4, $5, $6, $7, $7) returning sync_run_id",
+        )
+        .bind(new.mode.as_str())
+        .bind(new.trigger.as_str())
+        .bind(new.total.map(|t| t as i64))
+        .bind(Json(new.cursor))
+        .bind(new.owner)
+        .bind(lease_until(now, new.lease))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let id: i64 = match inserted {
+            Ok(id) => id,
+            // Only a writer that skipped the lock gets here; the index still says no.
+            Err(sqlx::Error::Database(e)) if e.constraint() == Some(ONE_RUNNING_RUN) => {
+                drop(tx);
+                let running = self.running_run().await?;
+                return Err(StoreError::RunInProgress {
+                    running: running.map_or(RunId(0), |run| run.id),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tx.commit().await?;
+        self.run(RunId(id))
+            .await?
+            .ok_or_else(|| not_found(RunId(id)))
+    }
+
+    async fn claim_run(
+        &self,
+        run: RunId,
+        owner: &str,
+        lease: Duration,
+        steal_from: Option<&str>,
+    ) -> Result<SyncRun, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("select * from sync_run where sync_run_id = $1 for update")
+            .bind(run.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| not_found(run))?;
+        let current = sync_run(&row)?;
+        let holder: Option<String> = row.try_get("lease_owner")?;
+        let until: Option<DateTime<Utc>> = row.try_get("lease_until")?;
+        if let (Some(holder), Some(until)) = (holder, until) {
+            if holder != owner && until > now && steal_from != Some(holder.as_str()) {
+                return Err(StoreError::RunLeased {
+                    run,
+                    owner: holder,
+                    until,
+                });
+            }
+        }
+        if current.is_finished() {
+            return Ok(current);
+        }
+        sqlx::query(
+            "update sync_run set lease_owner = $1, lease_until = $2 where sync_run_id = $3",
+        )
+        .bind(owner)
+        .bind(lease_until(now, lease))
+        .bind(run.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.run(run).await?.ok_or_else(|| not_found(run))
+    }
+
+    async fn release_run(&self, run: RunId, owner: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "update sync_run set lease_owner = null, lease_until = null \
+             where sync_run_id = $1 and lease_owner = $2",
+        )
+        .bind(run.0)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn finish_run(
+        &self,
+        run: RunId,
+        status: RunStatus,
+        error: Option<&str>,
+        watermarks: &BTreeMap<WatermarkKey, Watermark>,
+    ) -> Result<SyncRun, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "update sync_run set status = $1, error = $2, finished_at = $3, updated_at = $3, \
+             lease_owner = null, lease_until = null where sync_run_id = $4",
+        )
+        .bind(status.as_str())
+        .bind(error)
+        .bind(now)
+        .bind(run.0)
+        .execute(&mut *tx)
+        .await?;
+        for (key, mark) in watermarks {
+            save_watermark(&mut tx, *key, *mark).await?;
+        }
+        tx.commit().await?;
+        self.run(run).await?.ok_or_else(|| not_found(run))
+    }
+
+    async fn record_skipped_run(
+        &self,
+        mode: SyncMode,
+        trigger: Trigger,
+        reason: &str,
+    ) -> Result<SyncRun, StoreError> {
+        let now = Utc::now();
+        let cursor = SyncCursor::start(crate::domain::Phase::Done);
+        let id: i64 = sqlx::query_scalar(
+            "insert into sync_run (mode, trigger, status, cursor, error, started_at, updated_at, finished_at) \
+             values ($1, $2, 'skipped', $3, $4, $5, $5, $5) returning sync_run_id",
+        )
+        .bind(mode.as_str())
+        .bind(trigger.as_str())
+        .bind(Json(&cursor))
+        .bind(reason)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        self.run(RunId(id))
+            .await?
+            .ok_or_else(|| not_found(RunId(id)))
+    }
+
+    async fn running_run(&self) -> Result<Option<SyncRun>, StoreError> {
+        let row = sqlx::query("select * from sync_run where status = 'running'")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(sync_run).transpose()
+    }
+
+    async fn run(&self, run: RunId) -> Result<Option<SyncRun>, StoreError> {
+        let row = sqlx::query("select * from sync_run where sync_run_id = $1")
+            .bind(run.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(sync_run).transpose()
+    }
+
+    async fn recent_runs(&self, limit: u32) -> Result<Vec<SyncRun>, StoreError> {
+        let rows = sqlx::query("select * from sync_run order by sync_run_id desc limit $1")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(sync_run).collect()
+    }
+
+    async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError> {
+        let rows = sqlx::query("select key, value from sync_state where key like 'watermark.%'")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut marks = BTreeMap::new();
+        for row in rows {
+            let key: String = row.try_get("key")?;
+            let value: String = row.try_get("value")?;
+            let key = key
+                .parse::<WatermarkKey>()
+                .map_err(|detail| corrupt("sync_state key", detail))?;
+            let mark = NaiveDateTime::parse_from_str(&value, ODOO_DATETIME)
+                .map_err(|e| corrupt("sync_state value", format!("{value:?}: {e}")))?;
+            marks.insert(key, Watermark(mark));
+        }
+        Ok(marks)
+    }
+
+    async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        save_watermark(&mut conn, key, mark).await
+    }
+
+    async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError> {
+        let text = state_value(&self.pool, ODOO_SESSION_KEY).await?;
+        text.map(|text| {
+            serde_json::from_str(&text).map_err(|e| corrupt("odoo session", e.to_string()))
+        })
+        .transpose()
+    }
+
+    async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError> {
+        let value = serde_json::to_string(session).expect("a session serialises");
+        let mut conn = self.pool.acquire().await?;
+        put_state(&mut conn, ODOO_SESSION_KEY, &value).await
+    }
+
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("select count(*) from product where deleted_at is null")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count as u64)
+    }
+
+    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
+        postgres_catalog::list_products(&self.pool, query).await
+    }
+
+    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
+        postgres_catalog::product(&self.pool, id).await
+    }
+
+    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
+        postgres_catalog::product_by_sku(&self.pool, sku).await
+    }
+
+    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let nodes = postgres_catalog::category_tree(&mut tx).await?;
+        tx.commit().await?;
+        Ok(nodes)
+    }
+
+    async fn catalog_version(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
+        postgres_catalog::changes_since(&self.pool, seq, limit).await
+    }
+
+    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
+        let mut tx = self.begin_catalog_write().await?;
+        let written = postgres_inbox::set_stock(&mut tx, levels).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
+        postgres_pricing::rules(&self.pool).await
+    }
+
+    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        postgres_pricing::replace_rules(&mut tx, rules).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
+        postgres_pricing::state(&self.pool).await
+    }
+
+    async fn variants_to_price(
+        &self,
+        after_seq: i64,
+    ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let found = postgres_pricing::variants_to_price(&mut tx, after_seq).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn set_prices(
+        &self,
+        prices: &[VariantPrice],
+        state: &PricingState,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_catalog_write().await?;
+        let changed = postgres_pricing::set_prices(&mut tx, prices, state).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
+        postgres_inbox::enqueue(&self.pool, event).await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        limit: u32,
+        lease: Duration,
+        coalesce: Coalesce,
+    ) -> Result<Vec<WebhookEvent>, StoreError> {
+        postgres_inbox::claim(&self.pool, limit, lease, coalesce).await
+    }
+
+    async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError> {
+        postgres_inbox::set_state(&self.pool, ids, "done", None, Some(outcome), None).await
+    }
+
+    async fn reschedule_webhooks(
+        &self,
+        ids: &[i64],
+        run_at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        postgres_inbox::set_state(&self.pool, ids, "pending", error, None, Some(run_at)).await
+    }
+
+    async fn fail_webhooks(&self, ids: &[i64], error: &str) -> Result<(), StoreError> {
+        postgres_inbox::set_state(&self.pool, ids, "failed", Some(error), Some("failed"), None)
+            .await
+    }
+
+    async fn webhooks(
+        &self,
+        state: Option<WebhookState>,
+        limit: u32,
+    ) -> Result<Vec<WebhookEvent>, StoreError> {
+        postgres_inbox::list(&self.pool, state, limit).await
+    }
+
+    async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError> {
+        postgres_inbox::retry(&self.pool, id).await
+    }
+
+    async fn webhook_backlog(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("select count(*) from webhook_event where state = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|source| StoreError::Unavailable {
+                at: self.at.clone(),
+                source,
+            })?;
+        Ok(())
+    }
+}
+
+const ODOO_SESSION_KEY: &str = "odoo.session";
+
+async fn save_watermark(
+    conn: &mut PgConnection,
+    key: WatermarkKey,
+    mark: Watermark,
+) -> Result<(), StoreError> {
+    let value = mark.0.format(ODOO_DATETIME).to_string();
+    put_state(conn, key.as_str(), &value).await
+}
+
+/// Sets one `sync_state` value.
+pub(super) async fn put_state(
+    conn: &mut PgConnection,
+    key: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into sync_state (key, value, updated_at) values ($1, $2, $3) \
+         on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(Utc::now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn state_value(pool: &PgPool, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("select value from sync_state where key = $1")
+            .bind(key)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+async fn existing_products(
+    conn: &mut PgConnection,
+    products: &[Product],
+) -> Result<HashMap<i64, ExistingRow>, StoreError> {
+    let ids: Vec<i64> = products.iter().map(|product| product.id).collect();
+    let rows = sqlx::query(
+        "select product_id, content_hash, active, deleted_at is not null as deleted \
+         from product where product_id = any($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let existing = ExistingRow {
+                hash: row.try_get("content_hash")?,
+                active: row.try_get("active")?,
+                deleted: row.try_get("deleted")?,
+            };
+            Ok((row.try_get("product_id")?, existing))
+        })
+        .collect()
+}
+
+/// `count` new change sequences, ascending. Called with the catalog version row locked, so
+/// they are also in commit order.
+pub(super) async fn next_change_seqs(
+    conn: &mut PgConnection,
+    count: usize,
+) -> Result<Vec<i64>, StoreError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let mut seqs: Vec<i64> = sqlx::query_scalar(
+        "select nextval('product_change_seq') from generate_series(1, $1::bigint)",
+    )
+    .bind(count as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    seqs.sort_unstable();
+    Ok(seqs)
+}
+
+async fn advance_run(
+    conn: &mut PgConnection,
+    checkpoint: &Checkpoint<'_>,
+    counts: RunCounts,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "update sync_run set processed = processed + $1, created = created + $2, updated = updated + $3, \
+         unchanged = unchanged + $4, archived = archived + $5, deleted = deleted + $6, cursor = $7, \
+         total = coalesce($8, total), updated_at = $9 where sync_run_id = $10 and status = 'running'",
+    )
+    .bind(counts.processed() as i64)
+    .bind(counts.created as i64)
+    .bind(counts.updated as i64)
+    .bind(counts.unchanged as i64)
+    .bind(counts.archived as i64)
+    .bind(counts.deleted as i64)
+    .bind(Json(checkpoint.cursor))
+    .bind(checkpoint.total.map(|t| t as i64))
+    .bind(now)
+    .bind(checkpoint.run.0)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound {
+            what: format!("running sync run {}", checkpoint.run),
+        });
+    }
+    Ok(())
+}
+
+async fn running_run_id(conn: &mut PgConnection) -> Result<Option<RunId>, StoreError> {
+    let id: Option<i64> =
+        sqlx::query_scalar("select sync_run_id from sync_run where status = 'running'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(id.map(RunId))
+}
+
+pub(super) async fn load_categories(
+    conn: &mut PgConnection,
+) -> Result<HashMap<i64, Category>, StoreError> {
+    let rows = sqlx::query("select * from category")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let category = Category {
+                id: row.try_get("category_id")?,
+                name: row.try_get("name")?,
+                complete_name: row.try_get("complete_name")?,
+                parent_id: row.try_get("parent_id")?,
+                write_date: row.try_get("write_date")?,
+            };
+            Ok((category.id, category))
+        })
+        .collect()
+}
+
+async fn load_variants(conn: &mut PgConnection) -> Result<HashMap<i64, Vec<Variant>>, StoreError> {
+    let rows = sqlx::query("select * from variant order by product_id, position")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut variants: HashMap<i64, Vec<Variant>> = HashMap::new();
+    for row in &rows {
+        let variant = Variant {
+            id: row.try_get("variant_id")?,
+            default_code: row.try_get("default_code")?,
+            barcode: row.try_get("barcode")?,
+            lst_price: row.try_get("lst_price")?,
+            active: row.try_get("active")?,
+            product_template_attribute_value_ids: json_column(row, "attribute_value_ids")?,
+            write_date: row.try_get("write_date")?,
+        };
+        variants
+            .entry(row.try_get("product_id")?)
+            .or_default()
+            .push(variant);
+    }
+    Ok(variants)
+}
+
+async fn load_translations(
+    conn: &mut PgConnection,
+) -> Result<HashMap<i64, BTreeMap<String, Translation>>, StoreError> {
+    let rows = sqlx::query("select * from product_translation")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut translations: HashMap<i64, BTreeMap<String, Translation>> = HashMap::new();
+    for row in &rows {
+        let translation = Translation {
+            name: row.try_get("name")?,
+            description_sale: row.try_get("description_sale")?,
+        };
+        translations
+            .entry(row.try_get("product_id")?)
+            .or_default()
+            .insert(row.try_get("lang")?, translation);
+    }
+    Ok(translations)
+}
+
+/// A `product` row without its children (variants, translations, stock, prices).
+pub(super) fn stored_product(
+    row: &PgRow,
+    categories: &HashMap<i64, Category>,
+) -> Result<StoredProduct, StoreError> {
+    let categ_id: Option<i64> = row.try_get("category_id")?;
+    let product = Product {
+        id: row.try_get("product_id")?,
+        name: row.try_get("name")?,
+        default_code: row.try_get("default_code")?,
+        barcode: row.try_get("barcode")?,
+        list_price: row.try_get("list_price")?,
+        categ_id,
+        description_sale: row.try_get("description_sale")?,
+        active: row.try_get("active")?,
+        sale_ok: row.try_get("sale_ok")?,
+        is_published: row.try_get("is_published")?,
+        public_categ_ids: json_column(row, "public_categ_ids")?,
+        write_date: row.try_get("write_date")?,
+        variants: Vec::new(),
+        translations: BTreeMap::new(),
+        extra: json_column(row, "extra")?,
+    };
+    Ok(StoredProduct {
+        stock: BTreeMap::new(),
+        prices: BTreeMap::new(),
+        category: categ_id.and_then(|id| categories.get(&id).cloned()),
+        deleted_at: row.try_get("deleted_at")?,
+        updated_at: row.try_get("updated_at")?,
+        change_seq: row.try_get("change_seq")?,
+        product,
+    })
+}
+
+fn sync_run(row: &PgRow) -> Result<SyncRun, StoreError> {
+    let text = |column: &str| -> Result<String, StoreError> { Ok(row.try_get(column)?) };
+    let count =
+        |column: &str| -> Result<u64, StoreError> { Ok(row.try_get::<i64, _>(column)? as u64) };
+    Ok(SyncRun {
+        id: RunId(row.try_get("sync_run_id")?),
+        mode: text("mode")?
+            .parse::<SyncMode>()
+            .map_err(|e| corrupt("sync_run.mode", e))?,
+        trigger: text("trigger")?
+            .parse::<Trigger>()
+            .map_err(|e| corrupt("sync_run.trigger", e))?,
+        status: text("status")?
+            .parse::<RunStatus>()
+            .map_err(|e| corrupt("sync_run.status", e))?,
+        total: row.try_get::<Option<i64>, _>("total")?.map(|t| t as u64),
+        processed: count("processed")?,
+        counts: RunCounts {
+            created: count("created")?,
+            updated: count("updated")?,
+            unchanged: count("unchanged")?,
+            archived: count("archived")?,
+            deleted: count("deleted")?,
+        },
+        cursor: json_column(row, "cursor")?,
+        error: row.try_get("error")?,
+        started_at: row.try_get("started_at")?,
+        updated_at: row.try_get("updated_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+/// A `json`/`jsonb` column decoded into `T`; a value of the wrong shape is `Corrupt`.
+pub(super) fn json_column<T: serde::de::DeserializeOwned>(
+    row: &PgRow,
+    column: &str,
+) -> Result<T, StoreError> {
+    let value: Json<serde_json::Value> = row.try_get(column)?;
+    serde_json::from_value(value.0).map_err(|e| corrupt(column, e.to_string()))
+}
+
+fn lease_until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::days(365 * 100))
+}
+
+pub(super) fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_string(),
+        detail: detail.into(),
+    }
+}
+
+fn not_found(run: RunId) -> StoreError {
+    StoreError::NotFound {
+        what: format!("sync run {run}"),
+    }
+}

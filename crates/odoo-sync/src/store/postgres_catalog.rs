@@ -1,0 +1,292 @@
+//! The catalog API's reads on PostgreSQL: filtered, keyset-paged product lists (full-text search
+//! through the GIN-indexed `search` tsvector), the category tree with counts, one product, and
+//! the change feed. Like SQLite's, a page comes with its children in one statement, one snapshot.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+
+use super::postgres::{corrupt, load_categories, stored_product};
+use super::query::category_nodes;
+use super::search::ts_query;
+use super::{
+    CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey, StockLevel,
+    StoreError, StoredProduct,
+};
+use crate::domain::{Category, Translation, Variant};
+
+const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
+
+pub(super) async fn list_products(
+    pool: &PgPool,
+    query: &ProductQuery,
+) -> Result<ProductPage, StoreError> {
+    let mut sql: QueryBuilder<Postgres> =
+        QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
+    if !query.include_inactive {
+        sql.push(" and p.active");
+    }
+    if let Some(category) = query.category {
+        // `union`, not `union all`: a cycle of categories (which Odoo forbids) ends the walk.
+        sql.push(" and p.category_id in (with recursive below(id) as (select ");
+        sql.push_bind(category);
+        sql.push("::bigint union select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+    }
+    if let Some(text) = query.text.as_deref() {
+        let Some(tsquery) = ts_query(text) else {
+            return Ok(ProductPage::default());
+        };
+        sql.push(" and p.search @@ ");
+        sql.push_bind(tsquery);
+        sql.push("::tsquery");
+    }
+    push_keyset(&mut sql, query.after.as_ref())?;
+    sql.push(query.sort.order_by("p"));
+    sql.push(" limit ");
+    sql.push_bind(i64::from(query.limit) + 1);
+    sql.push(")");
+    push_select_with_children(&mut sql);
+    sql.push(query.sort.order_by("page"));
+    let rows = sql.build().fetch_all(pool).await?;
+    let has_more = rows.len() > query.limit as usize;
+    let shown = &rows[..rows.len().min(query.limit as usize)];
+    let next = match shown.last() {
+        Some(row) if has_more => Some(sort_key(row, query.sort)?),
+        _ => None,
+    };
+    let products = shown
+        .iter()
+        .map(product_with_children)
+        .collect::<Result<_, _>>()?;
+    Ok(ProductPage { products, next })
+}
+
+pub(super) async fn product(pool: &PgPool, id: i64) -> Result<Option<StoredProduct>, StoreError> {
+    let mut sql: QueryBuilder<Postgres> =
+        QueryBuilder::new("with page as (select * from product where product_id = ");
+    sql.push_bind(id).push(")");
+    push_select_with_children(&mut sql);
+    let row = sql.build().fetch_optional(pool).await?;
+    row.as_ref().map(product_with_children).transpose()
+}
+
+pub(super) async fn product_by_sku(
+    pool: &PgPool,
+    sku: &str,
+) -> Result<Option<StoredProduct>, StoreError> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+        "with page as (select * from product where deleted_at is null and (default_code = ",
+    );
+    sql.push_bind(sku);
+    sql.push(" or product_id in (select product_id from variant where default_code = ");
+    sql.push_bind(sku);
+    sql.push(")) order by product_id limit 1)");
+    push_select_with_children(&mut sql);
+    let row = sql.build().fetch_optional(pool).await?;
+    row.as_ref().map(product_with_children).transpose()
+}
+
+/// The products of the `page` CTE with their category, variants (with stock and price, in
+/// position order) and translations, as `json` built by the database.
+fn push_select_with_children(sql: &mut QueryBuilder<Postgres>) {
+    sql.push(
+        " select page.*, c.name as category_name, c.complete_name as category_complete_name, \
+         c.parent_id as category_parent_id, c.write_date as category_write_date, \
+         (select coalesce(json_agg(json_build_array(v.variant_id, v.default_code, v.barcode, v.lst_price, \
+           v.active, v.attribute_value_ids, to_char(v.write_date, 'YYYY-MM-DD HH24:MI:SS'), \
+           s.qty_available, s.free_qty, pr.price) order by v.position), '[]'::json) \
+          from variant v left join variant_stock s on s.variant_id = v.variant_id \
+          left join variant_price pr on pr.variant_id = v.variant_id \
+          where v.product_id = page.product_id) as variants_json, \
+         (select coalesce(json_agg(json_build_array(t.lang, t.name, t.description_sale)), '[]'::json) \
+          from product_translation t where t.product_id = page.product_id) as translations_json \
+         from page left join category c on c.category_id = page.category_id",
+    );
+}
+
+/// A variant as `push_select_with_children` encodes it: id, default_code, barcode, lst_price,
+/// active, attribute value ids, write_date, then stock (null when never seen), then the pricelist
+/// price (null when not priced or not computable).
+type VariantColumns = (
+    i64,
+    Option<String>,
+    Option<String>,
+    f64,
+    bool,
+    Vec<i64>,
+    String,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+);
+
+fn product_with_children(row: &PgRow) -> Result<StoredProduct, StoreError> {
+    let mut stored = stored_product(row, &HashMap::new())?;
+    let category_name: Option<String> = row.try_get("category_name")?;
+    stored.category = match category_name {
+        Some(name) => Some(Category {
+            id: stored.product.categ_id.unwrap_or_default(),
+            name,
+            complete_name: row.try_get("category_complete_name")?,
+            parent_id: row.try_get("category_parent_id")?,
+            write_date: row.try_get("category_write_date")?,
+        }),
+        None => None,
+    };
+    let Json(variants): Json<Vec<VariantColumns>> = row.try_get("variants_json")?;
+    for (id, default_code, barcode, lst_price, active, attributes, write_date, qty, free, price) in
+        variants
+    {
+        if price.is_some() {
+            stored.prices.insert(id, price);
+        }
+        if let (Some(qty_available), Some(free_qty)) = (qty, free) {
+            let level = StockLevel {
+                variant_id: id,
+                qty_available,
+                free_qty,
+            };
+            stored.stock.insert(id, level);
+        }
+        stored.product.variants.push(Variant {
+            id,
+            default_code,
+            barcode,
+            lst_price,
+            active,
+            product_template_attribute_value_ids: attributes,
+            write_date: parse_odoo_datetime(&write_date)?,
+        });
+    }
+    let Json(translations): Json<Vec<(String, String, Option<String>)>> =
+        row.try_get("translations_json")?;
+    stored.product.translations = translations
+        .into_iter()
+        .map(|(lang, name, description_sale)| {
+            (
+                lang,
+                Translation {
+                    name,
+                    description_sale,
+                },
+            )
+        })
+        .collect();
+    Ok(stored)
+}
+
+fn parse_odoo_datetime(text: &str) -> Result<NaiveDateTime, StoreError> {
+    NaiveDateTime::parse_from_str(text, ODOO_DATETIME)
+        .map_err(|e| corrupt("write_date", format!("{text:?}: {e}")))
+}
+
+fn push_keyset(
+    sql: &mut QueryBuilder<Postgres>,
+    after: Option<&SortKey>,
+) -> Result<(), StoreError> {
+    match after {
+        None => {}
+        Some(SortKey::Name { name, id }) => {
+            sql.push(" and (p.name, p.product_id) > (")
+                .push_bind(name.clone())
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+        Some(SortKey::Price { price, id }) => {
+            sql.push(" and (p.list_price, p.product_id) > (")
+                .push_bind(*price)
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+        Some(SortKey::Updated { write_date, id }) => {
+            // The key comes from a signed page cursor this store made (see `sort_key`).
+            let write_date = parse_odoo_datetime(write_date)?;
+            sql.push(" and (p.write_date, p.product_id) < (")
+                .push_bind(write_date)
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+    }
+    Ok(())
+}
+
+fn sort_key(row: &PgRow, sort: ProductSort) -> Result<SortKey, StoreError> {
+    let id: i64 = row.try_get("product_id")?;
+    Ok(match sort {
+        ProductSort::Name => SortKey::Name {
+            name: row.try_get("name")?,
+            id,
+        },
+        ProductSort::Price => SortKey::Price {
+            price: row.try_get("list_price")?,
+            id,
+        },
+        ProductSort::Updated => SortKey::Updated {
+            write_date: row
+                .try_get::<NaiveDateTime, _>("write_date")?
+                .format(ODOO_DATETIME)
+                .to_string(),
+            id,
+        },
+    })
+}
+
+pub(super) async fn category_tree(
+    conn: &mut PgConnection,
+) -> Result<Vec<CategoryNode>, StoreError> {
+    let categories = load_categories(conn).await?;
+    let rows = sqlx::query(
+        "select category_id, count(*) as products from product \
+         where deleted_at is null and active and category_id is not null group by category_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let direct = rows
+        .iter()
+        .map(|row| {
+            let count: i64 = row.try_get("products")?;
+            Ok((row.try_get("category_id")?, count as u64))
+        })
+        .collect::<Result<HashMap<i64, u64>, StoreError>>()?;
+    Ok(category_nodes(categories, &direct))
+}
+
+pub(super) async fn changes_since(
+    pool: &PgPool,
+    seq: i64,
+    limit: u32,
+) -> Result<ChangePage, StoreError> {
+    let mut rows = sqlx::query(
+        "select product_id, change_seq, deleted_at is not null as deleted, updated_at from product \
+         where change_seq > $1 order by change_seq limit $2",
+    )
+    .bind(seq)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(pool)
+    .await?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let changes = rows
+        .iter()
+        .map(|row| {
+            Ok(Change {
+                product_id: row.try_get("product_id")?,
+                seq: row.try_get("change_seq")?,
+                deleted: row.try_get("deleted")?,
+                changed_at: row.try_get("updated_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let last_seq = changes.last().map_or(seq, |change| change.seq);
+    Ok(ChangePage {
+        changes,
+        last_seq,
+        has_more,
+    })
+}

@@ -1,0 +1,183 @@
+//! The webhook inbox and stock levels on PostgreSQL. Acknowledging a webhook is one insert;
+//! claiming is one statement that leases whole records' bursts, with `for update skip locked` so
+//! that the workers of several processes never wait on, nor take, each other's events.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::postgres::corrupt;
+use super::{Coalesce, StockLevel, StoreError};
+use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
+
+pub(super) async fn enqueue(pool: &PgPool, event: &NewWebhookEvent) -> Result<i64, StoreError> {
+    let id = sqlx::query_scalar(
+        "insert into webhook_event (model, record_id, kind, hinted_write_date, payload, state, run_at, received_at, updated_at) \
+         values ($1, $2, $3, $4, $5, 'pending', $6, $6, $6) returning webhook_event_id",
+    )
+    .bind(&event.model)
+    .bind(event.record_id)
+    .bind(event.kind.as_str())
+    .bind(event.hinted_write_date)
+    .bind(&event.payload)
+    .bind(Utc::now())
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}
+
+/// Leases the pending events of up to `limit` records that are due and quiet, each record's
+/// events all together (see [`Coalesce`]), as SQLite's claim does. Rows another claimer has
+/// locked are skipped, and a record of which any event was skipped is left whole to that
+/// claimer: a burst is never split between two workers.
+pub(super) async fn claim(
+    pool: &PgPool,
+    limit: u32,
+    lease: Duration,
+    coalesce: Coalesce,
+) -> Result<Vec<WebhookEvent>, StoreError> {
+    let now = Utc::now();
+    let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let rows = sqlx::query(
+        "with due as ( \
+             select model, record_id, count(*) as pending from webhook_event \
+             where state = 'pending' and (locked_until is null or locked_until < $2) \
+             group by model, record_id \
+             having min(run_at) <= $2 and (max(received_at) <= $4 or min(received_at) <= $5) \
+             order by min(run_at) limit $3), \
+         taken as ( \
+             select e.webhook_event_id, e.model, e.record_id from webhook_event e \
+             join due on due.model = e.model and due.record_id = e.record_id \
+             where e.state = 'pending' and (e.locked_until is null or e.locked_until < $2) \
+             for update of e skip locked), \
+         whole as ( \
+             select taken.model, taken.record_id from taken \
+             join due on due.model = taken.model and due.record_id = taken.record_id \
+             group by taken.model, taken.record_id, due.pending \
+             having count(*) = due.pending) \
+         update webhook_event set locked_until = $1, attempts = attempts + 1, updated_at = $2 \
+         where webhook_event_id in ( \
+             select taken.webhook_event_id from taken \
+             join whole on whole.model = taken.model and whole.record_id = taken.record_id) \
+         returning *",
+    )
+    .bind(until)
+    .bind(now)
+    .bind(i64::from(limit))
+    .bind(ago(coalesce.quiet))
+    .bind(ago(coalesce.max_wait))
+    .fetch_all(pool)
+    .await?;
+    let mut events = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;
+    events.sort_by_key(|e| e.id);
+    Ok(events)
+}
+
+pub(super) async fn set_state(
+    pool: &PgPool,
+    ids: &[i64],
+    state: &str,
+    error: Option<&str>,
+    outcome: Option<&str>,
+    run_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update webhook_event set state = $1, last_error = coalesce($2, last_error), \
+         outcome = coalesce($3, outcome), run_at = coalesce($4, run_at), locked_until = null, \
+         updated_at = $5 where webhook_event_id = any($6)",
+    )
+    .bind(state)
+    .bind(error)
+    .bind(outcome)
+    .bind(run_at)
+    .bind(Utc::now())
+    .bind(ids)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn list(
+    pool: &PgPool,
+    state: Option<WebhookState>,
+    limit: u32,
+) -> Result<Vec<WebhookEvent>, StoreError> {
+    let rows = sqlx::query(
+        "select * from webhook_event where ($1::text is null or state = $1) \
+         order by webhook_event_id desc limit $2",
+    )
+    .bind(state.map(|s| s.as_str()))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(event).collect()
+}
+
+pub(super) async fn retry(pool: &PgPool, id: i64) -> Result<Option<WebhookEvent>, StoreError> {
+    let row = sqlx::query(
+        "update webhook_event set state = 'pending', attempts = 0, run_at = $1, locked_until = null, \
+         outcome = null, updated_at = $1 where webhook_event_id = $2 and state = 'failed' returning *",
+    )
+    .bind(Utc::now())
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(event).transpose()
+}
+
+/// Writes the levels that changed; returns how many rows were written. A variant named twice
+/// keeps its last level.
+pub(super) async fn set_stock(
+    conn: &mut PgConnection,
+    levels: &[StockLevel],
+) -> Result<u64, StoreError> {
+    let mut last = std::collections::BTreeMap::new();
+    for level in levels {
+        last.insert(level.variant_id, level);
+    }
+    if last.is_empty() {
+        return Ok(0);
+    }
+    let done = sqlx::query(
+        "insert into variant_stock (variant_id, qty_available, free_qty, updated_at) \
+         select s.*, $4 from unnest($1::bigint[], $2::float8[], $3::float8[]) as s(variant_id, qty_available, free_qty) \
+         on conflict (variant_id) do update set qty_available = excluded.qty_available, \
+         free_qty = excluded.free_qty, updated_at = excluded.updated_at \
+         where variant_stock.qty_available <> excluded.qty_available \
+            or variant_stock.free_qty <> excluded.free_qty",
+    )
+    .bind(last.keys().copied().collect::<Vec<i64>>())
+    .bind(last.values().map(|l| l.qty_available).collect::<Vec<f64>>())
+    .bind(last.values().map(|l| l.free_qty).collect::<Vec<f64>>())
+    .bind(Utc::now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+fn event(row: &PgRow) -> Result<WebhookEvent, StoreError> {
+    Ok(WebhookEvent {
+        id: row.try_get("webhook_event_id")?,
+        model: row.try_get("model")?,
+        record_id: row.try_get("record_id")?,
+        kind: row
+            .try_get::<String, _>("kind")?
+            .parse()
+            .map_err(|e| corrupt("webhook_event.kind", e))?,
+        hinted_write_date: row.try_get("hinted_write_date")?,
+        payload: row.try_get("payload")?,
+        state: row
+            .try_get::<String, _>("state")?
+            .parse()
+            .map_err(|e| corrupt("webhook_event.state", e))?,
+        attempts: row.try_get::<i32, _>("attempts")? as u32,
+        run_at: row.try_get("run_at")?,
+        last_error: row.try_get("last_error")?,
+        outcome: row.try_get("outcome")?,
+        received_at: row.try_get("received_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
