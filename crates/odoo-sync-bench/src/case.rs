@@ -23,6 +23,9 @@ pub const LISTENING: &str = "BENCH-LISTENING ";
 pub struct Target {
     pub sim_url: String,
     pub db_path: PathBuf,
+    /// odoo-sync's `DATABASE_URL` when it is not the SQLite file at `db_path` (PostgreSQL).
+    #[serde(default)]
+    pub database_url: Option<String>,
     pub batch_size: u32,
     pub full_batch_size: u32,
     pub concurrency: usize,

@@ -1,6 +1,8 @@
 //! Section 4, the catalog API on the synced catalog: closed-loop throughput and latency of the
 //! reads a shop makes, against `serve` in its own process (webhook worker off, nothing else
-//! running), from a load generator in a third process.
+//! running), from a load generator in a third process. Measured on the SQLite catalog the other
+//! sections built, then the same on a fresh PostgreSQL database holding the same catalog (synced
+//! from the simulator's current state, unmeasured, its latency model off).
 //!
 //! Each read is measured twice: as shoppers repeat it (answered from the server's response
 //! cache while the catalog does not change) and with `Cache-Control: no-cache` (the body is
@@ -11,8 +13,9 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use serde::Serialize;
+use sqlx::Connection as _;
 
-use crate::case::{cpu_seconds, run_child, Background, Case, Target};
+use crate::case::{cpu_seconds, run_child, Background, Case, SyncOutcome, Target};
 use crate::load::{LoadOutcome, LoadSpec, Req};
 use crate::report::Plan;
 use crate::serve::ServeOutcome;
@@ -36,11 +39,80 @@ pub struct Catalog {
     pub connections: usize,
     pub endpoints: Vec<Endpoint>,
     pub server_peak_rss_mb: f64,
-    /// Why the PostgreSQL rows are empty.
-    pub postgres: String,
+    /// Why there are no PostgreSQL rows, when there are none.
+    pub postgres: Option<String>,
 }
 
-pub async fn run(plan: &Plan, target: &Target, templates: usize) -> anyhow::Result<Catalog> {
+pub async fn run(
+    plan: &Plan,
+    sim: &odoo_sim::Sim,
+    target: &Target,
+    templates: usize,
+) -> anyhow::Result<Catalog> {
+    let (mut endpoints, server_peak_rss_mb) = measure(plan, target, templates, "sqlite").await?;
+    let postgres = match on_postgres(plan, sim, target, templates).await {
+        Ok(measured) => {
+            endpoints.extend(measured);
+            None
+        }
+        Err(error) => {
+            eprintln!("catalog API on PostgreSQL not measured: {error:#}");
+            Some(format!("n/a: {error:#}"))
+        }
+    };
+    Ok(Catalog {
+        connections: CONNECTIONS,
+        endpoints,
+        server_peak_rss_mb,
+        postgres,
+    })
+}
+
+/// The same catalog in a fresh PostgreSQL database (`TEST_DATABASE_URL`'s server, by default
+/// the local one), then the same measurements; the database is dropped afterwards.
+async fn on_postgres(
+    plan: &Plan,
+    sim: &odoo_sim::Sim,
+    target: &Target,
+    templates: usize,
+) -> anyhow::Result<Vec<Endpoint>> {
+    let database = odoo_sync::store::ScratchDatabase::create()
+        .await
+        .context("no PostgreSQL to create a database in")?;
+    let target = Target {
+        database_url: Some(database.url.clone()),
+        ..target.clone()
+    };
+    eprintln!("catalog API: syncing {templates} templates into PostgreSQL (not measured)…");
+    let modelled = sim.faults();
+    sim.set_faults(odoo_sim::Faults {
+        latency_model: None,
+        ..modelled.clone()
+    });
+    let synced: anyhow::Result<SyncOutcome> = run_child(&Case::Engine {
+        target: target.clone(),
+        full: true,
+    })
+    .await;
+    sim.set_faults(modelled);
+    synced?;
+    // The planner's statistics, as autovacuum would gather them within a minute of the load:
+    // measured without them, plans depend on whether it ran yet.
+    let mut conn = sqlx::PgConnection::connect(&database.url).await?;
+    sqlx::query("analyze").execute(&mut conn).await?;
+    conn.close().await?;
+    let (endpoints, _) = measure(plan, &target, templates, "postgres").await?;
+    drop(database);
+    Ok(endpoints)
+}
+
+/// Every case against `serve` on `target`'s store; returns the endpoints and the server's peak RSS.
+async fn measure(
+    plan: &Plan,
+    target: &Target,
+    templates: usize,
+    store: &str,
+) -> anyhow::Result<(Vec<Endpoint>, f64)> {
     let server = Background::start(&Case::Serve {
         target: target.clone(),
         webhook_secret: None,
@@ -67,7 +139,7 @@ pub async fn run(plan: &Plan, target: &Target, templates: usize) -> anyhow::Resu
     ];
     let mut endpoints = Vec::new();
     for (name, requests) in cases {
-        eprintln!("catalog API: {name}…");
+        eprintln!("catalog API ({store}): {name}…");
         let spec = LoadSpec {
             addr,
             requests,
@@ -85,18 +157,13 @@ pub async fn run(plan: &Plan, target: &Target, templates: usize) -> anyhow::Resu
         };
         endpoints.push(Endpoint {
             name: name.to_string(),
-            store: "sqlite".to_string(),
+            store: store.to_string(),
             load,
             server_cpu_cores,
         });
     }
     let served: ServeOutcome = server.stop().await?;
-    Ok(Catalog {
-        connections: CONNECTIONS,
-        endpoints,
-        server_peak_rss_mb: served.peak_rss_mb,
-        postgres: "n/a: no PostgreSQL store yet".to_string(),
-    })
+    Ok((endpoints, served.peak_rss_mb))
 }
 
 /// The same requests with `Cache-Control: no-cache`: the server makes every body again.
@@ -130,7 +197,11 @@ impl Catalog {
                     .iter()
                     .map(|(s, n)| format!("{s}×{}", num(*n as f64)))
                     .collect();
-                Row::new("catalog API, SQLite", &e.name)
+                let section = match e.store.as_str() {
+                    "postgres" => "catalog API, PostgreSQL",
+                    _ => "catalog API, SQLite",
+                };
+                Row::new(section, &e.name)
                     .set("p50", ms(l.p50_ms))
                     .set("p99", ms(l.p99_ms))
                     .set("requests/s", num(l.requests_per_s))
@@ -147,9 +218,13 @@ impl Catalog {
                     )
             })
             .collect();
-        rows.extend(self.endpoints.iter().map(|e| {
-            Row::new("catalog API, PostgreSQL", &e.name).set("note", self.postgres.clone())
-        }));
+        if let Some(reason) = &self.postgres {
+            rows.extend(
+                self.endpoints.iter().map(|e| {
+                    Row::new("catalog API, PostgreSQL", &e.name).set("note", reason.clone())
+                }),
+            );
+        }
         rows
     }
 }

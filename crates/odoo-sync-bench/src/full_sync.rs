@@ -190,6 +190,8 @@ pub async fn engine(target: &Target, full: bool) -> anyhow::Result<SyncOutcome> 
     let run = engine
         .run(request, &NoProgress, &CancellationToken::new())
         .await?;
+    // As `odoo-sync sync` does: the next run resumes this login.
+    startup::keep_odoo_session(&config, &engine).await;
     Ok(SyncOutcome {
         wall_s: started.elapsed().as_secs_f64(),
         products: run.processed,

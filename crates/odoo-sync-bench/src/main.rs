@@ -31,7 +31,8 @@ struct Cli {
     /// A reduced run (2k/5k products, short load phases) that finishes in under a minute.
     #[arg(long)]
     quick: bool,
-    /// Run one section only: `full-sync`, or `catalog` (after the sync it needs, unmeasured).
+    /// Run one section only: `full-sync`, or `incremental`, `webhooks` or `catalog` (after the
+    /// sync they need, unmeasured).
     #[arg(long, value_enum)]
     only: Option<report::Section>,
     /// Also write every figure as JSON to this file.

@@ -16,6 +16,10 @@ use crate::webhooks::Webhooks;
 pub enum Section {
     /// The full syncs (seed, engine, floor) at every size, nothing else.
     FullSync,
+    /// The incremental rows, after an unmeasured full sync of the largest size.
+    Incremental,
+    /// The webhook rows, after an unmeasured full sync of the largest size.
+    Webhooks,
     Catalog,
 }
 
@@ -77,11 +81,10 @@ pub struct Report {
 }
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
-    if plan.only == Some(Section::Catalog) {
-        return run_catalog_only(plan).await;
-    }
-    if plan.only == Some(Section::FullSync) {
-        return run_full_sync_only(plan).await;
+    match plan.only {
+        Some(Section::FullSync) => return run_full_sync_only(plan).await,
+        Some(section) => return run_on_synced_catalog(plan, section).await,
+        None => {}
     }
     let dir = tempfile::tempdir()?;
     let mut full_sync = Vec::new();
@@ -97,7 +100,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     full_sync.push(crate::full_sync::run(&sim, largest, &target).await?);
     let incremental = crate::incremental::run(&sim, largest, &target).await?;
     let webhooks = crate::webhooks::run(&sim, plan, &target, largest).await?;
-    let catalog = crate::catalog::run(plan, &target, largest).await?;
+    let catalog = crate::catalog::run(plan, &sim, &target, largest).await?;
     sim.shutdown().await;
     Ok(Report {
         plan: plan.clone(),
@@ -124,18 +127,58 @@ async fn run_full_sync_only(plan: &Plan) -> anyhow::Result<Report> {
         full_sync,
         incremental: None,
         webhooks: None,
-        catalog: Catalog {
-            connections: 0,
-            endpoints: Vec::new(),
-            server_peak_rss_mb: 0.0,
-            postgres: "not run (--only full-sync)".into(),
-        },
+        catalog: not_run(Section::FullSync),
     })
 }
 
-/// The catalog section alone, on a catalog synced (unmeasured, latency model off) just before.
-async fn run_catalog_only(plan: &Plan) -> anyhow::Result<Report> {
+/// One section alone, on a catalog synced (unmeasured, latency model off) just before.
+async fn run_on_synced_catalog(plan: &Plan, section: Section) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
+    let (sim, target, largest) = synced_unmeasured(plan, &dir).await?;
+    let mut report = Report {
+        plan: plan.clone(),
+        machine: Machine::this_one(),
+        full_sync: Vec::new(),
+        incremental: None,
+        webhooks: None,
+        catalog: not_run(section),
+    };
+    match section {
+        Section::Incremental => {
+            report.incremental = Some(crate::incremental::run(&sim, largest, &target).await?)
+        }
+        Section::Webhooks => {
+            report.webhooks = Some(crate::webhooks::run(&sim, plan, &target, largest).await?)
+        }
+        Section::Catalog => {
+            report.catalog = crate::catalog::run(plan, &sim, &target, largest).await?
+        }
+        Section::FullSync => unreachable!("full syncs are measured on fresh catalogs"),
+    }
+    sim.shutdown().await;
+    Ok(report)
+}
+
+/// The catalog section of a run that measures another one.
+fn not_run(only: Section) -> Catalog {
+    use clap::ValueEnum;
+    let name = only
+        .to_possible_value()
+        .map_or_else(String::new, |value| value.get_name().to_string());
+    Catalog {
+        connections: 0,
+        endpoints: Vec::new(),
+        server_peak_rss_mb: 0.0,
+        postgres: Some(format!("not run (--only {name})")),
+    }
+}
+
+/// A simulator of the largest size and a catalog `sync --full` filled from it, the latency
+/// model off during that sync and back on after.
+async fn synced_unmeasured(
+    plan: &Plan,
+    dir: &tempfile::TempDir,
+) -> anyhow::Result<(odoo_sim::Sim, Target, usize)> {
     let largest = *plan.sizes.iter().max().expect("at least one size");
     eprintln!("generating and syncing {largest} templates (not measured)…");
     let sim = crate::sim::spawn(largest).await?;
@@ -144,29 +187,21 @@ async fn run_catalog_only(plan: &Plan) -> anyhow::Result<Report> {
         latency_model: None,
         ..modelled.clone()
     });
-    let target = target(plan, &sim, &dir, largest);
+    let target = target(plan, &sim, dir, largest);
     let _: crate::case::SyncOutcome = crate::case::run_child(&crate::case::Case::Engine {
         target: target.clone(),
         full: true,
     })
     .await?;
     sim.set_faults(modelled);
-    let catalog = crate::catalog::run(plan, &target, largest).await?;
-    sim.shutdown().await;
-    Ok(Report {
-        plan: plan.clone(),
-        machine: Machine::this_one(),
-        full_sync: Vec::new(),
-        incremental: None,
-        webhooks: None,
-        catalog,
-    })
+    Ok((sim, target, largest))
 }
 
 fn target(plan: &Plan, sim: &odoo_sim::Sim, dir: &tempfile::TempDir, size: usize) -> Target {
     Target {
         sim_url: sim.url(),
         db_path: dir.path().join(format!("engine-{size}.sqlite")),
+        database_url: None,
         batch_size: plan.batch_size,
         full_batch_size: plan.full_batch_size,
         concurrency: plan.concurrency,

@@ -43,7 +43,10 @@ pub fn odoo_sync_values(target: &crate::case::Target) -> BTreeMap<String, String
         ("ODOO_PASSWORD", PASSWORD.to_string()),
         (
             "DATABASE_URL",
-            format!("sqlite://{}", target.db_path.display()),
+            target
+                .database_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}", target.db_path.display())),
         ),
         ("SYNC_BATCH_SIZE", target.batch_size.to_string()),
         ("SYNC_FULL_BATCH_SIZE", target.full_batch_size.to_string()),

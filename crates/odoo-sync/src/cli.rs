@@ -139,10 +139,12 @@ async fn sync(mut config: Config, args: SyncArgs) -> anyhow::Result<()> {
         mode,
         trigger: Trigger::Cli,
     };
-    match args.limit {
+    let outcome = match args.limit {
         Some(limit) => step(&engine, request, limit).await,
         None => run_to_end(&engine, request).await.map(|_| ()),
-    }
+    };
+    startup::keep_odoo_session(&config, &engine).await;
+    outcome
 }
 
 async fn step(engine: &SyncEngine, request: SyncRequest, limit: u64) -> anyhow::Result<()> {

@@ -1,4 +1,4 @@
-//! Wiring: the only place that names concrete types (SQLite store, JSON-RPC client).
+//! Wiring: the only place that names concrete types (SQLite or PostgreSQL store, JSON-RPC client).
 
 use std::sync::Arc;
 
@@ -14,10 +14,16 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, OdooSettings};
 use crate::engine::{SyncEngine, SyncService};
 use crate::http::{AppState, Application};
-use crate::store::{CatalogStore, SqliteStore, StoreError};
+use crate::store::{CatalogStore, OdooSession, PgStore, SqliteStore, StoreError, StoreKind};
 
+/// The store `DATABASE_URL` names: `sqlite://…` or `postgres://…` (`postgresql://…`).
 pub async fn open_store(config: &Config) -> Result<Arc<dyn CatalogStore>, StoreError> {
-    Ok(Arc::new(SqliteStore::connect(&config.database_url).await?))
+    let url = &config.database_url;
+    Ok(match StoreKind::of_url(url) {
+        Some(StoreKind::Sqlite) => Arc::new(SqliteStore::connect(url).await?),
+        Some(StoreKind::Postgres) => Arc::new(PgStore::connect(url).await?),
+        None => return Err(StoreError::UnsupportedUrl(url.clone())),
+    })
 }
 
 pub fn client_config(settings: &OdooSettings) -> ClientConfig {
@@ -39,11 +45,61 @@ pub async fn connect_odoo(settings: &OdooSettings) -> Result<Arc<dyn OdooApi>, O
     ))
 }
 
-/// For one-shot commands: connects (and authenticates) now, failing fast.
+/// For one-shot commands: connects now, failing fast, resuming the Odoo login an earlier process
+/// kept (see `keep_odoo_session`) instead of logging in again.
 pub async fn engine(config: &Config) -> anyhow::Result<SyncEngine> {
     let store = open_store(config).await?;
-    let odoo = connect_odoo(&config.odoo()?).await?;
+    let settings = config.odoo()?;
+    let mut client = client_config(&settings);
+    client.resume_uid = kept_session(store.as_ref(), &settings)
+        .await
+        .map(|session| session.uid);
+    let odoo = Arc::new(OdooClient::connect(client).await?);
     Ok(SyncEngine::new(odoo, store, config.sync.clone()))
+}
+
+/// How long a kept login is resumed: after that the next process logs in (and, with `Auto`,
+/// detects the protocol) again, so that an upgraded Odoo is noticed.
+const SESSION_MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Keeps the engine's Odoo login in the store for the next one-shot command, when it is new.
+pub async fn keep_odoo_session(config: &Config, engine: &SyncEngine) {
+    let (Ok(settings), Some(uid)) = (config.odoo(), engine.odoo().resumable_uid()) else {
+        return;
+    };
+    let store = engine.store().as_ref();
+    if kept_session(store, &settings)
+        .await
+        .is_some_and(|kept| kept.uid == uid)
+    {
+        return;
+    }
+    let session = OdooSession {
+        server: session_owner(&settings),
+        uid,
+        saved_at: chrono::Utc::now(),
+    };
+    if let Err(error) = store.save_odoo_session(&session).await {
+        tracing::warn!(%error, "could not keep the Odoo login for the next run");
+    }
+}
+
+/// The kept login of these settings' server, database and login, while it is fresh.
+async fn kept_session(store: &dyn CatalogStore, settings: &OdooSettings) -> Option<OdooSession> {
+    let kept = match store.odoo_session().await {
+        Ok(kept) => kept?,
+        Err(error) => {
+            tracing::warn!(%error, "ignoring the kept Odoo login");
+            return None;
+        }
+    };
+    let fresh = chrono::Utc::now() - kept.saved_at < SESSION_MAX_AGE;
+    (fresh && kept.server == session_owner(settings)).then_some(kept)
+}
+
+fn session_owner(settings: &OdooSettings) -> String {
+    let url = settings.url.trim_end_matches('/');
+    format!("{url} db={} login={}", settings.db, settings.login)
 }
 
 /// The server: the catalog is served even while Odoo is unreachable; Odoo is connected on first
@@ -80,6 +136,9 @@ impl LazyOdoo {
 impl OdooApi for LazyOdoo {
     async fn version(&self) -> Result<ServerVersion, OdooError> {
         self.client().await?.version().await
+    }
+    fn resumable_uid(&self) -> Option<i64> {
+        self.client.get().and_then(OdooClient::resumable_uid)
     }
     async fn search(
         &self,

@@ -3,6 +3,8 @@
 //! that returns these prices, and a pricelist item's change moves no product `write_date`, so the
 //! rules are synced and applied here.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
@@ -178,6 +180,20 @@ pub fn next_boundary(rules: &[PricelistRule], at: NaiveDateTime) -> Option<Naive
         .min()
 }
 
+/// The category and its parents up to the root (a cycle, which Odoo forbids, ends the walk).
+pub fn category_chain(parents: &HashMap<i64, Option<i64>>, start: Option<i64>) -> Vec<i64> {
+    let mut chain = Vec::new();
+    let mut next = start;
+    while let Some(id) = next {
+        if chain.contains(&id) {
+            break;
+        }
+        chain.push(id);
+        next = parents.get(&id).copied().flatten();
+    }
+    chain
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,5 +344,19 @@ mod tests {
             Some(at("2026-12-01 00:00:00"))
         );
         assert_eq!(next_boundary(&rules, at("2026-12-02 00:00:00")), None);
+    }
+
+    #[test]
+    fn a_category_chain_runs_to_the_root_and_survives_a_cycle() {
+        let parents = HashMap::from([
+            (8, Some(2)),
+            (2, Some(1)),
+            (1, None),
+            (5, Some(6)),
+            (6, Some(5)),
+        ]);
+        assert_eq!(category_chain(&parents, Some(8)), vec![8, 2, 1]);
+        assert_eq!(category_chain(&parents, None), Vec::<i64>::new());
+        assert_eq!(category_chain(&parents, Some(5)), vec![5, 6]);
     }
 }

@@ -122,15 +122,18 @@ pub async fn categories(odoo: &dyn OdooApi) -> Result<Vec<Category>, SyncError> 
 /// What three counts say about Odoo since an incremental window opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuietProbe {
-    /// Templates written, or whose variants or category were, since the window opened.
+    /// Templates written, or whose variants, category or its parents were, since the window
+    /// opened.
     pub templates_touched: u64,
-    /// Categories written since the window opened (parents of no product included).
-    pub categories_touched: u64,
     /// Every template, archived ones included: fewer than the store holds means deletions.
     pub templates: u64,
 }
 
-/// Three counts, in flight together, instead of reading the window and every template id.
+/// Two counts, in flight together, instead of reading the window and every template id. Both are
+/// needed: a creation and a deletion cancel out in a count of all templates, and the touched
+/// count sees no deletion. A category is seen through the templates in it (two levels of
+/// parents up, as deep as shop trees go); a category no product uses is read by the next run
+/// that has anything to read.
 pub async fn quiet_probe(
     odoo: &dyn OdooApi,
     since: &BTreeMap<WatermarkKey, NaiveDateTime>,
@@ -139,28 +142,23 @@ pub async fn quiet_probe(
         let at = since.get(&key).copied().unwrap_or(NaiveDateTime::MIN);
         odoo_rpc::format_odoo_datetime(at)
     };
+    let category_written = |path: &str| Domain::leaf(path, ">=", from(WatermarkKey::Category));
     let touched = Domain::leaf("write_date", ">=", from(WatermarkKey::Template))
         .or(Domain::leaf(
             "product_variant_ids.write_date",
             ">=",
             from(WatermarkKey::Variant),
         ))
-        .or(Domain::leaf(
-            "categ_id.write_date",
-            ">=",
-            from(WatermarkKey::Category),
-        ));
-    let categories = Domain::leaf("write_date", ">=", from(WatermarkKey::Category));
-    let context = archived_too();
-    let every = Domain::all();
-    let (templates_touched, categories_touched, templates) = futures::try_join!(
+        .or(category_written("categ_id.write_date"))
+        .or(category_written("categ_id.parent_id.write_date"))
+        .or(category_written("categ_id.parent_id.parent_id.write_date"));
+    let (every, context) = (Domain::all(), archived_too());
+    let (templates_touched, templates) = futures::try_join!(
         odoo.search_count(TEMPLATE, &touched, &context),
-        odoo.search_count(CATEGORY, &categories, &context),
         odoo.search_count(TEMPLATE, &every, &context),
     )?;
     Ok(QuietProbe {
         templates_touched,
-        categories_touched,
         templates,
     })
 }

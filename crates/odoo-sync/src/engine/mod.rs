@@ -82,7 +82,7 @@ impl Default for SyncSettings {
     fn default() -> Self {
         SyncSettings {
             batch_size: 200,
-            full_batch_size: 1000,
+            full_batch_size: 2500,
             langs: Vec::new(),
             extra_fields: Vec::new(),
             overlap: Duration::from_secs(300),
@@ -135,6 +135,10 @@ impl SyncEngine {
         let plan = fetch::FieldPlan::discover(self.odoo.as_ref(), &self.settings).await?;
         *self.field_plan.lock().expect("never poisoned") = Some(plan.clone());
         Ok(plan)
+    }
+
+    pub fn odoo(&self) -> &Arc<dyn OdooApi> {
+        &self.odoo
     }
 
     pub fn store(&self) -> &Arc<dyn CatalogStore> {

@@ -353,17 +353,15 @@ impl Driver<'_> {
         self.run.mode == SyncMode::Incremental && self.run.processed == 0
     }
 
-    /// Nothing written in the window, in any model, and as many templates as the store holds:
-    /// there is nothing to read.
+    /// Nothing written in the window that a product shows, and as many templates as the store
+    /// holds: there is nothing to read.
     async fn odoo_is_quiet(&self) -> Result<bool, SyncError> {
-        let probe = fetch::quiet_probe(self.odoo(), &self.run.cursor.since).await?;
-        let held = self.engine.store.product_count().await?;
+        let (probe, held) = futures::try_join!(
+            fetch::quiet_probe(self.odoo(), &self.run.cursor.since),
+            async { Ok(self.engine.store.product_count().await?) },
+        )?;
         tracing::debug!(?probe, held, "incremental probe");
-        Ok(
-            probe.templates_touched == 0
-                && probe.categories_touched == 0
-                && probe.templates == held,
-        )
+        Ok(probe.templates_touched == 0 && probe.templates == held)
     }
 
     async fn end_quietly(&mut self) -> Result<(), SyncError> {

@@ -1,6 +1,8 @@
 //! The pull sync through the CLI: full, incremental after every kind of edit, progressive steps
 //! surviving a SIGKILL.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use odoo_rpc::{Context, Domain, OdooApi, SearchOptions};
@@ -16,11 +18,11 @@ pub async fn assert_catalog_matches_odoo(app: &TestApp) {
     );
 }
 
-fn values(pairs: Value) -> Map<String, Value> {
+pub fn values(pairs: Value) -> Map<String, Value> {
     pairs.as_object().unwrap().clone()
 }
 
-async fn active_ids(odoo: &dyn OdooApi, limit: u32, offset: u32) -> Vec<i64> {
+pub async fn active_ids(odoo: &dyn OdooApi, limit: u32, offset: u32) -> Vec<i64> {
     let options = SearchOptions {
         limit: Some(limit),
         offset: Some(offset),
@@ -90,15 +92,23 @@ pub async fn edit_like_a_shop_would(odoo: &dyn OdooApi) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn full_then_incremental_sync_keeps_the_catalog_equal_to_odoo_field_by_field() {
-    let app = spawn_app(5_000).await;
+    full_then_incremental_keep_the_catalog_equal_to_odoo(&spawn_app(5_000).await, 5_000).await;
+}
+
+/// `sync --full`, every kind of edit, `sync --incremental`, then a run with nothing to do: the
+/// catalog equals Odoo field by field after each, whatever the store.
+pub async fn full_then_incremental_keep_the_catalog_equal_to_odoo(app: &TestApp, products: usize) {
     let summary = app.cli_ok(&["sync", "--full"]).await;
-    assert!(summary.contains("created 5000"), "{summary}");
-    assert_catalog_matches_odoo(&app).await;
+    assert!(
+        summary.contains(&format!("created {products}")),
+        "{summary}"
+    );
+    assert_catalog_matches_odoo(app).await;
 
     let odoo = app.odoo().await;
     edit_like_a_shop_would(odoo.as_ref()).await;
     app.cli_ok(&["sync", "--incremental"]).await;
-    assert_catalog_matches_odoo(&app).await;
+    assert_catalog_matches_odoo(app).await;
     let run = app.last_run().await;
     assert_eq!(run["counts"]["deleted"], 5, "{run}");
     assert_eq!(run["counts"]["created"], 20, "{run}");
@@ -169,4 +179,87 @@ async fn progressive_steps_survive_a_sigkill_and_resume_without_loss_or_duplicat
         "every product created exactly once: {run}"
     );
     assert_catalog_matches_odoo(&app).await;
+}
+
+/// Odoo calls by `model.method` (and `service.method`) the simulator served so far.
+async fn calls_by_method(app: &TestApp) -> BTreeMap<String, u64> {
+    let stats: Value = reqwest::get(format!("{}/__sim/stats", app.sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    serde_json::from_value(stats["by_method"].clone()).unwrap()
+}
+
+async fn calls_of_a_sync(app: &TestApp) -> BTreeMap<String, u64> {
+    let before = calls_by_method(app).await;
+    app.cli_ok(&["sync"]).await;
+    let mut calls = calls_by_method(app).await;
+    for (method, n) in &mut calls {
+        *n -= before.get(method).copied().unwrap_or(0);
+    }
+    calls.retain(|_, n| *n > 0);
+    calls
+}
+
+#[tokio::test]
+async fn a_quiet_incremental_run_costs_two_counts_and_no_login() {
+    let app = spawn_app(60).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    app.cli_ok(&["sync"]).await;
+    let quiet = calls_of_a_sync(&app).await;
+    assert_eq!(
+        quiet,
+        BTreeMap::from([("product.template.search_count".to_string(), 2)]),
+        "the login of the first run is resumed, and two counts find nothing to read"
+    );
+    assert_eq!(app.last_run().await["status"], "succeeded");
+}
+
+#[tokio::test]
+async fn a_renamed_category_or_parent_category_is_not_mistaken_for_a_quiet_odoo() {
+    let app = spawn_app(60).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let odoo = app.odoo().await;
+    let categories = odoo
+        .search_read(
+            "product.category",
+            &Domain::leaf("parent_id", "!=", false),
+            &["id", "parent_id"],
+            &SearchOptions::default(),
+        )
+        .await
+        .unwrap();
+    let used: Vec<i64> = app
+        .export()
+        .await
+        .values()
+        .filter_map(|product| product["categ_id"][0].as_i64())
+        .collect();
+    let parent_of = |category: &odoo_rpc::Record| category.get("parent_id").unwrap()[0].as_i64();
+    // A parent no product is in: only its subcategory's products show its name.
+    let child = categories
+        .iter()
+        .find(|category| {
+            used.contains(&category.id().unwrap()) && !used.contains(&parent_of(category).unwrap())
+        })
+        .expect("a product in a subcategory of a category without products");
+    let parent = parent_of(child).unwrap();
+    for (category, name) in [
+        (parent, "Renamed parent"),
+        (child.id().unwrap(), "Renamed child"),
+    ] {
+        sleep_ms(1_100).await;
+        let rename = values(json!({"name": name}));
+        odoo.write("product.category", &[category], rename, &Context::default())
+            .await
+            .unwrap();
+        let calls = calls_of_a_sync(&app).await;
+        assert!(
+            calls.contains_key("product.category.search_read"),
+            "{name}: the run read the categories: {calls:?}"
+        );
+        assert_catalog_matches_odoo(&app).await;
+    }
 }

@@ -17,7 +17,11 @@ fn values(pairs: Value) -> Map<String, Value> {
 
 /// A synced catalog, a server receiving webhooks, and the rules installed in the simulator.
 pub async fn real_time_app(products: usize, extra: &[(&str, &str)]) -> (TestApp, TestServer) {
-    let mut app = spawn_app(products).await;
+    real_time(spawn_app(products).await, extra).await
+}
+
+/// `real_time_app` for an app already spawned (on PostgreSQL, say).
+pub async fn real_time(mut app: TestApp, extra: &[(&str, &str)]) -> (TestApp, TestServer) {
     app.env
         .insert("WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
     for (key, value) in extra {
