@@ -79,6 +79,7 @@ contract!(
     the_inbox_leases_reschedules_completes_fails_and_retries_events,
     a_burst_for_one_record_waits_until_it_is_quiet_then_is_claimed_whole,
     a_record_that_never_goes_quiet_is_claimed_after_the_longest_wait,
+    a_claim_takes_whole_bursts_within_its_event_budget,
     stock_levels_are_written_when_they_change,
     prices_are_written_when_they_change_and_give_their_products_a_new_change,
 );
@@ -933,6 +934,26 @@ async fn a_record_that_never_goes_quiet_is_claimed_after_the_longest_wait(
     };
     let claimed = store.claim_webhooks(10, LEASE, endless_burst_capped).await;
     assert_eq!(claimed.unwrap().len(), 1);
+}
+
+/// A claim of `limit` records takes at most 5 events per record, counted over whole bursts: the
+/// oldest record always, however long its burst, and the next ones while the budget lasts.
+async fn a_claim_takes_whole_bursts_within_its_event_budget(store: &dyn CatalogStore) {
+    for record in [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3] {
+        store.enqueue_webhook(&save_of(record)).await.unwrap();
+    }
+    let records = |events: Vec<WebhookEvent>| -> Vec<i64> {
+        events.iter().map(|event| event.record_id).collect()
+    };
+    let first = store.claim_webhooks(2, LEASE, QUIET).await.unwrap();
+    assert_eq!(records(first), vec![1; 12], "over the budget of 10, alone");
+    let second = store.claim_webhooks(2, LEASE, QUIET).await.unwrap();
+    assert_eq!(records(second), vec![2, 2, 2, 3], "two records, within 10");
+    assert!(store
+        .claim_webhooks(2, LEASE, QUIET)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn stock_levels_are_written_when_they_change(store: &dyn CatalogStore) {

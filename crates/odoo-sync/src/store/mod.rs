@@ -101,6 +101,11 @@ impl StockLevel {
     }
 }
 
+/// How many events per wanted record a claim takes at most, counted over whole bursts (the
+/// first record is always taken): Odoo repeats itself (up to 26 POSTs for one creation), and
+/// every claimed row is written under the write lock that acknowledgements wait for.
+pub const CLAIM_EVENTS_PER_RECORD: i64 = 5;
+
 /// When a record's webhook events are ready to be handled together: once no new event came for
 /// `quiet`, or `max_wait` after the first one, whichever is sooner. Odoo 18 sends up to 26 POSTs
 /// for one create over the length of its transaction; waiting for the burst to end turns them
@@ -255,8 +260,10 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     /// Commits a received webhook to the inbox before it is acknowledged.
     async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError>;
-    /// Leases the pending events of records that are due and quiet (see [`Coalesce`]), every
-    /// pending event of such a record together, so that a burst for one record is one read.
+    /// Leases the pending events of up to `limit` records that are due and quiet (see
+    /// [`Coalesce`]), every pending event of such a record together, so that a burst for one
+    /// record is one read; at most [`CLAIM_EVENTS_PER_RECORD`] × `limit` events, except that
+    /// the oldest record is taken whole whatever its burst.
     async fn claim_webhooks(
         &self,
         limit: u32,

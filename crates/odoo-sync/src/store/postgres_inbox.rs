@@ -9,7 +9,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::postgres::corrupt;
-use super::{Coalesce, StockLevel, StoreError};
+use super::{Coalesce, StockLevel, StoreError, CLAIM_EVENTS_PER_RECORD};
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 
 pub(super) async fn enqueue(pool: &PgPool, event: &NewWebhookEvent) -> Result<i64, StoreError> {
@@ -29,9 +29,9 @@ pub(super) async fn enqueue(pool: &PgPool, event: &NewWebhookEvent) -> Result<i6
 }
 
 /// Leases the pending events of up to `limit` records that are due and quiet, each record's
-/// events all together (see [`Coalesce`]), as SQLite's claim does. Rows another claimer has
-/// locked are skipped, and a record of which any event was skipped is left whole to that
-/// claimer: a burst is never split between two workers.
+/// events all together (see [`Coalesce`]), within [`CLAIM_EVENTS_PER_RECORD`] events per record
+/// as SQLite's claim. Rows another claimer has locked are skipped, and a record of which any
+/// event was skipped is left whole to that claimer: a burst is never split between two workers.
 pub(super) async fn claim(
     pool: &PgPool,
     limit: u32,
@@ -43,7 +43,8 @@ pub(super) async fn claim(
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
     let rows = sqlx::query(
         "with due as ( \
-             select model, record_id, count(*) as pending from webhook_event \
+             select model, record_id, count(*) as pending, min(run_at) as first_run \
+             from webhook_event \
              where state = 'pending' and (locked_until is null or locked_until < $2) \
              group by model, record_id \
              having min(run_at) <= $2 and (max(received_at) <= $4 or min(received_at) <= $5) \
@@ -54,14 +55,20 @@ pub(super) async fn claim(
              where e.state = 'pending' and (e.locked_until is null or e.locked_until < $2) \
              for update of e skip locked), \
          whole as ( \
-             select taken.model, taken.record_id from taken \
+             select taken.model, taken.record_id, due.pending, due.first_run from taken \
              join due on due.model = taken.model and due.record_id = taken.record_id \
-             group by taken.model, taken.record_id, due.pending \
-             having count(*) = due.pending) \
+             group by taken.model, taken.record_id, due.pending, due.first_run \
+             having count(*) = due.pending), \
+         chosen as ( \
+             select model, record_id from ( \
+                 select model, record_id, pending, sum(pending) over ( \
+                     order by first_run, model, record_id rows unbounded preceding) as total \
+                 from whole) w \
+             where total - pending < $6) \
          update webhook_event set locked_until = $1, attempts = attempts + 1, updated_at = $2 \
          where webhook_event_id in ( \
              select taken.webhook_event_id from taken \
-             join whole on whole.model = taken.model and whole.record_id = taken.record_id) \
+             join chosen on chosen.model = taken.model and chosen.record_id = taken.record_id) \
          returning *",
     )
     .bind(until)
@@ -69,6 +76,7 @@ pub(super) async fn claim(
     .bind(i64::from(limit))
     .bind(ago(coalesce.quiet))
     .bind(ago(coalesce.max_wait))
+    .bind(i64::from(limit) * CLAIM_EVENTS_PER_RECORD)
     .fetch_all(pool)
     .await?;
     let mut events = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;
