@@ -46,6 +46,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("WEBHOOK_SECRET", "secret of POST /api/products/sync/webhook (?token= or X-Webhook-Token); unset disables it"),
     ("SYNC_SWEEP_INTERVAL", "seconds between the incremental sweeps that heal lost webhooks (and the stock sweep); default 300; 0 disables"),
     ("WEBHOOK_WORKERS", "webhook inbox workers in this process; default 1; 0 only receives (another instance processes)"),
+    ("WEBHOOK_RETENTION_DAYS", "days a handled webhook event stays in the inbox (failed ones stay until retried); default 7; 0 keeps them forever"),
     ("WEBHOOK_COALESCE_MS", "a record's webhooks are handled once none came for this long (at most 1 s after the first), so a burst is one read; default 100"),
     ("SYNC_RECONCILE_INTERVAL", "seconds between deletion reconciles (ids only); default 3600; 0 disables"),
 ];
@@ -89,6 +90,8 @@ pub struct ServeSettings {
     pub reconcile_interval: Option<Duration>,
     pub webhook_workers: usize,
     pub webhook_coalesce: Duration,
+    /// How long handled webhook events are kept; `None` keeps them forever.
+    pub webhook_retention: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -288,8 +291,13 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
             100u64,
             0..=1000,
         )?),
+        webhook_retention: interval(
+            values.number("WEBHOOK_RETENTION_DAYS", 7u64, 0..=3650)? * DAY_SECONDS,
+        ),
     })
 }
+
+const DAY_SECONDS: u64 = 86_400;
 
 fn interval(seconds: u64) -> Option<Duration> {
     (seconds > 0).then(|| Duration::from_secs(seconds))
@@ -494,6 +502,21 @@ mod tests {
         ]))
         .unwrap();
         assert!(off.serve.schedules.is_empty());
+    }
+
+    #[test]
+    fn handled_webhooks_are_kept_a_week_unless_told_otherwise() {
+        let week = Duration::from_secs(7 * 86_400);
+        let config = Config::from_values(BTreeMap::new()).unwrap();
+        assert_eq!(config.serve.webhook_retention, Some(week));
+        let forever = Config::from_values(values(&[("WEBHOOK_RETENTION_DAYS", "0")])).unwrap();
+        assert_eq!(forever.serve.webhook_retention, None);
+        let err = Config::from_values(values(&[("WEBHOOK_RETENTION_DAYS", "a week")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("WEBHOOK_RETENTION_DAYS is invalid"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -164,14 +164,13 @@ struct Changed {
 
 /// Every `sweep`: an incremental run (edits and deletions whose webhooks were lost), then the
 /// stock and price sweeps. Every `reconcile`: the id-set comparison alone.
-pub async fn run_sweeps(
-    service: SyncService,
-    sweep: Option<Duration>,
-    reconcile: Option<Duration>,
-    cancel: CancellationToken,
-) {
-    let mut sweep_timer = sweep.map(ticker);
-    let mut reconcile_timer = reconcile.map(ticker);
+pub async fn run_sweeps(service: SyncService, periods: SweepPeriods, cancel: CancellationToken) {
+    let mut sweep_timer = periods.sweep.map(ticker);
+    let mut reconcile_timer = periods.reconcile.map(ticker);
+    // Soon after start too, so that an instance restarted more often than hourly still prunes.
+    let mut prune_timer = periods
+        .webhook_retention
+        .map(|_| ticker_from(Duration::from_secs(60), PRUNE_EVERY));
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -181,12 +180,41 @@ pub async fn run_sweeps(
                     tracing::warn!(%error, "deletion reconcile failed");
                 }
             }
+            _ = tick(&mut prune_timer) => prune_once(&service, periods.webhook_retention).await,
         }
     }
 }
 
+/// How often handled webhook events past their retention are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// The periods of the background work; `None` disables one.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepPeriods {
+    pub sweep: Option<Duration>,
+    pub reconcile: Option<Duration>,
+    /// How long handled webhook events are kept.
+    pub webhook_retention: Option<Duration>,
+}
+
+async fn prune_once(service: &SyncService, retention: Option<Duration>) {
+    let Some(retention) = retention else { return };
+    match service.engine().prune_webhooks(retention).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(
+            pruned,
+            "deleted handled webhook events past their retention"
+        ),
+        Err(error) => tracing::warn!(%error, "webhook inbox pruning failed"),
+    }
+}
+
 fn ticker(period: Duration) -> tokio::time::Interval {
-    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticker_from(period, period)
+}
+
+fn ticker_from(first: Duration, period: Duration) -> tokio::time::Interval {
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval
 }

@@ -346,6 +346,28 @@ fn payload_template(events: &[WebhookEvent]) -> Option<i64> {
     })
 }
 
+/// Events deleted per statement when pruning: SQLite's writers (acknowledgements among them)
+/// wait for each statement, so none is long.
+const PRUNE_CHUNK: u32 = 500;
+
+impl SyncEngine {
+    /// Deletes the events handled more than `retention` ago, a chunk at a time; returns how many.
+    pub async fn prune_webhooks(&self, retention: Duration) -> Result<u64, SyncError> {
+        let age = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let Some(before) = Utc::now().checked_sub_signed(age) else {
+            return Ok(0);
+        };
+        let mut pruned = 0;
+        loop {
+            let deleted = self.store.prune_webhooks(before, PRUNE_CHUNK).await?;
+            pruned += deleted;
+            if deleted < u64::from(PRUNE_CHUNK) {
+                return Ok(pruned);
+            }
+        }
+    }
+}
+
 /// Drains the inbox until `cancel`: handles what is due, waits a little when nothing is.
 pub async fn run_webhook_worker(
     engine: SyncEngine,

@@ -221,10 +221,14 @@ impl Application {
                 self.cancel.clone(),
             ));
         }
+        let periods = sweeps::SweepPeriods {
+            sweep: settings.sweep_interval,
+            reconcile: settings.reconcile_interval,
+            webhook_retention: settings.webhook_retention,
+        };
         tokio::spawn(sweeps::run_sweeps(
             service.clone(),
-            settings.sweep_interval,
-            settings.reconcile_interval,
+            periods,
             self.cancel.clone(),
         ));
         let cancel = self.cancel.clone();

@@ -80,6 +80,7 @@ contract!(
     a_burst_for_one_record_waits_until_it_is_quiet_then_is_claimed_whole,
     a_record_that_never_goes_quiet_is_claimed_after_the_longest_wait,
     a_claim_takes_whole_bursts_within_its_event_budget,
+    pruning_deletes_only_handled_events_older_than_asked_a_chunk_at_a_time,
     stock_levels_are_written_when_they_change,
     prices_are_written_when_they_change_and_give_their_products_a_new_change,
 );
@@ -954,6 +955,38 @@ async fn a_claim_takes_whole_bursts_within_its_event_budget(store: &dyn CatalogS
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn pruning_deletes_only_handled_events_older_than_asked_a_chunk_at_a_time(
+    store: &dyn CatalogStore,
+) {
+    let mut ids = Vec::new();
+    for record in 1..=5 {
+        ids.push(store.enqueue_webhook(&save_of(record)).await.unwrap());
+    }
+    store.complete_webhooks(&ids[..3], "applied").await.unwrap();
+    store.fail_webhooks(&ids[3..4], "odoo down").await.unwrap();
+    let handled_at = Utc::now();
+    let an_hour_ago = handled_at - chrono::Duration::hours(1);
+    assert_eq!(store.prune_webhooks(an_hour_ago, 10).await.unwrap(), 0);
+
+    let later = handled_at + chrono::Duration::seconds(1);
+    assert_eq!(store.prune_webhooks(later, 2).await.unwrap(), 2, "a chunk");
+    assert_eq!(store.prune_webhooks(later, 2).await.unwrap(), 1);
+    assert_eq!(store.prune_webhooks(later, 2).await.unwrap(), 0);
+    let mut left: Vec<(i64, WebhookState)> = store
+        .webhooks(None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|event| (event.id, event.state))
+        .collect();
+    left.sort_by_key(|(id, _)| *id);
+    let expected = vec![
+        (ids[3], WebhookState::Failed),
+        (ids[4], WebhookState::Pending),
+    ];
+    assert_eq!(left, expected, "failed and pending events stay");
 }
 
 async fn stock_levels_are_written_when_they_change(store: &dyn CatalogStore) {

@@ -287,6 +287,9 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Puts a failed event back in the queue, due now; `None` if there is no such failed event.
     async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError>;
     async fn webhook_backlog(&self) -> Result<u64, StoreError>;
+    /// Deletes up to `limit` events handled (`done`) before `before`; returns how many. Pending
+    /// and failed events stay whatever their age.
+    async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
 
     /// Ids of the products that are not marked deleted, ascending.
     async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError>;

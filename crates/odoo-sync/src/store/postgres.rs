@@ -519,6 +519,10 @@ impl CatalogStore for PgStore {
         postgres_inbox::retry(&self.pool, id).await
     }
 
+    async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        postgres_inbox::prune(&self.pool, before, limit).await
+    }
+
     async fn webhook_backlog(&self) -> Result<u64, StoreError> {
         let count: i64 =
             sqlx::query_scalar("select count(*) from webhook_event where state = 'pending'")

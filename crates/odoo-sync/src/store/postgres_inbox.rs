@@ -136,6 +136,22 @@ pub(super) async fn retry(pool: &PgPool, id: i64) -> Result<Option<WebhookEvent>
     row.as_ref().map(event).transpose()
 }
 
+pub(super) async fn prune(
+    pool: &PgPool,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    let deleted = sqlx::query(
+        "delete from webhook_event where webhook_event_id in (select webhook_event_id \
+         from webhook_event where state = 'done' and updated_at < $1 limit $2)",
+    )
+    .bind(before)
+    .bind(i64::from(limit))
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
 /// Writes the levels that changed; returns how many rows were written. A variant named twice
 /// keeps its last level.
 pub(super) async fn set_stock(

@@ -147,6 +147,22 @@ pub(super) async fn retry(pool: &SqlitePool, id: i64) -> Result<Option<WebhookEv
     row.as_ref().map(event).transpose()
 }
 
+pub(super) async fn prune(
+    pool: &SqlitePool,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    let deleted = sqlx::query(
+        "delete from webhook_event where webhook_event_id in (select webhook_event_id \
+         from webhook_event where state = 'done' and updated_at < ? limit ?)",
+    )
+    .bind(timestamp(before))
+    .bind(i64::from(limit))
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
 pub(super) async fn set_stock(
     conn: &mut SqliteConnection,
     levels: &[StockLevel],
