@@ -31,6 +31,24 @@ pub struct Target {
     pub concurrency: usize,
 }
 
+impl Target {
+    /// The store the engine writes to, as the report names it.
+    pub fn store(&self) -> &'static str {
+        match self.database_url {
+            Some(_) => "postgres",
+            None => "sqlite",
+        }
+    }
+
+    /// `section`, followed by the store when it is not the default SQLite.
+    pub fn section(store: &str, section: &str) -> String {
+        match store {
+            "postgres" => format!("{section}, PostgreSQL"),
+            _ => section.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "case", rename_all = "kebab-case")]
 pub enum Case {

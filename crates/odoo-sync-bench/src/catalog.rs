@@ -1,8 +1,7 @@
 //! Section 4, the catalog API on the synced catalog: closed-loop throughput and latency of the
 //! reads a shop makes, against `serve` in its own process (webhook worker off, nothing else
 //! running), from a load generator in a third process. Measured on the SQLite catalog the other
-//! sections built, then the same on a fresh PostgreSQL database holding the same catalog (synced
-//! from the simulator's current state, unmeasured, its latency model off).
+//! sections built, then the same on the PostgreSQL database holding the same catalog.
 //!
 //! Each read is measured twice: as shoppers repeat it (answered from the server's response
 //! cache while the catalog does not change) and with `Cache-Control: no-cache` (the body is
@@ -13,10 +12,10 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use serde::Serialize;
-use sqlx::Connection as _;
 
-use crate::case::{cpu_seconds, run_child, Background, Case, SyncOutcome, Target};
+use crate::case::{cpu_seconds, run_child, Background, Case, Target};
 use crate::load::{LoadOutcome, LoadSpec, Req};
+use crate::postgres::{unavailable, Database};
 use crate::report::Plan;
 use crate::serve::ServeOutcome;
 use crate::table::{ms, num, Row};
@@ -43,22 +42,29 @@ pub struct Catalog {
     pub postgres: Option<String>,
 }
 
+/// Every read on `target`'s SQLite catalog, then on `postgres` (a database holding the same
+/// catalog), or the reason it is missing.
 pub async fn run(
     plan: &Plan,
-    sim: &odoo_sim::Sim,
     target: &Target,
+    postgres: Result<&Database, String>,
     templates: usize,
 ) -> anyhow::Result<Catalog> {
     let (mut endpoints, server_peak_rss_mb) = measure(plan, target, templates, "sqlite").await?;
-    let postgres = match on_postgres(plan, sim, target, templates).await {
-        Ok(measured) => {
-            endpoints.extend(measured);
-            None
-        }
-        Err(error) => {
-            eprintln!("catalog API on PostgreSQL not measured: {error:#}");
-            Some(format!("n/a: {error:#}"))
-        }
+    let on_postgres = async |database: &Database| {
+        database.analyze().await?;
+        let (measured, _) = measure(plan, &database.target, templates, "postgres").await?;
+        anyhow::Ok(measured)
+    };
+    let postgres = match postgres {
+        Ok(database) => match on_postgres(database).await {
+            Ok(measured) => {
+                endpoints.extend(measured);
+                None
+            }
+            Err(error) => Some(unavailable(&error)),
+        },
+        Err(reason) => Some(reason),
     };
     Ok(Catalog {
         connections: CONNECTIONS,
@@ -66,44 +72,6 @@ pub async fn run(
         server_peak_rss_mb,
         postgres,
     })
-}
-
-/// The same catalog in a fresh PostgreSQL database (`TEST_DATABASE_URL`'s server, by default
-/// the local one), then the same measurements; the database is dropped afterwards.
-async fn on_postgres(
-    plan: &Plan,
-    sim: &odoo_sim::Sim,
-    target: &Target,
-    templates: usize,
-) -> anyhow::Result<Vec<Endpoint>> {
-    let database = odoo_sync::store::ScratchDatabase::create()
-        .await
-        .context("no PostgreSQL to create a database in")?;
-    let target = Target {
-        database_url: Some(database.url.clone()),
-        ..target.clone()
-    };
-    eprintln!("catalog API: syncing {templates} templates into PostgreSQL (not measured)…");
-    let modelled = sim.faults();
-    sim.set_faults(odoo_sim::Faults {
-        latency_model: None,
-        ..modelled.clone()
-    });
-    let synced: anyhow::Result<SyncOutcome> = run_child(&Case::Engine {
-        target: target.clone(),
-        full: true,
-    })
-    .await;
-    sim.set_faults(modelled);
-    synced?;
-    // The planner's statistics, as autovacuum would gather them within a minute of the load:
-    // measured without them, plans depend on whether it ran yet.
-    let mut conn = sqlx::PgConnection::connect(&database.url).await?;
-    sqlx::query("analyze").execute(&mut conn).await?;
-    conn.close().await?;
-    let (endpoints, _) = measure(plan, &target, templates, "postgres").await?;
-    drop(database);
-    Ok(endpoints)
 }
 
 /// Every case against `serve` on `target`'s store; returns the endpoints and the server's peak RSS.

@@ -78,10 +78,27 @@ pub struct FullSync {
     pub ratio_to_seed: f64,
     /// time(engine) / time(floor): 1.0 is as fast as Odoo can serve.
     pub ratio_to_floor: f64,
+    /// The engine again, into a fresh PostgreSQL database; `None` without one.
+    pub engine_postgres: Option<OnPostgres>,
 }
 
-/// The three ways at one catalog size; the engine's catalog file is left at `engine.db_path`.
-pub async fn run(sim: &Sim, templates: usize, engine: &Target) -> anyhow::Result<FullSync> {
+/// odoo-sync's full sync into PostgreSQL, compared with the same run's seed and floor.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnPostgres {
+    #[serde(flatten)]
+    pub measured: Measured,
+    pub ratio_to_seed: f64,
+    pub ratio_to_floor: f64,
+}
+
+/// The three ways at one catalog size, and the engine into `postgres` (an empty database) when
+/// given; the engine's catalogs are left in `engine.db_path` and that database.
+pub async fn run(
+    sim: &Sim,
+    templates: usize,
+    engine: &Target,
+    postgres: Option<&Target>,
+) -> anyhow::Result<FullSync> {
     let seed_target = Target {
         db_path: engine
             .db_path
@@ -105,6 +122,15 @@ pub async fn run(sim: &Sim, templates: usize, engine: &Target) -> anyhow::Result
         },
     )
     .await?;
+    let mut engine_postgres = None;
+    if let Some(target) = postgres {
+        eprintln!("full sync, {templates} templates: odoo-sync into PostgreSQL…");
+        let case = Case::Engine {
+            target: target.clone(),
+            full: true,
+        };
+        engine_postgres = Some(measure(sim, &case).await?);
+    }
     eprintln!("full sync, {templates} templates: floor…");
     let floor = measure(
         sim,
@@ -127,11 +153,17 @@ pub async fn run(sim: &Sim, templates: usize, engine: &Target) -> anyhow::Result
     )
     .await;
     sim.set_faults(modelled);
+    let engine_postgres = engine_postgres.map(|measured| OnPostgres {
+        ratio_to_seed: seed.wall_s / measured.wall_s,
+        ratio_to_floor: measured.wall_s / floor.wall_s,
+        measured,
+    });
     Ok(FullSync {
         floor_without_latency_model: floor_without_latency_model?,
         templates,
         ratio_to_seed: seed.wall_s / engine_measured.wall_s,
         ratio_to_floor: engine_measured.wall_s / floor.wall_s,
+        engine_postgres,
         seed,
         engine: engine_measured,
         floor,
@@ -148,7 +180,7 @@ impl FullSync {
                 .set("Odoo calls", m.odoo_calls.to_string())
                 .set("peak RSS", format!("{:.0} MB", m.peak_rss_mb))
         };
-        vec![
+        let mut rows = vec![
             row("(a) seed: offset 200, sequential", &self.seed).set(
                 "note",
                 format!("{} active rows", num(self.seed.products as f64)),
@@ -156,6 +188,15 @@ impl FullSync {
             row("(b) odoo-sync sync --full", &self.engine)
                 .set("×seed", format!("{:.2}", self.ratio_to_seed))
                 .set("×floor", format!("{:.2}", self.ratio_to_floor)),
+        ];
+        if let Some(pg) = &self.engine_postgres {
+            rows.push(
+                row("(b) the same into PostgreSQL", &pg.measured)
+                    .set("×seed", format!("{:.2}", pg.ratio_to_seed))
+                    .set("×floor", format!("{:.2}", pg.ratio_to_floor)),
+            );
+        }
+        rows.extend([
             row("(c) floor: engine's calls, no store", &self.floor),
             row(
                 "(d) = (c) without the latency model",
@@ -165,7 +206,8 @@ impl FullSync {
                 "note",
                 "the simulator's own CPU cost, inside every row above",
             ),
-        ]
+        ]);
+        rows
     }
 }
 

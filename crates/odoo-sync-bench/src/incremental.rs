@@ -11,28 +11,49 @@ use crate::table::{ms, num, Row};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Incremental {
+    /// `sqlite` or `postgres`.
+    pub store: &'static str,
     pub templates: usize,
     pub unchanged: Measured,
     pub changed_templates: usize,
     pub one_percent_changed: Measured,
 }
 
-pub async fn run(sim: &Sim, templates: usize, target: &Target) -> anyhow::Result<Incremental> {
-    let case = Case::Engine {
+/// Both rows on each store's catalog (all in step with the simulator): every "nothing changed"
+/// first, then one change, then every "1% changed", so that no store sees another's change.
+pub async fn run(
+    sim: &Sim,
+    templates: usize,
+    targets: &[&Target],
+) -> anyhow::Result<Vec<Incremental>> {
+    let case = |target: &Target| Case::Engine {
         target: target.clone(),
         full: false,
     };
-    eprintln!("incremental, {templates} templates: nothing changed…");
-    let unchanged = measure(sim, &case).await?;
-    let changed = change_one_percent(&target.sim_url, templates).await?;
-    eprintln!("incremental, {templates} templates: {changed} changed…");
-    let one_percent_changed = measure(sim, &case).await?;
-    Ok(Incremental {
-        templates,
-        unchanged,
-        changed_templates: changed,
-        one_percent_changed,
-    })
+    let mut unchanged = Vec::new();
+    for target in targets {
+        eprintln!(
+            "incremental, {templates} templates, {}: nothing changed…",
+            target.store()
+        );
+        unchanged.push(measure(sim, &case(target)).await?);
+    }
+    let changed = change_one_percent(&targets[0].sim_url, templates).await?;
+    let mut measured = Vec::new();
+    for (target, unchanged) in targets.iter().zip(unchanged) {
+        eprintln!(
+            "incremental, {templates} templates, {}: {changed} changed…",
+            target.store()
+        );
+        measured.push(Incremental {
+            store: target.store(),
+            templates,
+            unchanged,
+            changed_templates: changed,
+            one_percent_changed: measure(sim, &case(target)).await?,
+        });
+    }
+    Ok(measured)
 }
 
 /// Writes a new price on every 100th template, 100 templates per call.
@@ -50,7 +71,10 @@ async fn change_one_percent(sim_url: &str, templates: usize) -> anyhow::Result<u
 
 impl Incremental {
     pub fn rows(&self) -> Vec<Row> {
-        let section = format!("incremental {}", num(self.templates as f64));
+        let section = Target::section(
+            self.store,
+            &format!("incremental {}", num(self.templates as f64)),
+        );
         let row = |case: &str, m: &Measured| {
             Row::new(&section, case)
                 .set("wall", ms(m.wall_s * 1000.0))

@@ -11,6 +11,7 @@ mod full_sync;
 mod incremental;
 mod load;
 mod machine;
+mod postgres;
 mod report;
 mod seed;
 mod serve;

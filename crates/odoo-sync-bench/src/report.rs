@@ -8,6 +8,7 @@ use crate::catalog::Catalog;
 use crate::full_sync::FullSync;
 use crate::incremental::Incremental;
 use crate::machine::Machine;
+use crate::postgres::{unavailable, Database};
 use crate::table::Table;
 use crate::webhooks::Webhooks;
 
@@ -73,11 +74,47 @@ impl Plan {
 pub struct Report {
     pub plan: Plan,
     pub machine: Machine,
-    /// Empty, and the next two `None`, when only another section ran.
+    /// Empty, and the next `None`s, when only another section ran.
     pub full_sync: Vec<FullSync>,
     pub incremental: Option<Incremental>,
     pub webhooks: Option<Webhooks>,
+    pub incremental_postgres: Option<Incremental>,
+    pub webhooks_postgres: Option<Webhooks>,
+    /// Why the PostgreSQL rows of the sync sections are missing, when they are.
+    pub postgres: Option<String>,
     pub catalog: Catalog,
+}
+
+/// The SQLite target, and the PostgreSQL one when there is a database.
+fn targets<'a, E>(sqlite: &'a Target, postgres: &'a Result<Database, E>) -> Vec<&'a Target> {
+    let mut targets = vec![sqlite];
+    targets.extend(postgres.as_ref().ok().map(|database| &database.target));
+    targets
+}
+
+impl Report {
+    fn record_incremental(&mut self, measured: Vec<Incremental>) {
+        for incremental in measured {
+            match incremental.store {
+                "postgres" => self.incremental_postgres = Some(incremental),
+                _ => self.incremental = Some(incremental),
+            }
+        }
+    }
+
+    fn new(plan: &Plan, catalog: Catalog) -> Report {
+        Report {
+            plan: plan.clone(),
+            machine: Machine::this_one(),
+            full_sync: Vec::new(),
+            incremental: None,
+            webhooks: None,
+            incremental_postgres: None,
+            webhooks_postgres: None,
+            postgres: None,
+            catalog,
+        }
+    }
 }
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
@@ -87,71 +124,99 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
         None => {}
     }
     let dir = tempfile::tempdir()?;
-    let mut full_sync = Vec::new();
+    let mut report = Report::new(plan, not_run(Section::FullSync));
     let largest = *plan.sizes.iter().max().expect("at least one size");
     for &size in plan.sizes.iter().filter(|s| **s != largest) {
         let sim = crate::sim::spawn(size).await?;
-        full_sync.push(crate::full_sync::run(&sim, size, &target(plan, &sim, &dir, size)).await?);
+        let target = target(plan, &sim, &dir, size);
+        let postgres = Database::empty(&target).await;
+        let pg_target = postgres.as_ref().ok().map(|db| &db.target);
+        report
+            .full_sync
+            .push(crate::full_sync::run(&sim, size, &target, pg_target).await?);
         sim.shutdown().await;
     }
     eprintln!("generating {largest} templates…");
     let sim = crate::sim::spawn(largest).await?;
     let target = target(plan, &sim, &dir, largest);
-    full_sync.push(crate::full_sync::run(&sim, largest, &target).await?);
-    let incremental = crate::incremental::run(&sim, largest, &target).await?;
-    let webhooks = crate::webhooks::run(&sim, plan, &target, largest).await?;
-    let catalog = crate::catalog::run(plan, &sim, &target, largest).await?;
+    let postgres = Database::empty(&target).await;
+    let pg_target = postgres.as_ref().ok().map(|db| &db.target);
+    report
+        .full_sync
+        .push(crate::full_sync::run(&sim, largest, &target, pg_target).await?);
+    report.record_incremental(
+        crate::incremental::run(&sim, largest, &targets(&target, &postgres)).await?,
+    );
+    report.webhooks = Some(crate::webhooks::run(&sim, plan, &target, largest).await?);
+    if let Ok(database) = &postgres {
+        database.catch_up(&sim).await?;
+        report.webhooks_postgres =
+            Some(crate::webhooks::run(&sim, plan, &database.target, largest).await?);
+    }
+    let postgres = postgres.map_err(|error| unavailable(&error));
+    report.postgres = postgres.as_ref().err().cloned();
+    report.catalog = crate::catalog::run(
+        plan,
+        &target,
+        postgres.as_ref().map_err(Clone::clone),
+        largest,
+    )
+    .await?;
     sim.shutdown().await;
-    Ok(Report {
-        plan: plan.clone(),
-        machine: Machine::this_one(),
-        full_sync,
-        incremental: Some(incremental),
-        webhooks: Some(webhooks),
-        catalog,
-    })
+    Ok(report)
 }
 
 /// The full-sync rows alone, at every size.
 async fn run_full_sync_only(plan: &Plan) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
-    let mut full_sync = Vec::new();
+    let mut report = Report::new(plan, not_run(Section::FullSync));
     for &size in &plan.sizes {
         let sim = crate::sim::spawn(size).await?;
-        full_sync.push(crate::full_sync::run(&sim, size, &target(plan, &sim, &dir, size)).await?);
+        let target = target(plan, &sim, &dir, size);
+        let postgres = Database::empty(&target).await;
+        let pg_target = postgres.as_ref().ok().map(|db| &db.target);
+        report
+            .full_sync
+            .push(crate::full_sync::run(&sim, size, &target, pg_target).await?);
+        if let Err(error) = &postgres {
+            report.postgres = Some(unavailable(error));
+        }
         sim.shutdown().await;
     }
-    Ok(Report {
-        plan: plan.clone(),
-        machine: Machine::this_one(),
-        full_sync,
-        incremental: None,
-        webhooks: None,
-        catalog: not_run(Section::FullSync),
-    })
+    Ok(report)
 }
 
-/// One section alone, on a catalog synced (unmeasured, latency model off) just before.
+/// One section alone, on catalogs synced (unmeasured, latency model off) just before: the SQLite
+/// file, then a PostgreSQL database.
 async fn run_on_synced_catalog(plan: &Plan, section: Section) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
     let (sim, target, largest) = synced_unmeasured(plan, &dir).await?;
-    let mut report = Report {
-        plan: plan.clone(),
-        machine: Machine::this_one(),
-        full_sync: Vec::new(),
-        incremental: None,
-        webhooks: None,
-        catalog: not_run(section),
-    };
+    let postgres = Database::synced(&sim, &target)
+        .await
+        .map_err(|error| unavailable(&error));
+    let mut report = Report::new(plan, not_run(section));
+    report.postgres = postgres.as_ref().err().cloned();
     match section {
         Section::Incremental => {
-            report.incremental = Some(crate::incremental::run(&sim, largest, &target).await?)
+            let targets = targets(&target, &postgres);
+            report.record_incremental(crate::incremental::run(&sim, largest, &targets).await?);
         }
         Section::Webhooks => {
-            report.webhooks = Some(crate::webhooks::run(&sim, plan, &target, largest).await?)
+            report.webhooks = Some(crate::webhooks::run(&sim, plan, &target, largest).await?);
+            if let Ok(database) = &postgres {
+                database.catch_up(&sim).await?;
+                report.webhooks_postgres =
+                    Some(crate::webhooks::run(&sim, plan, &database.target, largest).await?);
+            }
         }
         Section::Catalog => {
-            report.catalog = crate::catalog::run(plan, &sim, &target, largest).await?
+            report.catalog = crate::catalog::run(
+                plan,
+                &target,
+                postgres.as_ref().map_err(Clone::clone),
+                largest,
+            )
+            .await?
         }
         Section::FullSync => unreachable!("full syncs are measured on fresh catalogs"),
     }
@@ -214,10 +279,16 @@ impl Report {
         for full in &self.full_sync {
             table.push(full.rows());
         }
-        if let Some(incremental) = &self.incremental {
+        for incremental in [&self.incremental, &self.incremental_postgres]
+            .into_iter()
+            .flatten()
+        {
             table.push(incremental.rows());
         }
-        if let Some(webhooks) = &self.webhooks {
+        for webhooks in [&self.webhooks, &self.webhooks_postgres]
+            .into_iter()
+            .flatten()
+        {
             table.push(webhooks.rows());
         }
         table.push(self.catalog.rows());
@@ -248,6 +319,9 @@ impl Report {
             "full_sync": self.full_sync,
             "incremental": self.incremental,
             "webhooks": self.webhooks,
+            "incremental_postgres": self.incremental_postgres,
+            "webhooks_postgres": self.webhooks_postgres,
+            "postgres_missing": self.postgres,
             "catalog_api": self.catalog,
         })
     }

@@ -48,6 +48,8 @@ pub struct Visibility {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Webhooks {
+    /// `sqlite` or `postgres`.
+    pub store: &'static str,
     pub rules: Vec<String>,
     pub change_to_visible: Visibility,
     pub ack: Vec<Ack>,
@@ -75,7 +77,8 @@ pub async fn run(
         .map(ToString::to_string)
         .collect();
     eprintln!("webhooks: change to visible ({} edits)…", plan.edits);
-    let change_to_visible = change_to_visible(odoo.as_ref(), addr, templates, plan.edits).await?;
+    let change_to_visible =
+        change_to_visible(odoo.as_ref(), addr, templates, plan.edits, target.store()).await?;
     let mut ack = Vec::new();
     for rate in &plan.ack_rates {
         eprintln!("webhooks: acknowledgement at {rate}/s…");
@@ -95,6 +98,7 @@ pub async fn run(
     }
     let served: ServeOutcome = server.stop().await?;
     Ok(Webhooks {
+        store: target.store(),
         rules,
         change_to_visible,
         ack,
@@ -124,6 +128,7 @@ async fn change_to_visible(
     addr: SocketAddr,
     templates: usize,
     edits: usize,
+    store: &str,
 ) -> anyhow::Result<Visibility> {
     let http = reqwest::Client::new();
     let mut visible = Vec::new();
@@ -131,7 +136,8 @@ async fn change_to_visible(
     let mut not_visible = 0;
     for edit in 0..edits {
         let id = 1 + (edit * 104_729 + 13) % templates;
-        let name = format!("Bench edit {edit} of {id}");
+        // Named after the store too: another store's section may have written this name.
+        let name = format!("Bench edit {edit} of {id} ({store})");
         let mut values = Map::new();
         values.insert("name".to_string(), json!(name));
         let write_started = Instant::now();
@@ -185,6 +191,7 @@ pub fn quantile_ms(values: &mut [Duration], q: f64) -> f64 {
 
 impl Webhooks {
     pub fn rows(&self) -> Vec<Row> {
+        let section = Target::section(self.store, "webhooks");
         let mut rows: Vec<Row> = self
             .ack
             .iter()
@@ -196,7 +203,7 @@ impl Webhooks {
                     .map(|(s, n)| format!("{s}×{}", num(*n as f64)))
                     .collect();
                 Row::new(
-                    "webhooks",
+                    &section,
                     &format!("ack at {}/s", num(ack.target_requests_per_s)),
                 )
                 .set("p50", ms(l.p50_ms))
@@ -215,7 +222,7 @@ impl Webhooks {
             .collect();
         let v = &self.change_to_visible;
         rows.push(
-            Row::new("webhooks", "change → visible in the API")
+            Row::new(&section, "change → visible in the API")
                 .set("p50", ms(v.p50_ms))
                 .set("p99", ms(v.p99_ms))
                 .set(

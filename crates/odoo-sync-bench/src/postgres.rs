@@ -1,0 +1,95 @@
+//! The PostgreSQL store under the same measurements as SQLite: a fresh database per catalog on
+//! `TEST_DATABASE_URL`'s server (by default the local one), dropped when the run ends. Without a
+//! reachable server, the PostgreSQL rows say why they are missing and the rest of the run goes on.
+
+use anyhow::Context as _;
+use odoo_sync::store::ScratchDatabase;
+use sqlx::Connection as _;
+
+use crate::case::{run_child, Case, SyncOutcome, Target};
+
+/// A fresh, empty database and `target` pointed at it.
+pub struct Database {
+    /// Dropping it drops the database.
+    _scratch: ScratchDatabase,
+    pub target: Target,
+}
+
+impl Database {
+    pub async fn empty(target: &Target) -> anyhow::Result<Database> {
+        let scratch = ScratchDatabase::create()
+            .await
+            .context("no PostgreSQL to create a database in")?;
+        let target = Target {
+            database_url: Some(scratch.url.clone()),
+            ..target.clone()
+        };
+        Ok(Database {
+            _scratch: scratch,
+            target,
+        })
+    }
+
+    /// A fresh database holding the simulator's catalog, synced unmeasured with the latency
+    /// model off.
+    pub async fn synced(sim: &odoo_sim::Sim, target: &Target) -> anyhow::Result<Database> {
+        let database = Database::empty(target).await?;
+        eprintln!("PostgreSQL: syncing the catalog (not measured)…");
+        without_latency(sim, || async {
+            let _: SyncOutcome = run_child(&Case::Engine {
+                target: database.target.clone(),
+                full: true,
+            })
+            .await?;
+            Ok(())
+        })
+        .await?;
+        Ok(database)
+    }
+
+    /// An incremental sync, unmeasured with the latency model off, so that what another store's
+    /// section changed in the simulator is not counted in this one's.
+    pub async fn catch_up(&self, sim: &odoo_sim::Sim) -> anyhow::Result<()> {
+        without_latency(sim, || async {
+            let _: SyncOutcome = run_child(&Case::Engine {
+                target: self.target.clone(),
+                full: false,
+            })
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The planner's statistics, as autovacuum would gather them within a minute of a load:
+    /// measured without them, plans depend on whether it ran yet.
+    pub async fn analyze(&self) -> anyhow::Result<()> {
+        let url = self.target.database_url.as_deref().unwrap_or_default();
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query("analyze").execute(&mut conn).await?;
+        conn.close().await?;
+        Ok(())
+    }
+}
+
+/// Runs `work` with the simulator's latency model off, and puts it back whatever happens.
+async fn without_latency<F, Fut>(sim: &odoo_sim::Sim, work: F) -> anyhow::Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let modelled = sim.faults();
+    sim.set_faults(odoo_sim::Faults {
+        latency_model: None,
+        ..modelled.clone()
+    });
+    let done = work().await;
+    sim.set_faults(modelled);
+    done
+}
+
+/// Why PostgreSQL rows are missing, for the table and the JSON.
+pub fn unavailable(error: &anyhow::Error) -> String {
+    eprintln!("PostgreSQL rows not measured: {error:#}");
+    format!("n/a: {error:#}")
+}
