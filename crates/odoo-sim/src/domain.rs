@@ -392,14 +392,11 @@ fn path_leaf(
     };
     let sub_ctx = ctx.with_active_test(false);
     let sub = compile_leaf(db, &field.comodel, &json!([rest, op, value]), &sub_ctx)?;
-    let matched = t
-        .recs
-        .iter()
-        .filter(|(id, rec)| eval(db, &field.comodel, **id, rec, &sub, &sub_ctx));
+    let ids = t.scan(|id, rec| eval(db, &field.comodel, id, rec, &sub, &sub_ctx));
     if model == TEMPLATE && head == "product_variant_ids" {
+        let matched = ids.iter().filter_map(|id| t.recs.get_key_value(id));
         return Ok(Some(owners_of_variants(db, matched, ctx)));
     }
-    let ids: Vec<i64> = matched.map(|(id, _)| *id).collect();
     Ok(Some(in_ids(field, ids)))
 }
 

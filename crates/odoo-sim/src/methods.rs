@@ -180,11 +180,7 @@ fn matching(db: &Db, model: &str, node: &Node, ctx: &Ctx) -> Vec<i64> {
             })
             .collect();
     }
-    t.recs
-        .iter()
-        .filter(|(id, rec)| domain::eval(db, model, **id, rec, node, ctx))
-        .map(|(id, _)| *id)
-        .collect()
+    t.scan(|id, rec| domain::eval(db, model, id, rec, node, ctx))
 }
 
 /// A top-level `id in [...]` / `id = N`, or on product.product `product_tmpl_id in [...]`: the

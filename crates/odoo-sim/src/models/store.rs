@@ -53,7 +53,38 @@ impl Table {
         self.next_id += 1;
         id
     }
+
+    /// Ids of the records `keep` accepts, ascending. A large table is scanned in two halves at
+    /// once, as PostgreSQL plans a parallel sequential scan (two workers per gather by default):
+    /// the simulator's own scan (a cache miss per record) must not outlast the modelled cost.
+    pub fn scan(&self, keep: impl Fn(i64, &Rec) -> bool + Sync) -> Vec<i64> {
+        let half = |range: std::collections::btree_map::Range<'_, i64, Rec>| -> Vec<i64> {
+            range
+                .filter(|(id, rec)| keep(**id, rec))
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let (Some((&first, _)), Some((&last, _))) =
+            (self.recs.first_key_value(), self.recs.last_key_value())
+        else {
+            return Vec::new();
+        };
+        if self.recs.len() < PARALLEL_SCAN_MIN {
+            return half(self.recs.range(..));
+        }
+        let middle = first + (last - first) / 2;
+        let (mut low, high) = std::thread::scope(|scope| {
+            let low = scope.spawn(|| half(self.recs.range(..middle)));
+            let high = half(self.recs.range(middle..));
+            (low.join().expect("a scan half panicked"), high)
+        });
+        low.extend(high);
+        low
+    }
 }
+
+/// Tables smaller than this are scanned on one thread: a thread costs more than it saves.
+const PARALLEL_SCAN_MIN: usize = 20_000;
 
 /// Where a field's value comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
