@@ -1176,6 +1176,31 @@ mod postgres_concurrency {
             .is_empty());
     }
 
+    /// Another claimer's statement holds record 1's rows (as an in-flight claim does): this
+    /// claim takes the next record instead of finding its one candidate locked and nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_claim_passes_over_the_records_another_claim_is_taking() {
+        use sqlx::Connection as _;
+        let (database, one, _two) = two_stores().await;
+        for record in [1, 1, 2] {
+            one.enqueue_webhook(&save_of(record)).await.unwrap();
+        }
+        let records = |events: Vec<WebhookEvent>| -> Vec<i64> {
+            events.iter().map(|event| event.record_id).collect()
+        };
+        let mut other = sqlx::PgConnection::connect(&database.url).await.unwrap();
+        let mut taking = other.begin().await.unwrap();
+        sqlx::query("select 1 from webhook_event where record_id = 1 for update")
+            .execute(&mut *taking)
+            .await
+            .unwrap();
+        let claimed = one.claim_webhooks(1, LEASE, QUIET).await.unwrap();
+        assert_eq!(records(claimed), vec![2]);
+        taking.rollback().await.unwrap();
+        let claimed = one.claim_webhooks(1, LEASE, QUIET).await.unwrap();
+        assert_eq!(records(claimed), vec![1, 1]);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_runs_created_at_once_on_one_database_start_exactly_one() {
         let (_database, one, two) = two_stores().await;

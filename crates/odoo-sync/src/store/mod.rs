@@ -105,6 +105,9 @@ impl StockLevel {
 /// first record is always taken): Odoo repeats itself (up to 26 POSTs for one creation), and
 /// every claimed row is written under the write lock that acknowledgements wait for.
 pub const CLAIM_EVENTS_PER_RECORD: i64 = 5;
+/// How many of the oldest due rows per wanted record a claim picks its records from: records
+/// still in a burst (not yet quiet) are passed over, so it looks further than `limit` rows.
+pub const CANDIDATE_ROWS_PER_RECORD: i64 = 4;
 
 /// When a record's webhook events are ready to be handled together: once no new event came for
 /// `quiet`, or `max_wait` after the first one, whichever is sooner. Odoo 18 sends up to 26 POSTs

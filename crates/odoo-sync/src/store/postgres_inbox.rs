@@ -9,7 +9,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::postgres::corrupt;
-use super::{Coalesce, StockLevel, StoreError, CLAIM_EVENTS_PER_RECORD};
+use super::{Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD};
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 
 pub(super) async fn enqueue(pool: &PgPool, event: &NewWebhookEvent) -> Result<i64, StoreError> {
@@ -32,6 +32,11 @@ pub(super) async fn enqueue(pool: &PgPool, event: &NewWebhookEvent) -> Result<i6
 /// events all together (see [`Coalesce`]), within [`CLAIM_EVENTS_PER_RECORD`] events per record
 /// as SQLite's claim. Rows another claimer has locked are skipped, and a record of which any
 /// event was skipped is left whole to that claimer: a burst is never split between two workers.
+///
+/// The candidate records come from the oldest due rows nobody has locked (`skip locked` there
+/// too), so two instances claiming at the same moment take different records instead of one
+/// of them finding every candidate locked and going back to sleep; and a claim costs what its
+/// batch costs, not a group-by of the whole backlog.
 pub(super) async fn claim(
     pool: &PgPool,
     limit: u32,
@@ -42,13 +47,21 @@ pub(super) async fn claim(
     let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
     let rows = sqlx::query(
-        "with due as ( \
-             select model, record_id, count(*) as pending, min(run_at) as first_run \
-             from webhook_event \
-             where state = 'pending' and (locked_until is null or locked_until < $2) \
-             group by model, record_id \
-             having min(run_at) <= $2 and (max(received_at) <= $4 or min(received_at) <= $5) \
-             order by min(run_at) limit $3), \
+        "with candidate as ( \
+             select distinct model, record_id from ( \
+                 select model, record_id from webhook_event \
+                 where state = 'pending' and run_at <= $2 \
+                 and (locked_until is null or locked_until < $2) \
+                 order by run_at limit $7 \
+                 for update skip locked) oldest), \
+         due as ( \
+             select e.model, e.record_id, count(*) as pending, min(e.run_at) as first_run \
+             from webhook_event e \
+             join candidate c on c.model = e.model and c.record_id = e.record_id \
+             where e.state = 'pending' and (e.locked_until is null or e.locked_until < $2) \
+             group by e.model, e.record_id \
+             having max(e.received_at) <= $4 or min(e.received_at) <= $5 \
+             order by min(e.run_at) limit $3), \
          taken as ( \
              select e.webhook_event_id, e.model, e.record_id from webhook_event e \
              join due on due.model = e.model and due.record_id = e.record_id \
@@ -77,6 +90,7 @@ pub(super) async fn claim(
     .bind(ago(coalesce.quiet))
     .bind(ago(coalesce.max_wait))
     .bind(i64::from(limit) * CLAIM_EVENTS_PER_RECORD)
+    .bind(i64::from(limit) * CANDIDATE_ROWS_PER_RECORD)
     .fetch_all(pool)
     .await?;
     let mut events = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;

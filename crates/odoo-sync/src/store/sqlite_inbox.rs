@@ -8,7 +8,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::sqlite::parse_timestamp;
-use super::{Coalesce, StockLevel, StoreError, CLAIM_EVENTS_PER_RECORD};
+use super::{Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD};
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 
 const MICROS: &str = "%Y-%m-%d %H:%M:%S%.6f";
@@ -36,10 +36,6 @@ pub(super) async fn enqueue(pool: &SqlitePool, event: &NewWebhookEvent) -> Resul
     .await?;
     Ok(id)
 }
-
-/// How many due rows per wanted record a claim looks at: records in a burst (not yet quiet) are
-/// passed over, so it looks further than `limit` rows.
-const CANDIDATE_ROWS_PER_RECORD: i64 = 4;
 
 /// Leases the pending events of up to `limit` records that are due and quiet, each record's
 /// events all together (see [`Coalesce`]), within [`CLAIM_EVENTS_PER_RECORD`] events per record.
