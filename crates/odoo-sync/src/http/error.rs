@@ -2,7 +2,7 @@
 //! `{"error": {"code": "snake_case_code", "message": "…"}}`; 5xx bodies stay opaque and their
 //! cause is logged once, here.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -68,7 +68,15 @@ impl IntoResponse for ApiError {
         if let ApiError::RunInProgress(run) = &self {
             error["runId"] = json!(run.0);
         }
-        (status, Json(json!({ "error": error }))).into_response()
+        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is left unread, so the connection cannot carry another
+            // request: say so, or a keep-alive client may send its next one into a closed socket.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
