@@ -219,7 +219,21 @@ async fn a_graceful_stop_during_a_run_commits_the_batch_and_the_run_resumes_afte
         .await
         .unwrap();
     let run_id = started.json::<Value>().await.unwrap()["runId"].clone();
-    sleep_ms(1_000).await;
+    // Stopped once a batch is in, however slow the machine: a run interrupted mid-way.
+    for _ in 0..200 {
+        let status: Value = server
+            .admin_get("/api/products/sync/status")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["current"]["processed"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        sleep_ms(50).await;
+    }
     server.stop().await;
 
     let interrupted = app.last_run().await;
