@@ -127,23 +127,10 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let mut report = Report::new(plan, not_run(Section::FullSync));
     let largest = *plan.sizes.iter().max().expect("at least one size");
     for &size in plan.sizes.iter().filter(|s| **s != largest) {
-        let sim = crate::sim::spawn(size).await?;
-        let target = target(plan, &sim, &dir, size);
-        let postgres = Database::empty(&target).await;
-        let pg_target = postgres.as_ref().ok().map(|db| &db.target);
-        report
-            .full_sync
-            .push(crate::full_sync::run(&sim, size, &target, pg_target).await?);
+        let (sim, _, _) = full_sync_at(plan, &dir, size, &mut report).await?;
         sim.shutdown().await;
     }
-    eprintln!("generating {largest} templates…");
-    let sim = crate::sim::spawn(largest).await?;
-    let target = target(plan, &sim, &dir, largest);
-    let postgres = Database::empty(&target).await;
-    let pg_target = postgres.as_ref().ok().map(|db| &db.target);
-    report
-        .full_sync
-        .push(crate::full_sync::run(&sim, largest, &target, pg_target).await?);
+    let (sim, target, postgres) = full_sync_at(plan, &dir, largest, &mut report).await?;
     report.record_incremental(
         crate::incremental::run(&sim, largest, &targets(&target, &postgres)).await?,
     );
@@ -166,18 +153,31 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// The full-sync rows at `size`, on a simulator of that size, the engine also into a fresh
+/// PostgreSQL database when one can be made; returns the simulator, the SQLite target and that
+/// database (both synced) for the sections that follow.
+async fn full_sync_at(
+    plan: &Plan,
+    dir: &tempfile::TempDir,
+    size: usize,
+    report: &mut Report,
+) -> anyhow::Result<(odoo_sim::Sim, Target, anyhow::Result<Database>)> {
+    eprintln!("generating {size} templates…");
+    let sim = crate::sim::spawn(size).await?;
+    let target = target(plan, &sim, dir, size);
+    let postgres = Database::empty(&target).await;
+    let pg_target = postgres.as_ref().ok().map(|db| &db.target);
+    let measured = crate::full_sync::run(&sim, size, &target, pg_target).await?;
+    report.full_sync.push(measured);
+    Ok((sim, target, postgres))
+}
+
 /// The full-sync rows alone, at every size.
 async fn run_full_sync_only(plan: &Plan) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
     let mut report = Report::new(plan, not_run(Section::FullSync));
     for &size in &plan.sizes {
-        let sim = crate::sim::spawn(size).await?;
-        let target = target(plan, &sim, &dir, size);
-        let postgres = Database::empty(&target).await;
-        let pg_target = postgres.as_ref().ok().map(|db| &db.target);
-        report
-            .full_sync
-            .push(crate::full_sync::run(&sim, size, &target, pg_target).await?);
+        let (sim, _, postgres) = full_sync_at(plan, &dir, size, &mut report).await?;
         if let Err(error) = &postgres {
             report.postgres = Some(unavailable(error));
         }

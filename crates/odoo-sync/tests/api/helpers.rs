@@ -218,17 +218,21 @@ impl TestServer {
         response.json().await.unwrap()
     }
 
+    /// `GET /api/products/sync/status`, as the admin.
+    pub async fn sync_status(&self) -> Value {
+        self.admin_get("/api/products/sync/status")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Waits until no run is going, returning the last run.
     pub async fn wait_for_idle(&self) -> Value {
         for _ in 0..600 {
-            let status: Value = self
-                .admin_get("/api/products/sync/status")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let status = self.sync_status().await;
             if status["current"].is_null() && !status["last"].is_null() {
                 return status["last"].clone();
             }

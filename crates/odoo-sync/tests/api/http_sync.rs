@@ -221,14 +221,7 @@ async fn a_graceful_stop_during_a_run_commits_the_batch_and_the_run_resumes_afte
     let run_id = started.json::<Value>().await.unwrap()["runId"].clone();
     // Stopped once a batch is in, however slow the machine: a run interrupted mid-way.
     for _ in 0..200 {
-        let status: Value = server
-            .admin_get("/api/products/sync/status")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status = server.sync_status().await;
         if status["current"]["processed"].as_u64().unwrap_or(0) > 0 {
             break;
         }
