@@ -163,7 +163,8 @@ struct Changed {
 }
 
 /// Every `sweep`: an incremental run (edits and deletions whose webhooks were lost), then the
-/// stock and price sweeps. Every `reconcile`: the id-set comparison alone.
+/// stock and price sweeps. Every `reconcile`: the id-set comparison alone. Every hour, with a
+/// `webhook_retention`: the inbox's handled events older than it are deleted.
 pub async fn run_sweeps(service: SyncService, periods: SweepPeriods, cancel: CancellationToken) {
     let mut sweep_timer = periods.sweep.map(ticker);
     let mut reconcile_timer = periods.reconcile.map(ticker);
