@@ -17,6 +17,7 @@ mod sqlite_catalog;
 mod sqlite_inbox;
 mod sqlite_pricing;
 mod sqlite_write;
+mod stored;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;

@@ -9,12 +9,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, Transaction};
 
 use super::postgres_write::ProductWrite;
+use super::stored::{
+    corrupt, odoo_datetime, run_not_found, session_from_state, session_to_state,
+    watermark_from_state, ODOO_SESSION_KEY, WATERMARK_KEYS,
+};
 use super::{
     plan_batch, postgres_catalog, postgres_inbox, postgres_pricing, postgres_write, CatalogBatch,
     CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce, ExistingRow, NewRun, OdooSession,
@@ -26,7 +30,6 @@ use crate::domain::{
     Translation, Trigger, Variant, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
-const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 /// The advisory lock `create_run` holds while it checks for a running run and inserts its own.
 const RUN_CREATION_LOCK: i64 = 0x6f64_6f6f_7379_6e63; // "odoosync"
 /// The index that allows one running run (migrations/postgres/…_catalog.sql).
@@ -222,7 +225,7 @@ impl CatalogStore for PgStore {
         tx.commit().await?;
         self.run(RunId(id))
             .await?
-            .ok_or_else(|| not_found(RunId(id)))
+            .ok_or_else(|| run_not_found(RunId(id)))
     }
 
     async fn claim_run(
@@ -238,7 +241,7 @@ impl CatalogStore for PgStore {
             .bind(run.0)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| not_found(run))?;
+            .ok_or_else(|| run_not_found(run))?;
         let current = sync_run(&row)?;
         let holder: Option<String> = row.try_get("lease_owner")?;
         let until: Option<DateTime<Utc>> = row.try_get("lease_until")?;
@@ -263,7 +266,7 @@ impl CatalogStore for PgStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.run(run).await?.ok_or_else(|| not_found(run))
+        self.run(run).await?.ok_or_else(|| run_not_found(run))
     }
 
     async fn release_run(&self, run: RunId, owner: &str) -> Result<(), StoreError> {
@@ -301,7 +304,7 @@ impl CatalogStore for PgStore {
             save_watermark(&mut tx, *key, *mark).await?;
         }
         tx.commit().await?;
-        self.run(run).await?.ok_or_else(|| not_found(run))
+        self.run(run).await?.ok_or_else(|| run_not_found(run))
     }
 
     async fn record_skipped_run(
@@ -325,7 +328,7 @@ impl CatalogStore for PgStore {
         .await?;
         self.run(RunId(id))
             .await?
-            .ok_or_else(|| not_found(RunId(id)))
+            .ok_or_else(|| run_not_found(RunId(id)))
     }
 
     async fn running_run(&self) -> Result<Option<SyncRun>, StoreError> {
@@ -352,21 +355,14 @@ impl CatalogStore for PgStore {
     }
 
     async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError> {
-        let rows = sqlx::query("select key, value from sync_state where key like 'watermark.%'")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut marks = BTreeMap::new();
-        for row in rows {
-            let key: String = row.try_get("key")?;
-            let value: String = row.try_get("value")?;
-            let key = key
-                .parse::<WatermarkKey>()
-                .map_err(|detail| corrupt("sync_state key", detail))?;
-            let mark = NaiveDateTime::parse_from_str(&value, ODOO_DATETIME)
-                .map_err(|e| corrupt("sync_state value", format!("{value:?}: {e}")))?;
-            marks.insert(key, Watermark(mark));
-        }
-        Ok(marks)
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("select key, value from sync_state where key like $1")
+                .bind(WATERMARK_KEYS)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|(key, value)| watermark_from_state(key, value))
+            .collect()
     }
 
     async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {
@@ -375,15 +371,11 @@ impl CatalogStore for PgStore {
     }
 
     async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError> {
-        let text = state_value(&self.pool, ODOO_SESSION_KEY).await?;
-        text.map(|text| {
-            serde_json::from_str(&text).map_err(|e| corrupt("odoo session", e.to_string()))
-        })
-        .transpose()
+        session_from_state(state_value(&self.pool, ODOO_SESSION_KEY).await?)
     }
 
     async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError> {
-        let value = serde_json::to_string(session).expect("a session serialises");
+        let value = session_to_state(session);
         let mut conn = self.pool.acquire().await?;
         put_state(&mut conn, ODOO_SESSION_KEY, &value).await
     }
@@ -543,14 +535,12 @@ impl CatalogStore for PgStore {
     }
 }
 
-const ODOO_SESSION_KEY: &str = "odoo.session";
-
 async fn save_watermark(
     conn: &mut PgConnection,
     key: WatermarkKey,
     mark: Watermark,
 ) -> Result<(), StoreError> {
-    let value = mark.0.format(ODOO_DATETIME).to_string();
+    let value = odoo_datetime(mark.0);
     put_state(conn, key.as_str(), &value).await
 }
 
@@ -803,17 +793,4 @@ pub(super) fn json_column<T: serde::de::DeserializeOwned>(
 
 fn lease_until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::days(365 * 100))
-}
-
-pub(super) fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        what: what.to_string(),
-        detail: detail.into(),
-    }
-}
-
-fn not_found(run: RunId) -> StoreError {
-    StoreError::NotFound {
-        what: format!("sync run {run}"),
-    }
 }

@@ -9,16 +9,15 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
-use super::postgres::{corrupt, load_categories, stored_product};
+use super::postgres::{load_categories, stored_product};
 use super::query::category_nodes;
 use super::search::ts_query;
+use super::stored::{odoo_datetime, parse_odoo_datetime};
 use super::{
     CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey, StockLevel,
     StoreError, StoredProduct,
 };
 use crate::domain::{Category, Translation, Variant};
-
-const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 
 pub(super) async fn list_products(
     pool: &PgPool,
@@ -178,11 +177,6 @@ fn product_with_children(row: &PgRow) -> Result<StoredProduct, StoreError> {
     Ok(stored)
 }
 
-fn parse_odoo_datetime(text: &str) -> Result<NaiveDateTime, StoreError> {
-    NaiveDateTime::parse_from_str(text, ODOO_DATETIME)
-        .map_err(|e| corrupt("write_date", format!("{text:?}: {e}")))
-}
-
 fn push_keyset(
     sql: &mut QueryBuilder<Postgres>,
     after: Option<&SortKey>,
@@ -228,10 +222,7 @@ fn sort_key(row: &PgRow, sort: ProductSort) -> Result<SortKey, StoreError> {
             id,
         },
         ProductSort::Updated => SortKey::Updated {
-            write_date: row
-                .try_get::<NaiveDateTime, _>("write_date")?
-                .format(ODOO_DATETIME)
-                .to_string(),
+            write_date: odoo_datetime(row.try_get::<NaiveDateTime, _>("write_date")?),
             id,
         },
     })

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::postgres::corrupt;
+use super::stored::corrupt;
 use super::{Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD};
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 

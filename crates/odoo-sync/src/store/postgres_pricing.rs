@@ -7,7 +7,8 @@ use chrono::Utc;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::postgres::{corrupt, next_change_seqs, put_state, state_value};
+use super::postgres::{next_change_seqs, put_state, state_value};
+use super::stored::corrupt;
 use super::{PricingState, StoreError, VariantPrice};
 use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
 

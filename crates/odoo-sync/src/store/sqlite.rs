@@ -7,13 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::sqlite_write::ProductWrite;
+use super::stored::{
+    corrupt, odoo_datetime, parse_odoo_datetime, run_not_found, session_from_state,
+    session_to_state, watermark_from_state, ODOO_SESSION_KEY, WATERMARK_KEYS,
+};
 use super::{
     plan_batch, sqlite_catalog, sqlite_inbox, sqlite_pricing, sqlite_write, CatalogBatch,
     CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce, ExistingRow, NewRun, OdooSession,
@@ -24,8 +28,6 @@ use crate::domain::{
     Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
     Translation, Trigger, Variant, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
-
-const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -219,7 +221,7 @@ impl CatalogStore for SqliteStore {
         tx.commit().await?;
         self.run(RunId(id))
             .await?
-            .ok_or_else(|| not_found(RunId(id)))
+            .ok_or_else(|| run_not_found(RunId(id)))
     }
 
     async fn claim_run(
@@ -233,7 +235,7 @@ impl CatalogStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         let current = fetch_run(&mut tx, run)
             .await?
-            .ok_or_else(|| not_found(run))?;
+            .ok_or_else(|| run_not_found(run))?;
         if let Some((holder, until)) = held_by_other(&mut tx, run, owner, now).await? {
             if steal_from != Some(holder.as_str()) {
                 return Err(StoreError::RunLeased {
@@ -253,7 +255,7 @@ impl CatalogStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.run(run).await?.ok_or_else(|| not_found(run))
+        self.run(run).await?.ok_or_else(|| run_not_found(run))
     }
 
     async fn release_run(&self, run: RunId, owner: &str) -> Result<(), StoreError> {
@@ -290,7 +292,7 @@ impl CatalogStore for SqliteStore {
             save_watermark(&mut tx, *key, *mark).await?;
         }
         tx.commit().await?;
-        self.run(run).await?.ok_or_else(|| not_found(run))
+        self.run(run).await?.ok_or_else(|| run_not_found(run))
     }
 
     async fn record_skipped_run(
@@ -316,7 +318,7 @@ impl CatalogStore for SqliteStore {
         .await?;
         self.run(RunId(id))
             .await?
-            .ok_or_else(|| not_found(RunId(id)))
+            .ok_or_else(|| run_not_found(RunId(id)))
     }
 
     async fn running_run(&self) -> Result<Option<SyncRun>, StoreError> {
@@ -340,19 +342,14 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError> {
-        let rows = sqlx::query("select key, value from sync_state where key like 'watermark.%'")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut marks = BTreeMap::new();
-        for row in rows {
-            let key: String = row.get("key");
-            let value: String = row.get("value");
-            let key = key
-                .parse::<WatermarkKey>()
-                .map_err(|detail| corrupt("sync_state key", detail))?;
-            marks.insert(key, Watermark(parse_odoo_datetime(&value)?));
-        }
-        Ok(marks)
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("select key, value from sync_state where key like ?")
+                .bind(WATERMARK_KEYS)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|(key, value)| watermark_from_state(key, value))
+            .collect()
     }
 
     async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {
@@ -362,15 +359,11 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError> {
-        let text = state_value(&self.pool, ODOO_SESSION_KEY).await?;
-        text.map(|text| {
-            serde_json::from_str(&text).map_err(|e| corrupt("odoo session", e.to_string()))
-        })
-        .transpose()
+        session_from_state(state_value(&self.pool, ODOO_SESSION_KEY).await?)
     }
 
     async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError> {
-        let value = serde_json::to_string(session).expect("a session serialises");
+        let value = session_to_state(session);
         let _gate = self.gate().await;
         let mut conn = self.pool.acquire().await?;
         put_state(&mut conn, ODOO_SESSION_KEY, &value).await
@@ -528,14 +521,12 @@ impl CatalogStore for SqliteStore {
     }
 }
 
-const ODOO_SESSION_KEY: &str = "odoo.session";
-
 async fn save_watermark(
     conn: &mut SqliteConnection,
     key: WatermarkKey,
     mark: Watermark,
 ) -> Result<(), StoreError> {
-    let value = mark.0.format(ODOO_DATETIME).to_string();
+    let value = odoo_datetime(mark.0);
     put_state(conn, key.as_str(), &value).await
 }
 
@@ -619,7 +610,7 @@ async fn upsert_category(
     .bind(&category.name)
     .bind(&category.complete_name)
     .bind(category.parent_id)
-    .bind(category.write_date.format(ODOO_DATETIME).to_string())
+    .bind(odoo_datetime(category.write_date))
     .bind(category.content_hash())
     .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
     .execute(&mut *conn)
@@ -860,26 +851,8 @@ fn lease_until(now: DateTime<Utc>, lease: Duration) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-pub(super) fn parse_odoo_datetime(text: &str) -> Result<NaiveDateTime, StoreError> {
-    NaiveDateTime::parse_from_str(text, ODOO_DATETIME)
-        .map_err(|e| corrupt("write_date", format!("{text:?}: {e}")))
-}
-
 pub(super) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
         .map_err(|e| corrupt("timestamp", format!("{text:?}: {e}")))
-}
-
-pub(super) fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        what: what.to_string(),
-        detail: detail.into(),
-    }
-}
-
-fn not_found(run: RunId) -> StoreError {
-    StoreError::NotFound {
-        what: format!("sync run {run}"),
-    }
 }

@@ -7,7 +7,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::query::category_nodes;
-use super::sqlite::{corrupt, load_categories, parse_odoo_datetime, stored_product};
+use super::sqlite::{load_categories, stored_product};
+use super::stored::{corrupt, parse_odoo_datetime};
 use super::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
     StockLevel, StoreError, StoredProduct,

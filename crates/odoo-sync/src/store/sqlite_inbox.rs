@@ -8,6 +8,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::sqlite::parse_timestamp;
+use super::stored::corrupt;
 use super::{Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD};
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 
@@ -184,10 +185,6 @@ pub(super) async fn set_stock(
 }
 
 fn event(row: &SqliteRow) -> Result<WebhookEvent, StoreError> {
-    let corrupt = |what: &str, detail: String| StoreError::Corrupt {
-        what: what.to_string(),
-        detail,
-    };
     let hinted: Option<String> = row.get("hinted_write_date");
     Ok(WebhookEvent {
         id: row.get("webhook_event_id"),

@@ -8,17 +8,11 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::sqlite::{put_state, state_value};
 use super::sqlite_write::insert_in_chunks;
+use super::stored::corrupt;
 use super::{PricingState, StoreError, VariantPrice};
 use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
 
 const STATE_KEY: &str = "pricing";
-
-fn corrupt(what: &str, detail: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        what: what.to_string(),
-        detail: detail.to_string(),
-    }
-}
 
 pub(super) async fn rules(pool: &SqlitePool) -> Result<Vec<PricelistRule>, StoreError> {
     let texts: Vec<String> = sqlx::query_scalar("select rule from pricelist_rule order by rule_id")
@@ -26,7 +20,9 @@ pub(super) async fn rules(pool: &SqlitePool) -> Result<Vec<PricelistRule>, Store
         .await?;
     texts
         .iter()
-        .map(|text| serde_json::from_str(text).map_err(|e| corrupt("pricelist rule", e)))
+        .map(|text| {
+            serde_json::from_str(text).map_err(|e| corrupt("pricelist rule", e.to_string()))
+        })
         .collect()
 }
 
@@ -50,8 +46,10 @@ pub(super) async fn replace_rules(
 
 pub(super) async fn state(pool: &SqlitePool) -> Result<Option<PricingState>, StoreError> {
     let text = state_value(pool, STATE_KEY).await?;
-    text.map(|text| serde_json::from_str(&text).map_err(|e| corrupt("pricing state", e)))
-        .transpose()
+    text.map(|text| {
+        serde_json::from_str(&text).map_err(|e| corrupt("pricing state", e.to_string()))
+    })
+    .transpose()
 }
 
 /// The live variants of products changed after `after_seq`, with their category chains, and

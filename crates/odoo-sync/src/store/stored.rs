@@ -1,0 +1,82 @@
+//! What both stores encode and decode the same way, whatever their SQL: Odoo datetimes kept as
+//! text, the `sync_state` values (watermarks, the kept Odoo session), and the errors that name a
+//! stored value that cannot be read back.
+
+use chrono::NaiveDateTime;
+
+use super::{OdooSession, StoreError};
+use crate::domain::{RunId, Watermark, WatermarkKey};
+
+/// Odoo's datetime format, second precision, as Odoo answers it.
+const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
+/// The `sync_state` key of the kept Odoo login.
+pub(super) const ODOO_SESSION_KEY: &str = "odoo.session";
+/// The `sync_state` keys of the watermarks (`LIKE` pattern).
+pub(super) const WATERMARK_KEYS: &str = "watermark.%";
+
+pub(super) fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_string(),
+        detail: detail.into(),
+    }
+}
+
+pub(super) fn run_not_found(run: RunId) -> StoreError {
+    StoreError::NotFound {
+        what: format!("sync run {run}"),
+    }
+}
+
+pub(super) fn odoo_datetime(at: NaiveDateTime) -> String {
+    at.format(ODOO_DATETIME).to_string()
+}
+
+pub(super) fn parse_odoo_datetime(text: &str) -> Result<NaiveDateTime, StoreError> {
+    NaiveDateTime::parse_from_str(text, ODOO_DATETIME)
+        .map_err(|e| corrupt("write_date", format!("{text:?}: {e}")))
+}
+
+/// A watermark `sync_state` row, read back.
+pub(super) fn watermark_from_state(
+    key: &str,
+    value: &str,
+) -> Result<(WatermarkKey, Watermark), StoreError> {
+    let key = key
+        .parse::<WatermarkKey>()
+        .map_err(|detail| corrupt("sync_state key", detail))?;
+    let mark = NaiveDateTime::parse_from_str(value, ODOO_DATETIME)
+        .map_err(|e| corrupt("sync_state value", format!("{value:?}: {e}")))?;
+    Ok((key, Watermark(mark)))
+}
+
+pub(super) fn session_to_state(session: &OdooSession) -> String {
+    serde_json::to_string(session).expect("a session serialises")
+}
+
+pub(super) fn session_from_state(text: Option<String>) -> Result<Option<OdooSession>, StoreError> {
+    text.map(|text| serde_json::from_str(&text).map_err(|e| corrupt("odoo session", e.to_string())))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_state_names_what_and_the_value() {
+        let err = watermark_from_state("watermark.product.template", "yesterday").unwrap_err();
+        assert!(err.to_string().contains("\"yesterday\""), "{err}");
+        let err = watermark_from_state("watermark.nothing", "2026-11-25 10:00:00").unwrap_err();
+        assert!(err.to_string().contains("sync_state key"), "{err}");
+        let err = session_from_state(Some("{not json".into())).unwrap_err();
+        assert!(err.to_string().contains("odoo session"), "{err}");
+        assert_eq!(session_from_state(None).unwrap(), None);
+    }
+
+    #[test]
+    fn odoo_datetimes_round_trip_at_second_precision() {
+        let at = parse_odoo_datetime("2026-11-25 10:00:07").unwrap();
+        assert_eq!(odoo_datetime(at), "2026-11-25 10:00:07");
+        assert!(parse_odoo_datetime("2026-11-25T10:00:07").is_err());
+    }
+}
