@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
-use odoo_sim::{Faults, Sim};
+use odoo_sim::Sim;
 use odoo_sync::config::Config;
 use odoo_sync::domain::{SyncMode, Trigger};
 use odoo_sync::engine::fetch::{self, FieldPlan};
@@ -15,6 +15,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::case::{peak_rss_mb, run_child, Case, SyncOutcome, Target};
+use crate::sim::without_latency;
 use crate::table::{num, Row};
 
 /// One way of syncing, measured in its own process.
@@ -140,19 +141,10 @@ pub async fn run(
     )
     .await?;
     eprintln!("full sync, {templates} templates: floor without the latency model…");
-    let modelled = sim.faults();
-    sim.set_faults(Faults {
-        latency_model: None,
-        ..modelled.clone()
-    });
-    let floor_without_latency_model = measure(
-        sim,
-        &Case::Floor {
-            target: engine.clone(),
-        },
-    )
-    .await;
-    sim.set_faults(modelled);
+    let floor_case = Case::Floor {
+        target: engine.clone(),
+    };
+    let floor_without_latency_model = without_latency(sim, || measure(sim, &floor_case)).await;
     let engine_postgres = engine_postgres.map(|measured| OnPostgres {
         ratio_to_seed: seed.wall_s / measured.wall_s,
         ratio_to_floor: measured.wall_s / floor.wall_s,

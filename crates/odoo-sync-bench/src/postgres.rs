@@ -6,7 +6,8 @@ use anyhow::Context as _;
 use odoo_sync::store::ScratchDatabase;
 use sqlx::Connection as _;
 
-use crate::case::{run_child, Case, SyncOutcome, Target};
+use crate::case::Target;
+use crate::sim::sync_unmeasured;
 
 /// A fresh, empty database and `target` pointed at it.
 pub struct Database {
@@ -35,30 +36,14 @@ impl Database {
     pub async fn synced(sim: &odoo_sim::Sim, target: &Target) -> anyhow::Result<Database> {
         let database = Database::empty(target).await?;
         eprintln!("PostgreSQL: syncing the catalog (not measured)…");
-        without_latency(sim, || async {
-            let _: SyncOutcome = run_child(&Case::Engine {
-                target: database.target.clone(),
-                full: true,
-            })
-            .await?;
-            Ok(())
-        })
-        .await?;
+        sync_unmeasured(sim, &database.target, true).await?;
         Ok(database)
     }
 
     /// An incremental sync, unmeasured with the latency model off, so that what another store's
     /// section changed in the simulator is not counted in this one's.
     pub async fn catch_up(&self, sim: &odoo_sim::Sim) -> anyhow::Result<()> {
-        without_latency(sim, || async {
-            let _: SyncOutcome = run_child(&Case::Engine {
-                target: self.target.clone(),
-                full: false,
-            })
-            .await?;
-            Ok(())
-        })
-        .await
+        sync_unmeasured(sim, &self.target, false).await
     }
 
     /// The planner's statistics, as autovacuum would gather them within a minute of a load:
@@ -70,22 +55,6 @@ impl Database {
         conn.close().await?;
         Ok(())
     }
-}
-
-/// Runs `work` with the simulator's latency model off, and puts it back whatever happens.
-async fn without_latency<F, Fut>(sim: &odoo_sim::Sim, work: F) -> anyhow::Result<()>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
-    let modelled = sim.faults();
-    sim.set_faults(odoo_sim::Faults {
-        latency_model: None,
-        ..modelled.clone()
-    });
-    let done = work().await;
-    sim.set_faults(modelled);
-    done
 }
 
 /// Why PostgreSQL rows are missing, for the table and the JSON.

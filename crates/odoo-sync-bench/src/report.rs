@@ -247,18 +247,8 @@ async fn synced_unmeasured(
     let largest = *plan.sizes.iter().max().expect("at least one size");
     eprintln!("generating and syncing {largest} templates (not measured)…");
     let sim = crate::sim::spawn(largest).await?;
-    let modelled = sim.faults();
-    sim.set_faults(odoo_sim::Faults {
-        latency_model: None,
-        ..modelled.clone()
-    });
     let target = target(plan, &sim, dir, largest);
-    let _: crate::case::SyncOutcome = crate::case::run_child(&crate::case::Case::Engine {
-        target: target.clone(),
-        full: true,
-    })
-    .await?;
-    sim.set_faults(modelled);
+    crate::sim::sync_unmeasured(&sim, &target, true).await?;
     Ok((sim, target, largest))
 }
 

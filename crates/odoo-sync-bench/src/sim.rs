@@ -61,3 +61,36 @@ pub fn odoo_sync_values(target: &crate::case::Target) -> BTreeMap<String, String
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
+
+/// Runs `work` with the simulator's latency model off, and puts the model back whatever happens.
+pub async fn without_latency<T, Fut>(sim: &Sim, work: impl FnOnce() -> Fut) -> anyhow::Result<T>
+where
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let modelled = sim.faults();
+    sim.set_faults(Faults {
+        latency_model: None,
+        ..modelled.clone()
+    });
+    let done = work().await;
+    sim.set_faults(modelled);
+    done
+}
+
+/// odoo-sync's sync into `target` (`sync --full` or `sync`), unmeasured, with the latency model
+/// off: the catalog a section starts from.
+pub async fn sync_unmeasured(
+    sim: &Sim,
+    target: &crate::case::Target,
+    full: bool,
+) -> anyhow::Result<()> {
+    without_latency(sim, || async {
+        let case = crate::case::Case::Engine {
+            target: target.clone(),
+            full,
+        };
+        let _: crate::case::SyncOutcome = crate::case::run_child(&case).await?;
+        Ok(())
+    })
+    .await
+}
