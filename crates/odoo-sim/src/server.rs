@@ -11,7 +11,9 @@ use crate::models::Db;
 use crate::rpc::{self, Env, ADMIN_UID};
 use crate::value::{fmt_dt_micros, now_micros};
 use crate::webhooks::{self, Commit, Pending, WebhookStats};
-use crate::wire::{OdooErr, BAD_REQUEST_HTML, INVALID_JSON, NOT_FOUND_HTML, UNAVAILABLE_HTML};
+use crate::wire::{
+    self, OdooErr, BAD_REQUEST_HTML, INVALID_JSON, NOT_FOUND_HTML, UNAVAILABLE_HTML,
+};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -104,6 +106,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/__sim/phantom", post(phantom))
         .route("/__sim/api_keys", get(get_api_keys).post(post_api_key))
         .route("/__sim/databases", post(post_database))
+        .route("/json/{*record_path}", any(json_web_route))
+        .route("/web/login", get(login_page))
         .fallback(not_found)
         .with_state(state)
 }
@@ -138,6 +142,31 @@ async fn bad_request() -> Response {
 
 async fn not_found() -> Response {
     html(StatusCode::NOT_FOUND, NOT_FOUND_HTML)
+}
+
+/// Odoo 18's `web` module serves `/json/<path>` (records as JSON, for logged-in users of the web
+/// client): without a session it redirects to the login page, whatever the method. This is what a
+/// real Odoo 18 answers `POST /json/2/...` (measured), and Odoo 19 for `/json/` paths that are not
+/// JSON-2.
+async fn json_web_route(uri: axum::http::Uri) -> Response {
+    let full_path = format!("{}?{}", uri.path(), uri.query().unwrap_or(""));
+    let location = format!("/web/login?redirect={}", wire::url_quote(&full_path));
+    let body = wire::redirect_html(&location);
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::LOCATION, location),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The web client's login page, where `json_web_route` sends callers: what a client that follows
+/// redirects ends up decoding.
+async fn login_page() -> Response {
+    html(StatusCode::OK, wire::LOGIN_HTML)
 }
 
 pub fn json_response(body: &Json) -> Response {

@@ -180,6 +180,30 @@ fn py_str(s: &str) -> String {
     out
 }
 
+/// Werkzeug's `url_quote` with no safe characters: everything but ASCII letters, digits and
+/// `-._~` percent-encoded (`/` included).
+pub fn url_quote(text: &str) -> String {
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
+}
+
+/// The page Werkzeug sends with a redirect to `location`.
+pub fn redirect_html(location: &str) -> String {
+    let shown = location.replace('&', "&amp;");
+    format!(
+        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n\
+         <p>You should be redirected automatically to the target URL: <a href=\"{shown}\">{shown}</a>. \
+         If not, click the link.\n"
+    )
+}
+
+/// The start of Odoo 18's login page, as a real server sends it (trimmed: no assets).
+pub const LOGIN_HTML: &str = "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\"/>\n<title>Odoo</title>\n<script id=\"web.layout.odooscript\" type=\"text/javascript\">\n    var odoo = {\n        csrf_token: \"0c6f1ab7d7e5c1d1e0a3b9c2d4f5e6a7b8c9d0e1o1900000000\",\n        debug: \"\",\n    };\n</script>\n</head>\n<body>\n<form class=\"oe_login_form\" role=\"form\" method=\"post\" action=\"/web/login\">\n<input type=\"text\" name=\"login\" id=\"login\" required=\"required\"/>\n<input type=\"password\" name=\"password\" id=\"password\" required=\"required\"/>\n<button type=\"submit\">Log in</button>\n</form>\n</body>\n</html>\n";
+
 pub const INVALID_JSON: &str = "Invalid JSON data";
 
 pub const BAD_REQUEST_HTML: &str = "<!doctype html>\n<html lang=en>\n<title>400 Bad Request</title>\n<h1>Bad Request</h1>\n<p>Request inferred type is compatible with [&#39;http&#39;] but &#39;/jsonrpc&#39; is type=&#39;json&#39;.</p>\n";

@@ -232,14 +232,45 @@ async fn only_19_has_json2_and_web_version() {
         .unwrap()
         .status();
     assert_eq!(status, 404);
-    let response = reqwest::Client::new()
+    // As measured on a real Odoo 18: its `/json/<path>` web route sends the caller to log in.
+    let unfollowed = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = unfollowed
         .post(format!("{}/json/2/res.users/context_get", sim18.url()))
         .bearer_auth(DEFAULT_API_KEY)
         .json(&json!({}))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 404);
+    assert_eq!(response.status(), 303);
+    let header = |name| response.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(
+        header("location"),
+        "/web/login?redirect=%2Fjson%2F2%2Fres.users%2Fcontext_get%3F"
+    );
+    assert_eq!(header("content-type"), "text/html; charset=utf-8");
+    // Following it, as a client that follows redirects does, gives the login page with a 200.
+    let followed = reqwest::Client::new()
+        .post(format!("{}/json/2/res.users/context_get", sim18.url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(followed.status(), 200);
+    let page = followed.text().await.unwrap();
+    assert!(
+        page.contains("var odoo = {") && page.contains("csrf_token"),
+        "{page}"
+    );
+    // Other unknown paths keep the recorded 404 page.
+    let elsewhere = unfollowed
+        .post(format!("{}/api/v1/products", sim18.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 404);
 }
 
 #[tokio::test]
