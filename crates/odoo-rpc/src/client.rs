@@ -82,6 +82,7 @@ impl ClientConfig {
 pub struct OdooClient {
     transport: Arc<dyn Transport>,
     server_version: Option<ServerVersion>,
+    protocol_choice: Option<String>,
 }
 
 impl OdooClient {
@@ -96,12 +97,23 @@ impl OdooClient {
         OdooClient {
             transport,
             server_version: None,
+            protocol_choice: None,
         }
     }
 
     pub(crate) fn with_server_version(mut self, version: Option<ServerVersion>) -> OdooClient {
         self.server_version = version;
         self
+    }
+
+    pub(crate) fn with_protocol_choice(mut self, choice: String) -> OdooClient {
+        self.protocol_choice = Some(choice);
+        self
+    }
+
+    /// Why `connect` speaks `protocol()`: the setting, or what `Auto` detection saw.
+    pub fn protocol_choice(&self) -> Option<&str> {
+        self.protocol_choice.as_deref()
     }
 
     pub fn describe(&self) -> String {

@@ -1,15 +1,16 @@
 //! `OdooClient::connect`: building the transport `ClientConfig::protocol` asks for, and for `Auto`
-//! detecting once which API the server has, without relying on the legacy endpoints Odoo 20
-//! removes: JSON-2 first (`GET /web/version`, then `res.users/context_get` with the key), JSON-RPC
-//! only when JSON-2 is absent (a 404) or refused the password sent as a key.
+//! choosing it from what the server says it is. `common.version` over `/jsonrpc` needs no login
+//! and every Odoo up to 19 answers it: JSON-2 when the server is 19 or later and an API key is
+//! configured, JSON-RPC otherwise; JSON-2 too where `/jsonrpc` is gone (Odoo 20 and later).
+//! Probing `/json/2` first cannot work: Odoo 18 redirects it to its login page.
 
 use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 
 use crate::client::{ClientConfig, OdooClient};
-use crate::error::{Credential, FaultKind, OdooError};
-use crate::json2::{Json2Transport, NO_DATABASE_NAME};
+use crate::error::{Credential, OdooError};
+use crate::json2::Json2Transport;
 use crate::jsonrpc::JsonRpcTransport;
 use crate::protocol::Protocol;
 use crate::transport::Transport;
@@ -21,20 +22,29 @@ const FIRST_JSON2_MAJOR: u32 = 19;
 pub(crate) async fn connect(config: &ClientConfig) -> Result<OdooClient, OdooError> {
     if let Some(uid) = resumable(config) {
         let transport = JsonRpcTransport::resume(&jsonrpc_config(config), uid)?;
-        return Ok(connected(Arc::new(transport), None));
+        let choice = match config.protocol {
+            Protocol::JsonRpc => "ODOO_PROTOCOL=jsonrpc",
+            _ => "auto: no API key, and this login's earlier JSON-RPC session resumed",
+        };
+        return Ok(connected(Arc::new(transport), None, choice.to_owned()));
     }
     match config.protocol {
-        Protocol::JsonRpc => connect_jsonrpc(config, None).await,
+        Protocol::JsonRpc => {
+            let transport = JsonRpcTransport::connect(&jsonrpc_config(config)).await?;
+            Ok(connected(
+                Arc::new(transport),
+                None,
+                "ODOO_PROTOCOL=jsonrpc".to_owned(),
+            ))
+        }
         Protocol::Json2 => {
             let transport = Json2Transport::connect(config).await?;
-            let version = match transport.version().await {
-                Ok(version) => Some(version),
-                Err(error) => {
-                    tracing::debug!(%error, "Odoo did not tell its version");
-                    None
-                }
-            };
-            Ok(connected(Arc::new(transport), version))
+            let version = told_version(&transport).await;
+            Ok(connected(
+                Arc::new(transport),
+                version,
+                "ODOO_PROTOCOL=json2".to_owned(),
+            ))
         }
         Protocol::Auto => detect(config).await,
     }
@@ -52,81 +62,72 @@ fn resumable(config: &ClientConfig) -> Option<i64> {
 }
 
 async fn detect(config: &ClientConfig) -> Result<OdooClient, OdooError> {
-    let (secret, credential) = match config.usable_api_key() {
-        Some(key) => (key, Credential::ApiKey),
-        // The password slot may well hold an API key: JSON-RPC accepts either there.
-        None => (&config.password, Credential::Password),
-    };
-    let mut json2 = Json2Transport::new(config, secret, credential)?;
-    let version = match json2.version().await {
-        Ok(version) => Some(version),
-        // Unreachable, or still failing after the retries: nothing else would work either.
-        Err(error) if error.is_retryable() => return Err(error),
-        // Odoo 18 and older have no /web/version (404).
-        Err(error) => {
-            tracing::debug!(%error, "no version from GET /web/version");
-            None
+    let jsonrpc = JsonRpcTransport::unauthenticated(&jsonrpc_config(config))?;
+    let version = match jsonrpc.version().await {
+        Ok(version) => version,
+        Err(OdooError::ApiAbsent { answer, .. }) => {
+            return connect_json2_without_jsonrpc(config, &answer).await
         }
+        Err(error) => return Err(error),
     };
-    let major = version.as_ref().and_then(ServerVersion::major);
-    if major.is_some_and(|major| major < FIRST_JSON2_MAJOR) {
-        return connect_jsonrpc(config, version).await;
-    }
-    match json2.check_key().await {
-        Ok(_) => Ok(connected(Arc::new(json2), version)),
-        Err(error) if means_no_json2(&error) => {
-            tracing::debug!(%error, "no JSON-2 API, trying JSON-RPC");
-            fall_back_to_jsonrpc(config, version, error).await
+    let shown = version.server_version.clone();
+    let major = version.major();
+    match (major, config.usable_api_key()) {
+        (Some(major), Some(_)) if major >= FIRST_JSON2_MAJOR => {
+            let transport = Json2Transport::connect(config).await?;
+            let choice = format!("auto: Odoo {shown} has JSON-2 and an API key is configured");
+            Ok(connected(Arc::new(transport), Some(version), choice))
         }
-        Err(
-            error @ OdooError::ApiKeyRefused {
-                credential: Credential::Password,
-                ..
-            },
-        ) => {
+        (Some(major), None) if major >= FIRST_JSON2_MAJOR => {
             tracing::warn!(
-                %error,
+                server_version = %shown,
                 "using Odoo's deprecated JSON-RPC endpoint (removed in Odoo 20); set ODOO_API_KEY \
                  to use JSON-2"
             );
-            fall_back_to_jsonrpc(config, version, error).await
+            jsonrpc.log_in().await?;
+            let choice = format!(
+                "auto: Odoo {shown} has JSON-2, but it needs an API key (ODOO_API_KEY) and none is \
+                 configured"
+            );
+            Ok(connected(Arc::new(jsonrpc), Some(version), choice))
         }
-        Err(error) => Err(error),
-    }
-}
-
-/// Odoo before 19 answers `/json/2/...` with its 404 page; a server with several databases and no
-/// database-by-hostname answers with its "No database is selected" page (Odoo 18 as well, which
-/// knows no `X-Odoo-Database`).
-fn means_no_json2(error: &OdooError) -> bool {
-    match error {
-        OdooError::Http { status, .. } => *status == 404 || *status == 405,
-        OdooError::Fault(fault) => {
-            fault.kind == FaultKind::Database && fault.code == 404 && fault.name == NO_DATABASE_NAME
+        _ => {
+            jsonrpc.log_in().await?;
+            let choice = match major {
+                Some(_) => format!("auto: Odoo {shown} has no JSON-2 (it appeared in Odoo 19)"),
+                None => format!("auto: Odoo '{shown}' tells no major version; JSON-RPC is safe"),
+            };
+            Ok(connected(Arc::new(jsonrpc), Some(version), choice))
         }
-        _ => false,
     }
 }
 
-/// JSON-RPC after JSON-2 failed with `json2_error`; when `/jsonrpc` is not there either (Odoo 20+),
-/// `json2_error` is the one that explains.
-async fn fall_back_to_jsonrpc(
+/// JSON-2 on a server without `/jsonrpc` (Odoo 20 and later): with the API key, or the password
+/// slot, which may well hold a key.
+async fn connect_json2_without_jsonrpc(
     config: &ClientConfig,
-    version: Option<ServerVersion>,
-    json2_error: OdooError,
+    jsonrpc_answer: &str,
 ) -> Result<OdooClient, OdooError> {
-    match connect_jsonrpc(config, version).await {
-        Err(OdooError::Http { status: 404, .. }) => Err(json2_error),
-        outcome => outcome,
-    }
+    let (secret, credential) = match config.usable_api_key() {
+        Some(key) => (key, Credential::ApiKey),
+        None => (&config.password, Credential::Password),
+    };
+    let mut transport = Json2Transport::new(config, secret, credential)?;
+    transport.check_key().await?;
+    let version = told_version(&transport).await;
+    let choice = format!("auto: no /jsonrpc on this server ({jsonrpc_answer}), so JSON-2");
+    Ok(connected(Arc::new(transport), version, choice))
 }
 
-async fn connect_jsonrpc(
-    config: &ClientConfig,
-    version: Option<ServerVersion>,
-) -> Result<OdooClient, OdooError> {
-    let transport = JsonRpcTransport::connect(&jsonrpc_config(config)).await?;
-    Ok(connected(Arc::new(transport), version))
+/// `GET /web/version`, if the server tells it: only for logs and `odoo check`.
+async fn told_version(transport: &Json2Transport) -> Option<ServerVersion> {
+    match transport.version().await {
+        Ok(version) => Some(version),
+        Err(error) => {
+            tracing::debug!(%error, "Odoo did not tell its version");
+            None
+        }
+    }
 }
 
 /// `config` as JSON-RPC takes it: with only an API key configured, the key in the password slot.
@@ -144,7 +145,11 @@ fn jsonrpc_config(config: &ClientConfig) -> ClientConfig {
     }
 }
 
-fn connected(transport: Arc<dyn Transport>, version: Option<ServerVersion>) -> OdooClient {
+fn connected(
+    transport: Arc<dyn Transport>,
+    version: Option<ServerVersion>,
+    choice: String,
+) -> OdooClient {
     let shown_version = version
         .as_ref()
         .map_or("unknown", |version| version.server_version.as_str());
@@ -152,7 +157,10 @@ fn connected(transport: Arc<dyn Transport>, version: Option<ServerVersion>) -> O
         protocol = %transport.protocol(),
         server_version = shown_version,
         transport = %transport.describe(),
+        why = %choice,
         "connected to Odoo"
     );
-    OdooClient::new(transport).with_server_version(version)
+    OdooClient::new(transport)
+        .with_server_version(version)
+        .with_protocol_choice(choice)
 }

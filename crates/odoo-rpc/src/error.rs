@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::protocol::Protocol;
+
 /// Everything a call to Odoo can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum OdooError {
@@ -47,6 +49,17 @@ pub enum OdooError {
         /// Where the refused secret came from.
         credential: Credential,
         message: String,
+    },
+    /// The server has no such API at this path: it answered a call with a redirect or a web page
+    /// (Odoo 18 redirects `/json/2/...` to its login page; Odoo 20 has no `/jsonrpc`).
+    #[error("{}", api_absent(url, *protocol, call, answer))]
+    ApiAbsent {
+        url: String,
+        protocol: Protocol,
+        /// The call that found no API, e.g. `POST /json/2/res.users/context_get`.
+        call: String,
+        /// What came back instead, e.g. `HTTP 303 redirecting to /web/login?...`.
+        answer: String,
     },
     /// JSON-2 was asked for, but no API key is configured.
     #[error(
@@ -109,6 +122,21 @@ fn api_key_refused(
              Odoo 19's JSON-2 API needs an API key (ODOO_API_KEY), not a password ({message})"
         ),
     }
+}
+
+fn api_absent(url: &str, protocol: Protocol, call: &str, answer: &str) -> String {
+    let (name, hint) = match protocol {
+        Protocol::Json2 => (
+            "JSON-2",
+            "JSON-2 appeared in Odoo 19; use ODOO_PROTOCOL=jsonrpc (or auto) for an older server",
+        ),
+        _ => (
+            "JSON-RPC",
+            "/jsonrpc is gone from Odoo 20; use ODOO_PROTOCOL=json2 (or auto) with an API key \
+             (ODOO_API_KEY)",
+        ),
+    };
+    format!("Odoo at {url} does not speak {name}: {call} answered {answer} ({hint})")
 }
 
 fn root_cause(error: &(dyn StdError + 'static)) -> String {

@@ -23,10 +23,62 @@ pub(crate) struct HttpRequest<'a> {
     pub body: Option<Vec<u8>>,
 }
 
-/// What came back over HTTP, whatever the status.
+/// What came back over HTTP, whatever the status. Redirects are never followed: they are
+/// answers too (Odoo 18 redirects anonymous callers of its `/json/` web route to its login page).
 pub(crate) struct HttpAnswer {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The `Location` header of a redirect.
+    pub location: Option<String>,
+    /// The `Content-Type` header, lowercased.
+    pub content_type: Option<String>,
+}
+
+impl HttpAnswer {
+    /// Whether the answer is a redirect or a web page: what a server sends for a path its API
+    /// does not serve, never an API's own answer (JSON-RPC and JSON-2 always answer JSON).
+    pub fn foreign_to_api(&self) -> Option<String> {
+        if (300..400).contains(&self.status) {
+            let target = self.location.as_deref().unwrap_or("nowhere named");
+            return Some(format!("HTTP {} redirecting to {target}", self.status));
+        }
+        let html = self
+            .content_type
+            .as_deref()
+            .is_some_and(|kind| kind.starts_with("text/html"))
+            || self.body.trim_ascii_start().starts_with(b"<");
+        html.then(|| {
+            format!(
+                "HTTP {} with an HTML page: {}",
+                self.status,
+                snippet(&self.body)
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+impl HttpAnswer {
+    /// The answer a recorded fixture holds (`relative` to `../shared`), headers included.
+    pub fn recorded(relative: &str) -> HttpAnswer {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared")
+            .join(relative);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{relative}: {e}"));
+        let fixture: serde_json::Value = serde_json::from_str(&text).expect("a JSON fixture");
+        let response = &fixture["response"];
+        let header = |name: &str| response["headers"][name].as_str().map(str::to_owned);
+        let body = match &response["body"] {
+            serde_json::Value::String(text) => text.clone().into_bytes(),
+            body => body.to_string().into_bytes(),
+        };
+        HttpAnswer {
+            status: u16::try_from(response["status"].as_u64().expect("a status")).expect("u16"),
+            body,
+            location: header("Location"),
+            content_type: header("Content-Type").map(|kind| kind.to_lowercase()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +99,7 @@ impl HttpPoster {
     ) -> Result<Self, OdooError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| transport_error(shown_url, error))?;
         Ok(HttpPoster {
@@ -115,10 +168,21 @@ impl HttpPoster {
         let to_odoo_error = |error| self.request_error(shown_url, error);
         let response = builder.send().await.map_err(to_odoo_error)?;
         let status = response.status().as_u16();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let location = header(reqwest::header::LOCATION);
+        let content_type = header(reqwest::header::CONTENT_TYPE).map(|kind| kind.to_lowercase());
         let body = response.bytes().await.map_err(to_odoo_error)?;
         Ok(HttpAnswer {
             status,
             body: body.to_vec(),
+            location,
+            content_type,
         })
     }
 

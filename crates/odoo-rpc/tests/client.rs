@@ -95,6 +95,8 @@ const SECRET: &str = "Sup3r-S3cret-pw";
 fn config(url: &str, password: &str) -> ClientConfig {
     let mut config = ClientConfig::new(url, "demo18", "admin", SecretString::from(password));
     config.retry_base = Duration::from_millis(1);
+    // This file tests the JSON-RPC transport; `tests/json2.rs` tests `Auto` detection.
+    config.protocol = Protocol::JsonRpc;
     config
 }
 
@@ -441,7 +443,7 @@ async fn a_slow_answer_is_a_timeout_error_naming_the_url() {
 }
 
 #[tokio::test]
-async fn an_html_page_is_an_http_error_that_says_what_came() {
+async fn a_404_page_on_jsonrpc_says_the_server_does_not_speak_it() {
     let page = fixture("errors/wrong_path.json")["response"]["body"].clone();
     let odoo = FakeOdoo::start(vec![
         authenticated(2),
@@ -459,13 +461,11 @@ async fn an_html_page_is_an_http_error_that_says_what_came() {
         )
         .await
         .expect_err("not found");
-    assert!(
-        matches!(error, OdooError::Http { status: 404, .. }),
-        "{error}"
-    );
+    assert!(matches!(error, OdooError::ApiAbsent { .. }), "{error}");
     let text = error.to_string();
     assert!(
-        text.contains("HTTP 404: 404 Not Found Not Found The requested URL"),
+        text.contains("does not speak JSON-RPC: POST /jsonrpc (object.execute_kw) answered")
+            && text.contains("HTTP 404: 404 Not Found Not Found The requested URL"),
         "{text}"
     );
     assert_eq!(odoo.calls(), 2, "a 404 is not retried");
@@ -647,11 +647,9 @@ async fn a_refused_connection_names_the_url() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("address")
     };
-    // Auto detection asks GET /web/version first; JSON-RPC starts with its login.
-    for (protocol, path) in [
-        (Protocol::Auto, "web/version"),
-        (Protocol::JsonRpc, "jsonrpc"),
-    ] {
+    // Auto detection asks common.version over /jsonrpc first; JSON-RPC starts with its login.
+    for protocol in [Protocol::Auto, Protocol::JsonRpc] {
+        let path = "jsonrpc";
         let mut config = config(&format!("http://{closed_port}"), SECRET);
         config.max_retries = 0;
         config.protocol = protocol;
@@ -774,7 +772,8 @@ async fn once_odoo_accepted_a_resumed_uid_a_refusal_is_an_error_not_a_login() {
 
 #[tokio::test]
 async fn an_api_key_means_no_resume_in_auto_mode() {
-    let odoo = FakeOdoo::start(vec![authenticated(2)]).await;
+    let version = recorded_answer("jsonrpc/common_version.json");
+    let odoo = FakeOdoo::start(vec![version, authenticated(2)]).await;
     let mut with_key = resuming(&odoo.url, 2);
     with_key.api_key = Some(SecretString::from("a-key"));
     with_key.protocol = Protocol::JsonRpc;
@@ -782,10 +781,11 @@ async fn an_api_key_means_no_resume_in_auto_mode() {
         .await
         .expect("JSON-RPC asked for: resumes");
     assert_eq!(odoo.calls(), 0);
-    // Auto with a key detects again (the key may mean JSON-2): here no JSON-2, so a login.
+    // Auto with a key detects again (the key may mean JSON-2): Odoo 18 has none, so a login.
     with_key.protocol = Protocol::Auto;
-    let client = OdooClient::connect(with_key).await.expect("falls back");
+    let client = OdooClient::connect(with_key).await.expect("detects");
     assert_eq!(client.protocol(), Protocol::JsonRpc);
-    assert_eq!(odoo.calls(), 1, "logged in");
-    assert_eq!(odoo.received()[0]["params"]["method"], "authenticate");
+    assert_eq!(odoo.calls(), 2, "asked the version, then logged in");
+    assert_eq!(odoo.received()[0]["params"]["method"], "version");
+    assert_eq!(odoo.received()[1]["params"]["method"], "authenticate");
 }

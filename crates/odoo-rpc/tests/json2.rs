@@ -25,11 +25,16 @@ use serde_json::{json, Map, Value};
 struct Reply {
     status: u16,
     body: Value,
+    location: Option<String>,
 }
 
 impl Reply {
     fn json(body: Value) -> Reply {
-        Reply { status: 200, body }
+        Reply {
+            status: 200,
+            body,
+            location: None,
+        }
     }
 
     /// A recorded `response`, status and body.
@@ -38,6 +43,7 @@ impl Reply {
         Reply {
             status: u16::try_from(response["status"].as_u64().expect("status")).expect("u16"),
             body: response["body"].clone(),
+            location: None,
         }
     }
 
@@ -45,12 +51,27 @@ impl Reply {
         Reply {
             status,
             body: Value::String(page.to_owned()),
+            location: None,
+        }
+    }
+
+    /// What Odoo 18 measured answers a POST to `/json/2/...`: its `/json/<path>` web route wants a
+    /// session and sends the caller to the login page.
+    fn redirect_to_login(path: &str) -> Reply {
+        let quoted = format!("{path}?").replace('/', "%2F").replace('?', "%3F");
+        let location = format!("/web/login?redirect={quoted}");
+        Reply {
+            status: 303,
+            body: Value::String(format!(
+                "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: <a href=\"{location}\">{location}</a>. If not, click the link.\n"
+            )),
+            location: Some(location),
         }
     }
 
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).expect("status");
-        match self.body {
+        let mut response = match self.body {
             Value::String(page) => (
                 status,
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -58,7 +79,12 @@ impl Reply {
             )
                 .into_response(),
             body => (status, axum::Json(body)).into_response(),
+        };
+        if let Some(location) = self.location {
+            let location = location.parse().expect("a header value");
+            response.headers_mut().insert(header::LOCATION, location);
         }
+        response
     }
 }
 
@@ -73,15 +99,57 @@ struct Received {
     body: Value,
 }
 
-/// A fake Odoo: `/web/version` answers `version` (404 without), `/json/2/...` the next `json2`
-/// reply (404 page when `json2` is `None`: no JSON-2 on this server), `/jsonrpc` the next
-/// `jsonrpc` reply (404 when `None`: no legacy API).
+/// A fake Odoo of one `series` (18, 19 or 20), answering as the recorded servers do:
+/// `/jsonrpc` answers `common.version` itself and every other call with the next `jsonrpc` reply
+/// (404 page on 20: no legacy API); `/web/version` tells the version from 19 (404 on 18);
+/// `/json/2/...` answers the next `json2` reply from 19, and on 18 redirects to the login page, as
+/// Odoo 18's `/json/<path>` web route does.
 #[derive(Default)]
 struct Script {
-    version: Option<Value>,
-    json2: Option<Mutex<VecDeque<Reply>>>,
-    jsonrpc: Option<Mutex<VecDeque<Reply>>>,
+    series: u32,
+    json2: Mutex<VecDeque<Reply>>,
+    jsonrpc: Mutex<VecDeque<Reply>>,
     received: Mutex<Vec<Received>>,
+}
+
+impl Script {
+    fn next(queue: &Mutex<VecDeque<Reply>>) -> Reply {
+        queue
+            .lock()
+            .expect("lock")
+            .pop_front()
+            .unwrap_or_else(|| Reply::html(418, "script exhausted"))
+    }
+
+    fn web_version(&self) -> Reply {
+        if self.series < 19 {
+            return Reply::html(404, NOT_FOUND_PAGE);
+        }
+        let series = format!("{}.0", self.series);
+        Reply::json(json!({"version_info": [self.series, 0, 0, "final", 0, ""], "version": series}))
+    }
+
+    fn json2(&self, path: &str) -> Reply {
+        if self.series < 19 {
+            return Reply::redirect_to_login(path);
+        }
+        Script::next(&self.json2)
+    }
+
+    fn jsonrpc(&self, body: &Value) -> Reply {
+        if self.series >= 20 {
+            return Reply::html(404, NOT_FOUND_PAGE);
+        }
+        let params = &body["params"];
+        if params["service"] == "common" && params["method"] == "version" {
+            let recorded = match self.series {
+                18 => fixture18("jsonrpc/common_version.json"),
+                _ => fixture("legacy/jsonrpc_common_version.json"),
+            };
+            return Reply::recorded(&recorded);
+        }
+        Script::next(&self.jsonrpc)
+    }
 }
 
 struct FakeOdoo {
@@ -101,24 +169,24 @@ impl FakeOdoo {
         FakeOdoo { url, script }
     }
 
-    /// An Odoo 19: `/web/version`, JSON-2 with `json2` replies, and the legacy `/jsonrpc`.
-    async fn odoo19(json2: Vec<Reply>, jsonrpc: Vec<Reply>) -> FakeOdoo {
+    async fn series(series: u32, json2: Vec<Reply>, jsonrpc: Vec<Reply>) -> FakeOdoo {
         FakeOdoo::start(Script {
-            version: Some(json!({"version_info": [19, 0, 0, "final", 0, ""], "version": "19.0"})),
-            json2: Some(Mutex::new(json2.into())),
-            jsonrpc: Some(Mutex::new(jsonrpc.into())),
+            series,
+            json2: Mutex::new(json2.into()),
+            jsonrpc: Mutex::new(jsonrpc.into()),
             ..Script::default()
         })
         .await
     }
 
-    /// An Odoo 18: 404 for `/web/version` and `/json/2/...`; `/jsonrpc` answers `jsonrpc`.
+    /// An Odoo 19: `/web/version`, JSON-2 with `json2` replies, and the legacy `/jsonrpc`.
+    async fn odoo19(json2: Vec<Reply>, jsonrpc: Vec<Reply>) -> FakeOdoo {
+        FakeOdoo::series(19, json2, jsonrpc).await
+    }
+
+    /// An Odoo 18: `/jsonrpc` answers `jsonrpc`; no `/web/version`, `/json/2` redirects.
     async fn odoo18(jsonrpc: Vec<Reply>) -> FakeOdoo {
-        FakeOdoo::start(Script {
-            jsonrpc: Some(Mutex::new(jsonrpc.into())),
-            ..Script::default()
-        })
-        .await
+        FakeOdoo::series(18, Vec::new(), jsonrpc).await
     }
 
     fn received(&self) -> Vec<Received> {
@@ -149,33 +217,30 @@ async fn answer(State(script): State<Arc<Script>>, request: Request) -> Response
         .await
         .unwrap_or_default();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    script.received.lock().expect("lock").push(Received {
-        method,
-        path: path.clone(),
-        headers,
-        body,
-    });
-    let next = |queue: &Option<Mutex<VecDeque<Reply>>>| match queue {
-        Some(replies) => replies
-            .lock()
-            .expect("lock")
-            .pop_front()
-            .unwrap_or_else(|| Reply::html(418, "script exhausted")),
-        None => Reply::html(404, NOT_FOUND_PAGE),
-    };
     let reply = if path == "/web/version" {
-        match &script.version {
-            Some(version) => Reply::json(version.clone()),
-            None => Reply::html(404, NOT_FOUND_PAGE),
-        }
+        script.web_version()
     } else if path.starts_with("/json/2/") {
-        next(&script.json2)
+        script.json2(&path)
     } else if path == "/jsonrpc" {
-        next(&script.jsonrpc)
+        script.jsonrpc(&body)
     } else {
         Reply::html(404, NOT_FOUND_PAGE)
     };
+    script.received.lock().expect("lock").push(Received {
+        method,
+        path,
+        headers,
+        body,
+    });
     reply.into_response()
+}
+
+fn fixture18(relative: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/odoo18-fixtures")
+        .join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{relative}: {e}"));
+    serde_json::from_str(&text).expect("fixture is JSON")
 }
 
 fn fixture(relative: &str) -> Value {
@@ -462,7 +527,7 @@ async fn execute_kw_names_positional_arguments_for_name_search_and_record_method
 }
 
 #[tokio::test]
-async fn auto_picks_json2_on_an_odoo_19_and_knows_its_version() {
+async fn auto_picks_json2_on_an_odoo_19_with_an_api_key_and_knows_its_version() {
     let odoo = FakeOdoo::odoo19(vec![who_am_i()], Vec::new()).await;
     let key = recorded_key();
     let client = OdooClient::connect(config(&odoo.url, Protocol::Auto, Some(&key)))
@@ -476,48 +541,105 @@ async fn auto_picks_json2_on_an_odoo_19_and_knows_its_version() {
     );
     assert_eq!(
         odoo.requests(),
-        ["GET /web/version", "POST /json/2/res.users/context_get"]
+        ["POST /jsonrpc", "POST /json/2/res.users/context_get"]
+    );
+    let why = client.protocol_choice().expect("a reason");
+    assert!(
+        why.contains("Odoo 19.0") && why.contains("API key"),
+        "{why}"
     );
     let version = client.version().await.expect("version");
     assert_eq!(version.server_version, "19.0");
 }
 
 #[tokio::test]
-async fn auto_falls_back_to_jsonrpc_on_an_odoo_18() {
-    let authenticated = Reply::json(json!({"jsonrpc": "2.0", "id": 1, "result": 2}));
-    let odoo = FakeOdoo::odoo18(vec![authenticated]).await;
-    let client = OdooClient::connect(config(&odoo.url, Protocol::Auto, None))
-        .await
-        .expect("connects");
-    assert_eq!(client.protocol(), Protocol::JsonRpc);
-    assert_eq!(
-        odoo.requests(),
-        [
-            "GET /web/version",
-            "POST /json/2/res.users/context_get",
-            "POST /jsonrpc"
-        ]
-    );
-    // JSON-RPC logs in with the password.
-    let login = &odoo.received()[2].body["params"]["args"];
-    assert_eq!(login, &json!(["demo19", "admin", PASSWORD, {}]));
+async fn auto_uses_jsonrpc_on_an_odoo_18_and_never_touches_json2() {
+    let key = recorded_key();
+    for api_key in [None, Some(key.as_str())] {
+        let authenticated = Reply::json(json!({"jsonrpc": "2.0", "id": 1, "result": 2}));
+        let odoo = FakeOdoo::odoo18(vec![authenticated]).await;
+        let client = OdooClient::connect(config(&odoo.url, Protocol::Auto, api_key))
+            .await
+            .expect("connects");
+        assert_eq!(client.protocol(), Protocol::JsonRpc);
+        assert_eq!(client.server_version().and_then(|v| v.major()), Some(18));
+        assert_eq!(odoo.requests(), ["POST /jsonrpc", "POST /jsonrpc"]);
+        let received = odoo.received();
+        assert_eq!(received[0].body["params"]["method"], "version");
+        // JSON-RPC logs in with the password, even when a key is configured too.
+        let login = &received[1].body["params"];
+        assert_eq!(login["method"], "authenticate");
+        assert_eq!(login["args"], json!(["demo19", "admin", PASSWORD, {}]));
+        let why = client.protocol_choice().expect("a reason");
+        assert!(why.contains("Odoo 18.0 has no JSON-2"), "{why}");
+    }
 }
 
 #[tokio::test]
-async fn auto_goes_straight_to_jsonrpc_when_the_version_says_before_19() {
-    let authenticated = Reply::json(json!({"jsonrpc": "2.0", "id": 1, "result": 2}));
-    let odoo = FakeOdoo::start(Script {
-        version: Some(json!({"version_info": [18, 0, 0, "final", 0, ""], "version": "18.0"})),
-        jsonrpc: Some(Mutex::new(vec![authenticated].into())),
-        ..Script::default()
-    })
-    .await;
+async fn auto_uses_jsonrpc_on_an_odoo_19_without_an_api_key_and_says_why() {
+    let authenticated = Reply::recorded(&fixture("legacy/jsonrpc_common_authenticate.json"));
+    let odoo = FakeOdoo::odoo19(Vec::new(), vec![authenticated]).await;
     let client = OdooClient::connect(config(&odoo.url, Protocol::Auto, None))
         .await
-        .expect("connects");
+        .expect("connects over JSON-RPC");
     assert_eq!(client.protocol(), Protocol::JsonRpc);
-    assert_eq!(client.server_version().and_then(|v| v.major()), Some(18));
-    assert_eq!(odoo.requests(), ["GET /web/version", "POST /jsonrpc"]);
+    assert_eq!(client.server_version().and_then(|v| v.major()), Some(19));
+    assert_eq!(odoo.requests(), ["POST /jsonrpc", "POST /jsonrpc"]);
+    let why = client.protocol_choice().expect("a reason");
+    assert!(why.contains("ODOO_API_KEY"), "{why}");
+}
+
+#[tokio::test]
+async fn explicit_json2_against_an_odoo_18_names_the_redirect_and_the_way_out() {
+    let odoo = FakeOdoo::odoo18(Vec::new()).await;
+    let key = recorded_key();
+    let error = OdooClient::connect(config(&odoo.url, Protocol::Json2, Some(&key)))
+        .await
+        .expect_err("no JSON-2 on 18");
+    assert!(
+        matches!(
+            error,
+            OdooError::ApiAbsent {
+                protocol: Protocol::Json2,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable());
+    let text = error.to_string();
+    for part in [
+        "does not speak JSON-2",
+        "HTTP 303",
+        "/web/login?redirect=%2Fjson%2F2%2Fres.users%2Fcontext_get%3F",
+        "ODOO_PROTOCOL=jsonrpc",
+    ] {
+        assert!(text.contains(part), "{part} missing from: {text}");
+    }
+    assert_eq!(odoo.requests(), ["POST /json/2/res.users/context_get"]);
+}
+
+#[tokio::test]
+async fn explicit_jsonrpc_against_a_server_without_it_says_so() {
+    let odoo = FakeOdoo::series(20, Vec::new(), Vec::new()).await;
+    let error = OdooClient::connect(config(&odoo.url, Protocol::JsonRpc, None))
+        .await
+        .expect_err("no /jsonrpc on 20");
+    let text = error.to_string();
+    assert!(
+        matches!(
+            error,
+            OdooError::ApiAbsent {
+                protocol: Protocol::JsonRpc,
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("HTTP 404") && text.contains("ODOO_API_KEY"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -542,12 +664,7 @@ async fn json2_without_an_api_key_is_a_clear_error_before_any_request() {
 async fn a_password_refused_by_json2_says_an_api_key_is_needed_when_there_is_no_jsonrpc() {
     // An Odoo 20-like server: JSON-2 refuses the password, and /jsonrpc is gone.
     let refused = Reply::recorded(&fixture("errors/password_as_bearer.json"));
-    let odoo = FakeOdoo::start(Script {
-        version: Some(json!({"version_info": [20, 0, 0, "final", 0, ""], "version": "20.0"})),
-        json2: Some(Mutex::new(vec![refused].into())),
-        ..Script::default()
-    })
-    .await;
+    let odoo = FakeOdoo::series(20, vec![refused], Vec::new()).await;
     let error = OdooClient::connect(config(&odoo.url, Protocol::Auto, None))
         .await
         .expect_err("refused");
@@ -570,30 +687,12 @@ async fn a_password_refused_by_json2_says_an_api_key_is_needed_when_there_is_no_
 }
 
 #[tokio::test]
-async fn a_password_refused_by_json2_falls_back_to_the_legacy_endpoint_on_19() {
-    let refused = Reply::recorded(&fixture("errors/password_as_bearer.json"));
-    let authenticated = Reply::recorded(&fixture("legacy/jsonrpc_common_authenticate.json"));
-    let odoo = FakeOdoo::odoo19(vec![refused], vec![authenticated]).await;
-    let client = OdooClient::connect(config(&odoo.url, Protocol::Auto, None))
-        .await
-        .expect("connects over JSON-RPC");
-    assert_eq!(client.protocol(), Protocol::JsonRpc);
-    assert_eq!(client.server_version().and_then(|v| v.major()), Some(19));
-}
-
-#[tokio::test]
 async fn a_refused_api_key_names_login_and_database_never_the_key() {
     let odoo = FakeOdoo::odoo19(Vec::new(), Vec::new()).await;
     let key = recorded_key();
     for protocol in [Protocol::Json2, Protocol::Auto] {
         let refused = Reply::recorded(&fixture("errors/expired_api_key.json"));
-        odoo.script
-            .json2
-            .as_ref()
-            .expect("json2")
-            .lock()
-            .expect("lock")
-            .push_back(refused);
+        odoo.script.json2.lock().expect("lock").push_back(refused);
         let error = OdooClient::connect(config(&odoo.url, protocol, Some(&key)))
             .await
             .expect_err("refused");
@@ -616,10 +715,12 @@ async fn a_refused_api_key_names_login_and_database_never_the_key() {
         assert!(text.contains("expired"), "{text}");
         assert!(!format!("{text} {error:?}").contains(&key), "{text}");
     }
-    assert!(
-        !odoo.requests().iter().any(|r| r.ends_with("/jsonrpc")),
-        "a refused key is not retried over JSON-RPC"
-    );
+    let logins = odoo
+        .received()
+        .iter()
+        .filter(|r| r.body["params"]["method"] == "authenticate")
+        .count();
+    assert_eq!(logins, 0, "a refused key is not retried over JSON-RPC");
 }
 
 #[tokio::test]

@@ -400,11 +400,12 @@ async fn check(
     let odoo: &dyn odoo_rpc::OdooApi = client;
     let version = odoo.version().await?;
     println!(
-        "Odoo {} at {} (database {}), over {}",
+        "Odoo {} at {} (database {}), over {} ({})",
         version.server_version,
         settings.url,
         settings.db,
-        client.protocol()
+        client.protocol(),
+        client.protocol_choice().unwrap_or("as configured")
     );
     let rules = odoo_admin::installed(odoo).await?;
     if rules.is_empty() {

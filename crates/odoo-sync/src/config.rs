@@ -22,7 +22,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("ODOO_LOGIN", "Odoo login of the sync user"),
     ("ODOO_PASSWORD", "password (or API key) of that user, for JSON-RPC"),
     ("ODOO_API_KEY", "API key of that user, for Odoo 19's JSON-2 API"),
-    ("ODOO_PROTOCOL", "auto (default: JSON-2 when the server has it, else JSON-RPC), json2 or jsonrpc"),
+    ("ODOO_PROTOCOL", "auto (default: JSON-2 on Odoo 19+ with ODOO_API_KEY, else JSON-RPC), json2 or jsonrpc"),
     ("DATABASE_URL", "catalog store: sqlite://PATH or postgres://USER@HOST/DB; default sqlite://odoo-sync.sqlite"),
     ("SYNC_BATCH_SIZE", "products per batch (one transaction each); default 200"),
     ("SYNC_FULL_BATCH_SIZE", "products per page and transaction of a full pass; default 2500"),

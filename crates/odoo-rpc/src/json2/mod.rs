@@ -19,13 +19,11 @@ use serde_json::{Map, Value};
 
 use crate::client::ClientConfig;
 use crate::error::{Credential, DecodeError, OdooError};
-use crate::http::{redacted_url, HttpPoster, HttpRequest};
+use crate::http::{redacted_url, HttpAnswer, HttpPoster, HttpRequest};
 use crate::protocol::Protocol;
 use crate::retry::{RetryPolicy, MAX_RETRY_DELAY};
 use crate::transport::Transport;
 use crate::value::ServerVersion;
-
-pub(crate) use wire::NO_DATABASE_NAME;
 
 const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 const DATABASE_HEADER: &str = "x-odoo-database";
@@ -150,11 +148,27 @@ impl Json2Transport {
             body: Some(body),
         };
         let context = self.error_context();
+        let call = format!("POST /json/2/{model}/{method}");
         self.http
-            .send(&request, |answer| {
-                wire::decode_response(answer.status, &answer.body, &context)
-            })
+            .send(&request, |answer| self.decode(&call, &answer, &context))
             .await
+    }
+
+    fn decode(
+        &self,
+        call: &str,
+        answer: &HttpAnswer,
+        context: &wire::ErrorContext<'_>,
+    ) -> Result<Value, OdooError> {
+        if let Some(foreign) = wire::without_json2(answer) {
+            return Err(OdooError::ApiAbsent {
+                url: self.shown_url.clone(),
+                protocol: Protocol::Json2,
+                call: call.to_owned(),
+                answer: foreign,
+            });
+        }
+        wire::decode_response(answer.status, &answer.body, context)
     }
 }
 
@@ -180,7 +194,7 @@ impl Transport for Json2Transport {
         let value = self
             .http
             .send(&request, |answer| {
-                wire::decode_response(answer.status, &answer.body, &context)
+                self.decode("GET /web/version", &answer, &context)
             })
             .await?;
         wire::decode_version(&value).ok_or_else(|| {

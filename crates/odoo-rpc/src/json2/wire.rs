@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Credential, FaultKind, OdooError, OdooFault};
-use crate::http::snippet;
+use crate::http::{snippet, HttpAnswer};
 use crate::value::ServerVersion;
 
 /// The names JSON-2 knows the positional arguments of `method` by, in order (Odoo 19
@@ -147,8 +147,31 @@ pub(crate) fn decode_response(
     Err(http())
 }
 
+/// What `answer` is instead of a JSON-2 answer, if it is not one: a redirect, an HTML page other
+/// than Odoo's "No database is selected" (an unknown database, not a missing API), or a 404/405
+/// that is not Odoo's JSON error.
+pub(crate) fn without_json2(answer: &HttpAnswer) -> Option<String> {
+    let no_database =
+        answer.status == 404 && String::from_utf8_lossy(&answer.body).contains(NO_DATABASE_PAGE);
+    if no_database || TRANSIENT_STATUSES.contains(&answer.status) {
+        return None;
+    }
+    if let Some(foreign) = answer.foreign_to_api() {
+        return Some(foreign);
+    }
+    let odoo_json_error = serde_json::from_slice::<Value>(&answer.body)
+        .is_ok_and(|value| value.get("name").is_some_and(Value::is_string));
+    (matches!(answer.status, 404 | 405) && !odoo_json_error).then(|| {
+        format!(
+            "HTTP {} without Odoo's JSON error: {}",
+            answer.status,
+            snippet(&answer.body)
+        )
+    })
+}
+
 /// The exception Odoo raises for its "No database is selected" page.
-pub(crate) const NO_DATABASE_NAME: &str = "werkzeug.exceptions.NotFound";
+const NO_DATABASE_NAME: &str = "werkzeug.exceptions.NotFound";
 
 fn decode_success(status: u16, body: &[u8], url: &str) -> Result<Value, OdooError> {
     let invalid = |problem: String| OdooError::InvalidResponse {
@@ -281,5 +304,51 @@ mod tests {
                 .expect("version");
         assert_eq!(common.major(), Some(18));
         assert_eq!(decode_version(&json!("19.0")), None);
+    }
+
+    fn measured_odoo18_redirect() -> HttpAnswer {
+        HttpAnswer {
+            status: 303,
+            body: b"<!doctype html>\n<title>Redirecting...</title>".to_vec(),
+            location: Some(
+                "/web/login?redirect=%2Fjson%2F2%2Fres.users%2Fcontext_get%3F".to_owned(),
+            ),
+            content_type: Some("text/html; charset=utf-8".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_redirect_or_a_plain_404_page_means_no_json2_here() {
+        let redirect = without_json2(&measured_odoo18_redirect()).expect("absent");
+        assert_eq!(
+            redirect,
+            "HTTP 303 redirecting to /web/login?redirect=%2Fjson%2F2%2Fres.users%2Fcontext_get%3F"
+        );
+        let wrong_path = HttpAnswer::recorded("odoo18-fixtures/errors/wrong_path.json");
+        let absent = without_json2(&wrong_path).expect("absent");
+        assert!(absent.starts_with("HTTP 404 with an HTML page"), "{absent}");
+    }
+
+    #[test]
+    fn odoo_19s_own_errors_are_not_a_missing_api() {
+        for relative in [
+            "errors/unknown_model.json",
+            "errors/get_json2_model_method.json",
+            "errors/unknown_database_header.json",
+            "errors/missing_database_header.json",
+            "errors/expired_api_key.json",
+            "errors/search_read_domain_bad_operator.json",
+            "json2/res_users_context_get.json",
+        ] {
+            let answer = HttpAnswer::recorded(&format!("odoo19-fixtures/{relative}"));
+            assert_eq!(without_json2(&answer), None, "{relative}");
+        }
+        let proxy_down = HttpAnswer {
+            status: 502,
+            body: b"<h1>502 Bad Gateway</h1>".to_vec(),
+            location: None,
+            content_type: Some("text/html".to_owned()),
+        };
+        assert_eq!(without_json2(&proxy_down), None, "transient, retried");
     }
 }

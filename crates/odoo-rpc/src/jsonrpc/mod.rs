@@ -59,14 +59,15 @@ impl JsonRpcTransport {
         self.uid.load(Ordering::Relaxed)
     }
 
-    async fn log_in(&self) -> Result<i64, OdooError> {
+    pub(crate) async fn log_in(&self) -> Result<i64, OdooError> {
         let uid = self.authenticate(&self.login).await?;
         self.uid.store(uid, Ordering::Relaxed);
         self.confirmed.store(true, Ordering::Relaxed);
         Ok(uid)
     }
 
-    fn unauthenticated(config: &ClientConfig) -> Result<Self, OdooError> {
+    /// A transport that has not logged in yet: `common.version` works, `execute_kw` does not.
+    pub(crate) fn unauthenticated(config: &ClientConfig) -> Result<Self, OdooError> {
         let base_url = config.url.trim_end_matches('/');
         let endpoint = format!("{base_url}/jsonrpc");
         let retry = RetryPolicy {
@@ -125,6 +126,14 @@ impl JsonRpcTransport {
         let body = wire::request_body(id, service, method, args);
         self.http
             .post_json(&self.endpoint, &body, |answer| {
+                if let Some(foreign) = wire::without_jsonrpc(&answer) {
+                    return Err(OdooError::ApiAbsent {
+                        url: self.shown_url.clone(),
+                        protocol: Protocol::JsonRpc,
+                        call: format!("POST /jsonrpc ({service}.{method})"),
+                        answer: foreign,
+                    });
+                }
                 wire::decode_response(answer.status, &answer.body, &self.shown_endpoint)
             })
             .await

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::{OdooError, OdooFault};
-use crate::http::snippet;
+use crate::http::{snippet, HttpAnswer};
 
 /// `{"jsonrpc": "2.0", "method": "call", "params": {service, method, args}, "id": id}`.
 pub(crate) fn request_body(id: u64, service: &str, method: &str, args: Vec<Value>) -> Value {
@@ -14,6 +14,17 @@ pub(crate) fn request_body(id: u64, service: &str, method: &str, args: Vec<Value
         "params": {"service": service, "method": method, "args": args},
         "id": id,
     })
+}
+
+/// What `answer` is instead of a JSON-RPC answer, if it is not one: a redirect or a 404 (the
+/// route is not there: Odoo 20). Other error pages (a proxy's 502, a 200 maintenance page) stay
+/// HTTP errors and unreadable answers.
+pub(crate) fn without_jsonrpc(answer: &HttpAnswer) -> Option<String> {
+    match answer.status {
+        300..=399 => answer.foreign_to_api(),
+        404 => Some(format!("HTTP 404: {}", snippet(&answer.body))),
+        _ => None,
+    }
 }
 
 /// The `result` of a JSON-RPC answer; its `error` as `OdooError::Fault`; anything that is not a
@@ -125,5 +136,36 @@ mod tests {
         assert!(empty.to_string().contains("empty body"), "{empty}");
         let array = decode_response(200, b"[1]", URL);
         assert!(matches!(array, Err(OdooError::InvalidResponse { .. })));
+    }
+
+    #[test]
+    fn a_redirect_or_a_404_means_no_jsonrpc_here_other_pages_do_not() {
+        let gone = HttpAnswer {
+            status: 404,
+            body: b"<h1>Not Found</h1>".to_vec(),
+            location: None,
+            content_type: Some("text/html".to_owned()),
+        };
+        assert_eq!(
+            without_jsonrpc(&gone).as_deref(),
+            Some("HTTP 404: Not Found")
+        );
+        let moved = HttpAnswer {
+            status: 301,
+            location: Some("https://odoo.example/jsonrpc".to_owned()),
+            ..gone
+        };
+        assert_eq!(
+            without_jsonrpc(&moved).as_deref(),
+            Some("HTTP 301 redirecting to https://odoo.example/jsonrpc")
+        );
+        for relative in [
+            "odoo18-fixtures/jsonrpc/common_version.json",
+            "odoo18-fixtures/errors/execute_kw_unknown_model.json",
+            "odoo18-fixtures/errors/get_on_jsonrpc.json",
+        ] {
+            let answer = HttpAnswer::recorded(relative);
+            assert_eq!(without_jsonrpc(&answer), None, "{relative}");
+        }
     }
 }

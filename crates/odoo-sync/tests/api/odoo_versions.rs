@@ -14,10 +14,15 @@ use crate::sync_cli::{assert_catalog_matches_odoo, edit_like_a_shop_would};
 const PRODUCTS: usize = 800;
 const WEBHOOK_SECRET: &str = "test-webhook-secret";
 
-/// An app on Odoo `version` speaking `protocol` (`ODOO_PROTOCOL`).
+/// The protocol a test configures: `ODOO_PROTOCOL`'s value, or `DEFAULT` for none at all.
+const DEFAULT: &str = "the default";
+
+/// An app on Odoo `version` speaking `protocol` (`ODOO_PROTOCOL`, unset for `DEFAULT`).
 async fn app_speaking(version: u8, protocol: &str, products: usize) -> TestApp {
     let mut app = spawn_app_on(products, version).await;
-    app.env.insert("ODOO_PROTOCOL".into(), protocol.into());
+    if protocol != DEFAULT {
+        app.env.insert("ODOO_PROTOCOL".into(), protocol.into());
+    }
     app
 }
 
@@ -62,6 +67,37 @@ async fn the_pull_sync_matches_odoo_19_over_its_legacy_jsonrpc() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_pull_sync_matches_odoo_19_over_json2() {
     pull_sync_scenario(19, "json2").await;
+}
+
+/// What a new user meets: no `ODOO_PROTOCOL`, on an 18 (whose `/json/2` redirects to its login
+/// page) and on a 19 with an API key.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pull_sync_matches_odoo_18_and_19_with_the_default_protocol() {
+    pull_sync_scenario(18, DEFAULT).await;
+    pull_sync_scenario(19, DEFAULT).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_key_on_odoo_18_does_not_lead_the_default_protocol_astray() {
+    let mut app = app_speaking(18, DEFAULT, 30).await;
+    app.env
+        .insert("ODOO_API_KEY".into(), odoo_sim::DEFAULT_API_KEY.into());
+    let summary = app.cli_ok(&["sync", "--full"]).await;
+    assert!(summary.contains("created 30"), "{summary}");
+    assert_catalog_matches_odoo(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_explicit_json2_on_odoo_18_is_refused_with_the_way_out() {
+    let mut app = app_speaking(18, "json2", 5).await;
+    app.env
+        .insert("ODOO_API_KEY".into(), odoo_sim::DEFAULT_API_KEY.into());
+    let output = app.cli(&["sync", "--full"]).await;
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for part in ["does not speak JSON-2", "HTTP 303", "ODOO_PROTOCOL=jsonrpc"] {
+        assert!(stderr.contains(part), "{part}:\n{}", describe(&output));
+    }
 }
 
 /// A synced app on 19 over JSON-2, then a price change in Odoo the next sync would bring.
@@ -125,17 +161,33 @@ async fn json2_with_an_expired_api_key_stops_the_sync_and_says_so() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn odoo_check_detects_json2_on_19_and_jsonrpc_on_18() {
+async fn odoo_check_says_which_protocol_it_detected_and_why() {
     let app19 = app_speaking(19, "auto", 5).await;
     let out = app19.cli_ok(&["odoo", "check"]).await;
     assert!(
-        out.contains("Odoo 19.0") && out.contains("over json2"),
+        out.contains("Odoo 19.0")
+            && out.contains("over json2 (auto: Odoo 19.0 has JSON-2 and an API key is configured)"),
         "{out}"
     );
-    let app18 = app_speaking(18, "auto", 5).await;
+    let app18 = app_speaking(18, DEFAULT, 5).await;
     let out = app18.cli_ok(&["odoo", "check"]).await;
     assert!(
-        out.contains("Odoo 18.0") && out.contains("over jsonrpc"),
+        out.contains("Odoo 18.0")
+            && out
+                .contains("over jsonrpc (auto: Odoo 18.0 has no JSON-2 (it appeared in Odoo 19))"),
+        "{out}"
+    );
+    let mut keyless19 = app_speaking(19, DEFAULT, 5).await;
+    keyless19.env.remove("ODOO_API_KEY");
+    let out = keyless19.cli_ok(&["odoo", "check"]).await;
+    assert!(
+        out.contains("over jsonrpc") && out.contains("ODOO_API_KEY"),
+        "{out}"
+    );
+    let explicit = app_speaking(18, "jsonrpc", 5).await;
+    let out = explicit.cli_ok(&["odoo", "check"]).await;
+    assert!(
+        out.contains("over jsonrpc (ODOO_PROTOCOL=jsonrpc)"),
         "{out}"
     );
 }
