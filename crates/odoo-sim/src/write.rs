@@ -122,6 +122,11 @@ pub fn create(
     if model == TEMPLATE {
         create_single_variant(db, id, vals, now);
     }
+    if model == PRODUCT {
+        if let Some(tmpl) = owner_of(db, id) {
+            recompute_template_code(db, tmpl, ctx);
+        }
+    }
     if model == AUTOMATION {
         automation::link_actions(db, id, vals, ctx, now, uid)?;
     }
@@ -497,10 +502,36 @@ fn write_variants(
             t.recs.insert(id, rec);
         }
     }
+    if own.contains_key("default_code") {
+        for tmpl in &tmpls {
+            recompute_template_code(db, *tmpl, ctx);
+        }
+    }
     if !inherited.is_empty() {
         write(db, TEMPLATE, &tmpls, &inherited, ctx, now, uid)?;
     }
     Ok(())
+}
+
+fn owner_of(db: &Db, variant: i64) -> Option<i64> {
+    let def = model_def(PRODUCT)?;
+    db.rec(PRODUCT, variant)?
+        .get(def, "product_tmpl_id")
+        .m2o_id()
+}
+
+/// The template's stored `default_code`, recomputed as Odoo does when its variants or their codes
+/// change: the only variant's (as the writer's context sees them), else empty. A variant archived
+/// later does not trigger it, so an archived template keeps its code (FURN_0002 in the
+/// conformance data set).
+fn recompute_template_code(db: &mut Db, tmpl: i64, ctx: &Ctx) {
+    let code = db.single_variant_field(tmpl, "default_code", ctx);
+    if let Some(t) = db.table_mut(TEMPLATE) {
+        let def = t.def;
+        if let Some(rec) = t.recs.get_mut(&tmpl) {
+            rec.set(def, "default_code", code);
+        }
+    }
 }
 
 /// After a template write: every variant's write_date moves; `active`, and the code and barcode
@@ -626,5 +657,7 @@ fn unlink_variant(db: &mut Db, vid: i64) {
     db.unindex_variant(tmpl, vid);
     if db.variants_by_tmpl.get(&tmpl).is_none_or(Vec::is_empty) {
         unlink_template(db, tmpl);
+    } else {
+        recompute_template_code(db, tmpl, &Ctx::default());
     }
 }

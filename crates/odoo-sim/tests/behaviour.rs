@@ -547,3 +547,92 @@ async fn a_variant_name_write_renames_its_template() {
     );
     sim.shutdown().await;
 }
+
+/// `barcode` on a template is computed from its variants on every read (`store: false`), and its
+/// stored `default_code` recomputed when its only variant's code is written, as in Odoo 18.
+#[tokio::test]
+async fn a_template_s_codes_follow_its_only_variant() {
+    let sim = common::generated(60, 11).await;
+    let singles = rpc(
+        &sim,
+        "product.template",
+        "search_read",
+        json!([[["product_variant_count", "=", 1]]]),
+        json!({"fields": ["product_variant_ids"], "limit": 1}),
+    )
+    .await;
+    let template = singles[0]["id"].as_i64().unwrap();
+    let variant = singles[0]["product_variant_ids"][0].as_i64().unwrap();
+    let codes = json!({"default_code": "NEW-CODE", "barcode": "4006381333931"});
+    rpc(
+        &sim,
+        "product.product",
+        "write",
+        json!([[variant], codes]),
+        json!({}),
+    )
+    .await;
+    let read = rpc(
+        &sim,
+        "product.template",
+        "read",
+        json!([[template]]),
+        json!({"fields": ["default_code", "barcode"]}),
+    )
+    .await;
+    assert_eq!(read[0]["default_code"], "NEW-CODE");
+    assert_eq!(read[0]["barcode"], "4006381333931");
+    let fields = rpc(
+        &sim,
+        "product.template",
+        "fields_get",
+        json!([["barcode", "default_code"]]),
+        json!({"attributes": ["store"]}),
+    )
+    .await;
+    assert_eq!(fields["barcode"]["store"], false);
+    assert_eq!(fields["default_code"]["store"], true);
+}
+
+/// `search_read` drops `active_test` before reading, so a template's computed barcode counts its
+/// active variants there even when the search saw archived records; `read` keeps the context.
+#[tokio::test]
+async fn a_template_barcode_counts_active_variants_first_as_search_read_reads() {
+    let sim = common::generated(60, 11).await;
+    let pairs = rpc(
+        &sim,
+        "product.template",
+        "search_read",
+        json!([[["product_variant_count", "=", 2]]]),
+        json!({"fields": ["product_variant_ids"], "limit": 1}),
+    )
+    .await;
+    let template = pairs[0]["id"].as_i64().unwrap();
+    let variants: Vec<i64> =
+        serde_json::from_value(pairs[0]["product_variant_ids"].clone()).unwrap();
+    for (variant, barcode) in variants.iter().zip(["4006381333931", "4006381333948"]) {
+        let vals = json!([[variant], {"barcode": barcode}]);
+        rpc(&sim, "product.product", "write", vals, json!({})).await;
+    }
+    let archive = json!([[variants[0]], {"active": false}]);
+    rpc(&sim, "product.product", "write", archive, json!({})).await;
+    let all = json!({"context": {"active_test": false}, "fields": ["barcode"]});
+    let barcode_by = |method: &'static str, all: Json| {
+        let sim = &sim;
+        async move {
+            let args = match method {
+                "read" => json!([[template]]),
+                _ => json!([[["id", "=", template]]]),
+            };
+            rpc(sim, "product.template", method, args, all).await[0]["barcode"].clone()
+        }
+    };
+    assert_eq!(
+        barcode_by("search_read", all.clone()).await,
+        "4006381333948"
+    );
+    assert_eq!(barcode_by("read", all.clone()).await, false);
+    let archive = json!([[variants[1]], {"active": false}]);
+    rpc(&sim, "product.product", "write", archive, json!({})).await;
+    assert_eq!(barcode_by("search_read", all).await, false);
+}

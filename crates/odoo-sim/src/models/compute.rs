@@ -18,6 +18,7 @@ impl Db {
             (_, "display_name") => Val::Str(self.display_name(model, id, ctx)),
             (TEMPLATE, "product_variant_ids") => Val::Ids(self.variant_ids(id, ctx)),
             (TEMPLATE, "product_variant_count") => Val::Int(self.variant_ids(id, ctx).len() as i64),
+            (TEMPLATE, "barcode") => self.single_variant_field(id, "barcode", ctx),
             (PRODUCT, "name") => self.tmpl_field(rec, "name", ctx),
             (PRODUCT, "is_favorite") => self.tmpl_field(rec, "is_favorite", ctx),
             (PRODUCT, "price_extra") => Val::Float(self.price_extra(rec)),
@@ -59,6 +60,22 @@ impl Db {
         order::sort_default(self, PRODUCT, ids, ctx)
     }
 
+    /// Odoo's `_compute_barcode` / `_compute_default_code`: `field` of the template's only
+    /// variant as `ctx` sees them; with none visible, of its only variant archived or not; else
+    /// `False`. `search_read` drops `active_test` before reading, so there only active variants
+    /// count first, even when the search itself saw archived records.
+    pub fn single_variant_field(&self, tmpl: i64, field: &str, ctx: &Ctx) -> Val {
+        let mut variants = self.variant_ids(tmpl, ctx);
+        if variants.is_empty() && ctx.active_test {
+            variants = self.variant_ids(tmpl, &ctx.with_active_test(false));
+        }
+        let (Some(pdef), [only]) = (model_def(PRODUCT), variants.as_slice()) else {
+            return Val::False;
+        };
+        self.rec(PRODUCT, *only)
+            .map_or(Val::False, |variant| variant.get(pdef, field).clone())
+    }
+
     fn tmpl_of(&self, variant: &Rec) -> Option<(i64, &Rec)> {
         let pdef = model_def(PRODUCT)?;
         let tid = variant.get(pdef, "product_tmpl_id").m2o_id()?;
@@ -80,12 +97,13 @@ impl Db {
             return 0.0;
         };
         let ptavs = variant.get(pdef, "product_template_attribute_value_ids");
-        ptavs
+        let extras = ptavs
             .ids()
             .iter()
             .filter_map(|id| t.recs.get(id))
             .filter_map(|r| r.get(t.def, "price_extra").as_f64())
-            .sum()
+            .sum::<f64>();
+        round_product_price(extras)
     }
 
     fn lst_price(&self, variant: &Rec) -> f64 {
@@ -93,7 +111,7 @@ impl Db {
             let tdef = model_def(TEMPLATE)?;
             tmpl.get(tdef, "list_price").as_f64()
         });
-        list_price.unwrap_or(0.0) + self.price_extra(variant)
+        round_product_price(list_price.unwrap_or(0.0) + self.price_extra(variant))
     }
 
     /// Ancestors then self, joined: names (`complete_name`) or ids (`parent_path`).
@@ -240,5 +258,39 @@ fn with_code(code: &Val, name: String) -> String {
     match code {
         Val::Str(c) if !c.is_empty() => format!("[{c}] {name}"),
         _ => name,
+    }
+}
+
+/// Digits of Odoo's default "Product Price" decimal precision.
+const PRODUCT_PRICE_DIGITS: i32 = 2;
+
+/// What Odoo's `Float(digits='Product Price')` keeps of a computed price: `float_round` half-up
+/// to the precision, nudged by one ulp first so that 2.675 (stored as 2.67499…) gives 2.68, and
+/// divided back so that the result is the float nearest the decimal (5.1, not 5.1000000000000005).
+pub fn round_product_price(value: f64) -> f64 {
+    if value == 0.0 {
+        return 0.0;
+    }
+    let scale = 10f64.powi(PRODUCT_PRICE_DIGITS);
+    let normalized = value * scale;
+    let epsilon = 2f64.powf(normalized.abs().log2() - 52.0);
+    let rounded = (normalized.abs() + epsilon + 0.5)
+        .floor()
+        .copysign(normalized);
+    rounded / scale
+}
+
+#[cfg(test)]
+mod price_tests {
+    use super::round_product_price;
+
+    #[test]
+    fn prices_round_half_up_to_the_nearest_decimal_float() {
+        assert_eq!(round_product_price(0.1 + 0.2), 0.3);
+        assert_eq!(round_product_price(5.1 + 0.0), 5.1);
+        assert_eq!(round_product_price(2.675), 2.68);
+        assert_eq!(round_product_price(-2.675), -2.68);
+        assert_eq!(round_product_price(1.004), 1.0);
+        assert_eq!(round_product_price(211.7), 211.7);
     }
 }

@@ -172,7 +172,8 @@ pub const PRICELIST_ITEM: &str = "product.pricelist.item";
 static TEMPLATE_FIELDS: [FieldDef; 29] = [
     req(trans(f("name", Ty::Char, "Name"))),
     f("default_code", Ty::Char, "Internal Reference"),
-    f("barcode", Ty::Char, "Barcode"),
+    // Odoo computes it from the variants on every read (`store: false` in fields_get).
+    comp(f("barcode", Ty::Char, "Barcode")),
     f("list_price", Ty::Float, "Sales Price"),
     f("standard_price", Ty::Float, "Cost"),
     req(rel("categ_id", Ty::Many2one, CATEGORY, "Product Category")),
