@@ -13,12 +13,16 @@ use crate::domain::{Category, Product, Translation, Variant, WatermarkKey};
 pub const TEMPLATE: &str = "product.template";
 pub const VARIANT: &str = "product.product";
 pub const CATEGORY: &str = "product.category";
+pub const ATTRIBUTE_VALUE: &str = "product.template.attribute.value";
 
+/// What the engine reads of a template. `barcode` is not among them: Odoo computes it from the
+/// variants on every read (`store: false`), which costs more than half of the template read on a
+/// real server, and the engine reads the variants anyway (see `assemble`). `default_code` is
+/// stored and cheap.
 const TEMPLATE_FIELDS: &[&str] = &[
     "id",
     "name",
     "default_code",
-    "barcode",
     "list_price",
     "categ_id",
     "description_sale",
@@ -28,12 +32,14 @@ const TEMPLATE_FIELDS: &[&str] = &[
 ];
 /// Fields that only exist with the `website_sale` module.
 const WEBSITE_FIELDS: &[&str] = &["is_published", "public_categ_ids"];
+/// What the engine reads of a variant. `lst_price` is not among them: Odoo computes it on every
+/// read from the template's `list_price` and the attribute values' `price_extra`, half of the
+/// variant read on a real server; the engine has both (see `assemble`).
 const VARIANT_FIELDS: &[&str] = &[
     "id",
     "product_tmpl_id",
     "default_code",
     "barcode",
-    "lst_price",
     "active",
     "product_template_attribute_value_ids",
     "write_date",
@@ -216,12 +222,37 @@ pub async fn products(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let (templates, variants, translations) = futures::try_join!(
+    let (templates, variants, translations, price_extras) = futures::try_join!(
         read_templates(odoo, plan, ids),
         read_variants(odoo, ids),
         read_translations(odoo, plan, ids),
+        read_price_extras(odoo, ids),
     )?;
-    Ok(assemble(templates, variants, translations))
+    Ok(assemble(templates, variants, translations, &price_extras))
+}
+
+/// `price_extra` of every attribute value of the templates, by id: one cheap stored-field read in
+/// parallel with the others, instead of Odoo computing `lst_price` for each variant.
+async fn read_price_extras(
+    odoo: &dyn OdooApi,
+    template_ids: &[i64],
+) -> Result<HashMap<i64, f64>, SyncError> {
+    let domain = Domain::leaf("product_tmpl_id", "in", template_ids.to_vec());
+    let records = odoo
+        .search_read(
+            ATTRIBUTE_VALUE,
+            &domain,
+            &["price_extra"],
+            &options("id", None),
+        )
+        .await?;
+    records
+        .iter()
+        .map(|record| {
+            let extra = (|| Ok::<_, DecodeError>((record.id()?, record.get_f64("price_extra")?)))();
+            extra.map_err(|e| bad(ATTRIBUTE_VALUE, record, e))
+        })
+        .collect()
 }
 
 async fn read_templates(
@@ -286,10 +317,13 @@ async fn read_translations(
     Ok(by_id)
 }
 
+/// Templates with their variants and translations, and what Odoo would have computed from them:
+/// each variant's `lst_price`, and the template's `barcode` (see `only_variant_barcode`).
 fn assemble(
     templates: Vec<Product>,
     variants: Vec<(i64, Variant)>,
     mut translations: TranslationsById,
+    price_extras: &HashMap<i64, f64>,
 ) -> Vec<Product> {
     let mut variants_by_template: HashMap<i64, Vec<Variant>> = HashMap::new();
     for (owner, variant) in variants {
@@ -300,10 +334,40 @@ fn assemble(
         .map(|mut product| {
             product.variants = variants_by_template.remove(&product.id).unwrap_or_default();
             product.variants.sort_by_key(|variant| variant.id);
+            for variant in &mut product.variants {
+                let extras = variant
+                    .product_template_attribute_value_ids
+                    .iter()
+                    .filter_map(|id| price_extras.get(id));
+                variant.lst_price = variant_price(product.list_price, extras);
+            }
+            product.barcode = only_variant_barcode(&product.variants);
             product.translations = translations.remove(&product.id).unwrap_or_default();
             product
         })
         .collect()
+}
+
+/// The template's `barcode` as Odoo's `_compute_barcode` gives it to `search_read` (which reads
+/// with the default `active_test`): its only active variant's; with no active variant, its only
+/// variant's, archived (an archived template, like FURN_0002 in the demo data); else none.
+fn only_variant_barcode(variants: &[Variant]) -> Option<String> {
+    let mut active = variants.iter().filter(|variant| variant.active);
+    match (active.next(), active.next(), variants) {
+        (Some(only), None, _) => only.barcode.clone(),
+        (None, _, [only]) => only.barcode.clone(),
+        _ => None,
+    }
+}
+
+/// Odoo's `lst_price` without a `uom` in the context: `list_price` plus the sum of the attribute
+/// values' `price_extra`. Both are stored rounded to the "Product Price" precision, so their sum
+/// is that decimal plus float noise, which Odoo's own rounding removes; rounding at 6 decimals
+/// removes it the same way for any precision up to 6, without reading the precision.
+pub fn variant_price<'a>(list_price: f64, extras: impl Iterator<Item = &'a f64>) -> f64 {
+    const SCALE: f64 = 1e6;
+    let sum = list_price + extras.sum::<f64>();
+    (sum * SCALE).round() / SCALE
 }
 
 fn template(record: &Record, plan: &FieldPlan) -> Result<Product, DecodeError> {
@@ -312,7 +376,8 @@ fn template(record: &Record, plan: &FieldPlan) -> Result<Product, DecodeError> {
         id: record.id()?,
         name: required_str(record, "name")?,
         default_code: record.get_str("default_code")?,
-        barcode: record.get_str("barcode")?,
+        // Computed from the variants by `assemble`.
+        barcode: None,
         list_price: record.get_f64("list_price")?,
         categ_id: record.get_many2one("categ_id")?.map(|m| m.id),
         description_sale: record.get_str("description_sale")?,
@@ -352,7 +417,8 @@ fn variant(record: &Record) -> Result<Variant, DecodeError> {
         id: record.id()?,
         default_code: record.get_str("default_code")?,
         barcode: record.get_str("barcode")?,
-        lst_price: record.get_f64("lst_price")?,
+        // Computed from the template and the attribute values by `assemble`.
+        lst_price: 0.0,
         active: record.get_bool("active")?,
         product_template_attribute_value_ids: record
             .get_ids("product_template_attribute_value_ids")?,
@@ -519,5 +585,114 @@ pub async fn stock_levels(
         if quants.len() < PAGE as usize {
             return Ok(levels.into_values().collect());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The real Odoo 18 demo catalog, as recorded with `active_test: false`.
+    fn dataset() -> Value {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/odoo18-fixtures/conformance/dataset.json"
+        );
+        let text = std::fs::read_to_string(path).expect("the conformance data set");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    fn records(dataset: &Value, model: &str) -> Vec<Record> {
+        dataset["models"][model]
+            .as_array()
+            .expect("records")
+            .iter()
+            .map(|record| Record(record.as_object().expect("an object").clone()))
+            .collect()
+    }
+
+    #[test]
+    fn local_lst_price_and_barcode_equal_what_odoo_computed_for_the_demo_catalog() {
+        let dataset = dataset();
+        let plan = FieldPlan {
+            template_fields: Vec::new(),
+            extra_fields: Vec::new(),
+            langs: Vec::new(),
+        };
+        let templates = records(&dataset, TEMPLATE);
+        let variants = records(&dataset, VARIANT);
+        let ours: Vec<Product> = templates
+            .iter()
+            .map(|record| template(record, &plan).expect("a template"))
+            .collect();
+        let our_variants = variants
+            .iter()
+            .map(|record| {
+                let owner = required_many2one(record, "product_tmpl_id").expect("an owner");
+                (owner, variant(record).expect("a variant"))
+            })
+            .collect();
+        let extras = records(&dataset, ATTRIBUTE_VALUE)
+            .iter()
+            .map(|record| (record.id().unwrap(), record.get_f64("price_extra").unwrap()))
+            .collect();
+        let products = assemble(ours, our_variants, HashMap::new(), &extras);
+        assert_eq!(products.len(), 45);
+        let mut with_extras = 0;
+        for (product, recorded) in products.iter().zip(&templates) {
+            assert_eq!(product.barcode, recorded.get_str("barcode").unwrap());
+            assert_eq!(
+                product.default_code,
+                recorded.get_str("default_code").unwrap()
+            );
+            for variant in &product.variants {
+                let recorded = variants.iter().find(|v| v.id() == Ok(variant.id)).unwrap();
+                let expected = recorded.get_f64("lst_price").unwrap();
+                assert_eq!(variant.lst_price, expected, "variant {}", variant.id);
+                with_extras += usize::from(recorded.get_f64("price_extra").unwrap() != 0.0);
+            }
+        }
+        assert_eq!(
+            with_extras, 3,
+            "the data set prices three variants' attribute values"
+        );
+        // The archived template keeps its only (archived) variant's code.
+        let desk_pad = products.iter().find(|p| p.id == 32).unwrap();
+        assert!(!desk_pad.active);
+        assert_eq!(desk_pad.default_code.as_deref(), Some("FURN_0002"));
+    }
+
+    fn variant_with(barcode: &str, active: bool) -> Variant {
+        Variant {
+            id: 1,
+            default_code: None,
+            barcode: Some(barcode.to_owned()),
+            lst_price: 0.0,
+            active,
+            product_template_attribute_value_ids: Vec::new(),
+            write_date: NaiveDateTime::default(),
+        }
+    }
+
+    #[test]
+    fn a_template_barcode_is_its_only_active_variant_s_else_its_only_archived_one_s() {
+        let barcode = |variants: &[Variant]| only_variant_barcode(variants);
+        let (on, off) = (variant_with("on", true), variant_with("off", false));
+        assert_eq!(barcode(std::slice::from_ref(&on)).as_deref(), Some("on"));
+        assert_eq!(barcode(&[off.clone(), on.clone()]).as_deref(), Some("on"));
+        assert_eq!(barcode(std::slice::from_ref(&off)).as_deref(), Some("off"));
+        assert_eq!(barcode(&[off.clone(), off.clone()]), None);
+        assert_eq!(barcode(&[on.clone(), on]), None);
+        assert_eq!(barcode(&[]), None);
+    }
+
+    #[test]
+    fn a_variant_price_loses_the_float_noise_of_the_sum() {
+        assert_eq!(variant_price(0.1, [0.2].iter()), 0.3);
+        assert_eq!(variant_price(5.1, [].iter()), 5.1);
+        assert_eq!(variant_price(1799.0, [50.0, 10.0].iter()), 1859.0);
+        assert_eq!(variant_price(1.234, [0.001].iter()), 1.235);
+        assert_eq!(variant_price(-3.3, [1.1].iter()), -2.2);
     }
 }
