@@ -9,6 +9,7 @@ use crate::value::{parse_dt, Ctx, Val};
 use crate::wire::{py_leaf, OdooErr};
 use chrono::{NaiveDateTime, Timelike};
 use serde_json::{json, Value as Json};
+use std::cmp::Ordering;
 
 /// A compiled domain: no `!` left, every leaf bound to a field.
 #[derive(Clone, Debug)]
@@ -116,7 +117,7 @@ impl Op {
     }
 }
 
-/// A leaf's right-hand side, typed for the field.
+/// A leaf's right-hand side, typed for the field. `List` is built with `Operand::list`.
 #[derive(Clone, Debug)]
 pub enum Operand {
     Null,
@@ -128,6 +129,20 @@ pub enum Operand {
     Second(NaiveDateTime),
     List(Vec<Operand>),
     Pat(Pattern),
+}
+
+impl Operand {
+    /// A list operand, numbers first in ascending order (the rest after them, in their order):
+    /// the order `list_contains` searches. Every list operand is built here.
+    pub fn list(mut items: Vec<Operand>) -> Operand {
+        items.sort_by(|a, b| match (a, b) {
+            (Operand::Num(a), Operand::Num(b)) => a.total_cmp(b),
+            (Operand::Num(_), _) => Ordering::Less,
+            (_, Operand::Num(_)) => Ordering::Greater,
+            _ => Ordering::Equal,
+        });
+        Operand::List(items)
+    }
 }
 
 const OPERATORS: &[&str] = &[
@@ -262,7 +277,7 @@ fn in_ids(field: FieldRef, ids: Vec<i64>) -> Node {
     Node::Leaf(Leaf {
         field,
         op: Op::In,
-        operand: Operand::List(ids),
+        operand: Operand::list(ids),
     })
 }
 
@@ -460,7 +475,7 @@ fn build_leaf(
 fn whole_seconds(operand: Operand) -> Operand {
     match operand {
         Operand::Dt(at) => Operand::Second(at.with_nanosecond(0).unwrap_or(at)),
-        Operand::List(items) => Operand::List(items.into_iter().map(whole_seconds).collect()),
+        Operand::List(items) => Operand::list(items.into_iter().map(whole_seconds).collect()),
         other => other,
     }
 }
@@ -514,7 +529,7 @@ fn name_match_leaf(db: &Db, field: FieldRef, op: Op, value: &Json, ctx: &Ctx) ->
     Node::Leaf(Leaf {
         field,
         op,
-        operand: Operand::List(ids),
+        operand: Operand::list(ids),
     })
 }
 
@@ -545,7 +560,7 @@ fn hierarchy_leaf(db: &Db, model: &str, field: FieldRef, op: &str, value: &Json)
     Node::Leaf(Leaf {
         field,
         op: Op::In,
-        operand: Operand::List(ids.into_iter().map(|i| Operand::Num(i as f64)).collect()),
+        operand: Operand::list(ids.into_iter().map(|i| Operand::Num(i as f64)).collect()),
     })
 }
 
@@ -617,7 +632,7 @@ fn scalar(field: &FieldRef, v: &Json) -> Result<Operand, OdooErr> {
             Operand::Dt(datetime_operand(field, s)?)
         }
         Json::String(s) => Operand::Str(s.clone()),
-        Json::Array(items) => Operand::List(
+        Json::Array(items) => Operand::list(
             items
                 .iter()
                 .map(|i| scalar(field, i))
@@ -665,11 +680,30 @@ pub fn leaf_matches(ty: Ty, op: Op, v: &Val, o: &Operand) -> bool {
     match op {
         Op::Eq => equals(ty, v, o),
         Op::In => match o {
-            Operand::List(items) => items.iter().any(|i| equals(ty, v, i)),
+            Operand::List(items) => list_contains(ty, v, items),
             single => equals(ty, v, single),
         },
         Op::Like | Op::ILike | Op::EqLike | Op::EqILike => like(v, o),
         cmp_op => compare(cmp_op, v, o),
+    }
+}
+
+/// `v in items`: a binary search for an id or integer in a list of numbers only (`Operand::list`
+/// sorts them), so that `product_tmpl_id in [2,500 ids]` over a large table stays linear.
+fn list_contains(ty: Ty, v: &Val, items: &[Operand]) -> bool {
+    let key = match v {
+        Val::M2o(id) => Some(*id as f64),
+        Val::Int(i) => Some(*i as f64),
+        _ => None,
+    };
+    match (key, items.last()) {
+        (Some(key), Some(Operand::Num(_))) => items
+            .binary_search_by(|item| match item {
+                Operand::Num(n) => n.total_cmp(&key),
+                _ => Ordering::Greater,
+            })
+            .is_ok(),
+        _ => items.iter().any(|i| equals(ty, v, i)),
     }
 }
 
@@ -858,13 +892,34 @@ mod tests {
             &null,
             &pat("%x%", false)
         ));
-        let ids = Operand::List(vec![Operand::Num(8.0), Operand::Num(1.0)]);
+        let ids = Operand::list(vec![Operand::Num(8.0), Operand::Num(1.0)]);
         assert!(leaf_matches(Ty::Many2one, Op::NotIn, &null, &ids));
         assert!(!leaf_matches(Ty::Many2one, Op::NotIn, &Val::M2o(8), &ids));
         assert!(leaf_matches(Ty::Many2one, Op::In, &Val::M2o(8), &ids));
-        let with_false = Operand::List(vec![Operand::Num(8.0), Operand::Null]);
+        let with_false = Operand::list(vec![Operand::Num(8.0), Operand::Null]);
         assert!(!leaf_matches(Ty::Many2one, Op::NotIn, &null, &with_false));
         assert!(leaf_matches(Ty::Many2one, Op::In, &null, &with_false));
+    }
+
+    #[test]
+    fn a_long_id_list_finds_every_member_whatever_its_order() {
+        let ids: Vec<i64> = (0..3_000).map(|i| (i * 7_919) % 10_007).collect();
+        let list = Operand::list(ids.iter().map(|i| Operand::Num(*i as f64)).collect());
+        for id in 0..10_007 {
+            let member = ids.contains(&id);
+            assert_eq!(
+                leaf_matches(Ty::Many2one, Op::In, &Val::M2o(id), &list),
+                member
+            );
+            assert_eq!(
+                leaf_matches(Ty::Integer, Op::NotIn, &Val::Int(id), &list),
+                !member
+            );
+        }
+        assert!(!leaf_matches(Ty::Many2one, Op::In, &Val::False, &list));
+        let mixed = Operand::list(vec![Operand::Null, Operand::Num(9.0), Operand::Num(3.0)]);
+        assert!(leaf_matches(Ty::Many2one, Op::In, &Val::M2o(3), &mixed));
+        assert!(leaf_matches(Ty::Many2one, Op::In, &Val::False, &mixed));
     }
 
     #[test]
