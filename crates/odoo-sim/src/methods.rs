@@ -6,7 +6,7 @@ use crate::domain::{self, Node, Op, Operand};
 use crate::models::defs::{model_def, Ty, PRODUCT, TEMPLATE, TEMPLATE_FIELD_ORDER};
 use crate::models::{Db, FieldRef, Src};
 use crate::order;
-use crate::value::Ctx;
+use crate::value::{Ctx, Val};
 use crate::wire::{OdooErr, RpcResult};
 use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value as Json};
@@ -270,8 +270,9 @@ fn search_read(db: &Db, call: &Call) -> Result<Json, OdooErr> {
     )?;
     // search_read drops active_test once the search is done.
     let ctx = call.ctx.with_active_test(true);
+    let load = Load::of(call.arg(usize::MAX, "load"));
     Ok(Json::Array(read_records(
-        db, call.model, &ids, &fields, &ctx,
+        db, call.model, &ids, &fields, &ctx, load,
     )))
 }
 
@@ -279,9 +280,28 @@ fn read(db: &Db, call: &Call) -> Result<Json, OdooErr> {
     call.check_kwargs(&["fields", "load"], "BaseModel.read")?;
     let ids = ids_arg(call.arg(0, "ids"));
     let fields = resolve_fields(db, call.model, call.arg(1, "fields"), call.ctx.series)?;
+    let load = Load::of(call.arg(2, "load"));
     Ok(Json::Array(read_records(
-        db, call.model, &ids, &fields, &call.ctx,
+        db, call.model, &ids, &fields, &call.ctx, load,
     )))
+}
+
+/// `read`'s `load` argument: `"_classic_read"` (the default) gives a many2one as `[id, name]`,
+/// anything else (`null`, `false`, `""`) as a bare id, without computing the name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Load {
+    Classic,
+    BareIds,
+}
+
+impl Load {
+    pub fn of(arg: Option<&Json>) -> Load {
+        match arg {
+            None => Load::Classic,
+            Some(Json::String(s)) if s == "_classic_read" => Load::Classic,
+            Some(_) => Load::BareIds,
+        }
+    }
 }
 
 /// `[1, 2]`, `1`, or nothing, as a list of ids.
@@ -333,6 +353,7 @@ pub fn read_records(
     ids: &[i64],
     fields: &[FieldRef],
     ctx: &Ctx,
+    load: Load,
 ) -> Vec<Json> {
     let Some(t) = db.table(model) else {
         return Vec::new();
@@ -344,8 +365,11 @@ pub fn read_records(
         .map(|(id, rec)| {
             let mut obj = Map::with_capacity(fields.len());
             for f in fields {
-                let v = db.value(model, id, rec, f, ctx);
-                obj.insert(f.name.clone(), db.to_wire(v, f, ctx));
+                let wire = match (db.value(model, id, rec, f, ctx), load) {
+                    (Val::M2o(id) | Val::Ref(id, _), Load::BareIds) => json!(id),
+                    (v, _) => db.to_wire(v, f, ctx),
+                };
+                obj.insert(f.name.clone(), wire);
             }
             Json::Object(obj)
         })

@@ -403,7 +403,7 @@ async fn faults_can_be_switched_on_and_off_and_calls_are_counted() {
 
 #[tokio::test]
 async fn the_generated_catalog_is_the_same_for_the_same_seed() {
-    use odoo_sim::methods::{read_records, resolve_fields};
+    use odoo_sim::methods::{read_records, resolve_fields, Load};
     use odoo_sim::value::Ctx;
     let dump = |seed: u64| {
         let db = odoo_sim::generate::generate(300, seed);
@@ -416,7 +416,14 @@ async fn the_generated_catalog_is_the_same_for_the_same_seed() {
         ] {
             let ids: Vec<i64> = db.table(model).unwrap().recs.keys().copied().collect();
             let fields = resolve_fields(&db, model, None, 18).unwrap();
-            out.extend(read_records(&db, model, &ids, &fields, &Ctx::default()));
+            out.extend(read_records(
+                &db,
+                model,
+                &ids,
+                &fields,
+                &Ctx::default(),
+                Load::Classic,
+            ));
         }
         out
     };
@@ -635,4 +642,31 @@ async fn a_template_barcode_counts_active_variants_first_as_search_read_reads() 
     let archive = json!([[variants[1]], {"active": false}]);
     rpc(&sim, "product.product", "write", archive, json!({})).await;
     assert_eq!(barcode_by("search_read", all).await, false);
+}
+
+/// `load` other than `_classic_read` gives a many2one as a bare id (recorded on Odoo 19's
+/// `product_template_read_load_none`; the webhook payloads of Odoo 18 read the same way).
+#[tokio::test]
+async fn a_read_with_load_null_gives_many2one_as_bare_ids() {
+    let sim = common::generated(20, 3).await;
+    let fields = json!(["product_tmpl_id", "write_date"]);
+    let search_read = |kwargs: Json| {
+        let sim = &sim;
+        async move { rpc(sim, "product.product", "search_read", json!([[]]), kwargs).await }
+    };
+    let classic = search_read(json!({"fields": fields, "limit": 1})).await;
+    assert!(classic[0]["product_tmpl_id"].is_array(), "{classic}");
+    let bare = search_read(json!({"fields": fields, "limit": 1, "load": null})).await;
+    assert_eq!(bare[0]["product_tmpl_id"], classic[0]["product_tmpl_id"][0]);
+    assert_eq!(bare[0]["write_date"], classic[0]["write_date"]);
+    let id = bare[0]["id"].clone();
+    let read = rpc(
+        &sim,
+        "product.product",
+        "read",
+        json!([[id], fields, false]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(read[0]["product_tmpl_id"], bare[0]["product_tmpl_id"]);
 }
