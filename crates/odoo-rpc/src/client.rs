@@ -186,6 +186,9 @@ impl OdooApi for OdooClient {
     ) -> Result<Vec<Record>, OdooError> {
         let mut kwargs = fields_kwargs(fields);
         opts.insert_into(&mut kwargs);
+        if opts.bare_many2one {
+            kwargs.insert("load".to_owned(), Value::Null);
+        }
         let result = self
             .call(model, "search_read", vec![domain.to_value()], kwargs)
             .await?;

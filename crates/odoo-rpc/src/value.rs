@@ -89,6 +89,16 @@ impl Record {
         self.decode_optional(field, "[id, \"name\"] or false", many2one_from_value)
     }
 
+    /// The id of a many2one field read either way: `[id, "name"]`, or a bare id as
+    /// `SearchOptions::bare_many2one` asks; `None` for `false`.
+    pub fn get_many2one_id(&self, field: &str) -> Result<Option<i64>, DecodeError> {
+        self.decode_optional(field, "an id, [id, \"name\"] or false", |value| {
+            value
+                .as_i64()
+                .or_else(|| many2one_from_value(value).map(|m| m.id))
+        })
+    }
+
     /// An x2many field: a list of ids.
     pub fn get_ids(&self, field: &str) -> Result<Vec<i64>, DecodeError> {
         self.decode(field, "a list of ids", ids_from_value)
@@ -244,6 +254,9 @@ pub struct SearchOptions {
     /// e.g. `"id"`, `"write_date, id"`.
     pub order: Option<String>,
     pub context: Context,
+    /// `search_read` only: many2one fields as bare ids (`load: null`), which spares Odoo
+    /// computing each related record's display name. Read them with `Record::get_many2one_id`.
+    pub bare_many2one: bool,
 }
 
 impl SearchOptions {
@@ -264,6 +277,11 @@ impl SearchOptions {
 
     pub fn context(mut self, context: Context) -> Self {
         self.context = context;
+        self
+    }
+
+    pub fn bare_many2one(mut self) -> Self {
+        self.bare_many2one = true;
         self
     }
 
@@ -333,6 +351,19 @@ mod tests {
         };
         assert_eq!(product.get_many2one("categ_id"), Ok(Some(category)));
         assert_eq!(product.get_ids("product_variant_ids"), Ok(vec![5, 6]));
+    }
+
+    #[test]
+    fn a_many2one_id_reads_from_either_load() {
+        let bare = record(json!({"id": 5, "categ_id": 8, "uom_id": false, "bad": "8"}));
+        assert_eq!(bare.get_many2one_id("categ_id"), Ok(Some(8)));
+        assert_eq!(bare.get_many2one_id("uom_id"), Ok(None));
+        assert_eq!(product().get_many2one_id("categ_id"), Ok(Some(8)));
+        let error = bare.get_many2one_id("bad").unwrap_err();
+        assert!(
+            error.to_string().contains("field 'bad' of record 5"),
+            "{error}"
+        );
     }
 
     #[test]

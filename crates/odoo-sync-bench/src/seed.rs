@@ -57,6 +57,8 @@ pub async fn run(target: &Target) -> anyhow::Result<SyncOutcome> {
             offset: Some(offset),
             order: Some("id".to_string()),
             context: Context::default(),
+            // The seed read many2one fields with their names.
+            bare_many2one: false,
         };
         let page = odoo
             .search_read("product.template", &Domain::all(), FIELDS, &options)

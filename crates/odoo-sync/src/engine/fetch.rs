@@ -91,11 +91,15 @@ pub fn archived_too() -> Context {
     Context::default().active_test(false)
 }
 
+/// Archived records too, and many2one fields as bare ids: the engine keeps ids only, and a
+/// related record's display name costs Odoo a computation per record (the variant's
+/// `product_tmpl_id` is the template's computed name).
 fn options(order: &str, limit: Option<u32>) -> SearchOptions {
     SearchOptions {
         limit,
         order: Some(order.to_string()),
         context: archived_too(),
+        bare_many2one: true,
         ..SearchOptions::default()
     }
 }
@@ -379,7 +383,7 @@ fn template(record: &Record, plan: &FieldPlan) -> Result<Product, DecodeError> {
         // Computed from the variants by `assemble`.
         barcode: None,
         list_price: record.get_f64("list_price")?,
-        categ_id: record.get_many2one("categ_id")?.map(|m| m.id),
+        categ_id: record.get_many2one_id("categ_id")?,
         description_sale: record.get_str("description_sale")?,
         active: record.get_bool("active")?,
         sale_ok: record.get_bool("sale_ok")?,
@@ -431,7 +435,7 @@ fn category(record: &Record) -> Result<Category, DecodeError> {
         id: record.id()?,
         name: required_str(record, "name")?,
         complete_name: required_str(record, "complete_name")?,
-        parent_id: record.get_many2one("parent_id")?.map(|m| m.id),
+        parent_id: record.get_many2one_id("parent_id")?,
         write_date: required_datetime(record, "write_date")?,
     })
 }
@@ -457,10 +461,9 @@ fn required_datetime(record: &Record, field: &str) -> Result<NaiveDateTime, Deco
 }
 
 fn required_many2one(record: &Record, field: &str) -> Result<i64, DecodeError> {
-    Ok(record
-        .get_many2one(field)?
-        .ok_or_else(|| missing(record, field, "a many2one"))?
-        .id)
+    record
+        .get_many2one_id(field)?
+        .ok_or_else(|| missing(record, field, "a many2one"))
 }
 
 fn missing(record: &Record, field: &str, expected: &str) -> DecodeError {
