@@ -70,6 +70,17 @@ pub enum OdooError {
     /// A call this transport cannot express (e.g. positional arguments JSON-2 has no name for).
     #[error("cannot call {call}: {reason}")]
     InvalidCall { call: String, reason: String },
+    /// A write failed after it may have reached Odoo (a timeout, a reset, a 5xx): it may have
+    /// committed, so it was not sent again.
+    #[error(
+        "{call} may or may not have been applied in Odoo: {source}. It was not retried, since \
+         sending a write again could apply it twice: check Odoo before trying again"
+    )]
+    OutcomeUnknown {
+        call: String,
+        #[source]
+        source: Box<OdooError>,
+    },
     #[error(transparent)]
     Fault(#[from] OdooFault),
     #[error(transparent)]
@@ -87,6 +98,18 @@ impl OdooError {
         }
     }
 
+    /// The request certainly never reached Odoo (the connection could not be opened), so even a
+    /// write may be sent again.
+    pub fn never_sent(&self) -> bool {
+        let OdooError::Transport { source, .. } = self else {
+            return false;
+        };
+        match source.downcast_ref::<reqwest::Error>() {
+            Some(error) => error.is_connect(),
+            None => source.is::<NotSent>(),
+        }
+    }
+
     /// The fault Odoo raised, if this is one.
     pub fn fault(&self) -> Option<&OdooFault> {
         match self {
@@ -95,6 +118,12 @@ impl OdooError {
         }
     }
 }
+
+/// A transport failure known to have happened before anything was sent (used by tests and fakes
+/// that have no real connection to refuse).
+#[derive(Debug, thiserror::Error)]
+#[error("connection refused before the request was sent")]
+pub struct NotSent;
 
 /// The secret a transport authenticated with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::error::{truncate_chars, OdooError};
-use crate::retry::{with_retries, RetryPolicy};
+use crate::retry::{with_retries, Replay, RetryPolicy};
 
 /// One request to send (again, on a retry). Headers marked sensitive stay out of `Debug` output.
 pub(crate) struct HttpRequest<'a> {
@@ -111,15 +111,16 @@ impl HttpPoster {
     }
 
     /// POSTs `body` as JSON and decodes the answer with `decode`, retrying retryable failures
-    /// (including those `decode` reports, such as an HTTP 502).
+    /// (including those `decode` reports, such as an HTTP 502) as `replay` allows.
     pub async fn post_json<T>(
         &self,
         url: &str,
         body: &Value,
+        replay: Replay<'_>,
         decode: impl Fn(HttpAnswer) -> Result<T, OdooError>,
     ) -> Result<T, OdooError> {
         let shown_url = redacted_url(url);
-        with_retries(self.retry, &shown_url, || async {
+        with_retries(self.retry, &shown_url, replay, || async {
             let answer = self.post_once(url, &shown_url, body).await?;
             decode(answer)
         })
@@ -131,10 +132,11 @@ impl HttpPoster {
     pub async fn send<T>(
         &self,
         request: &HttpRequest<'_>,
+        replay: Replay<'_>,
         decode: impl Fn(HttpAnswer) -> Result<T, OdooError>,
     ) -> Result<T, OdooError> {
         let shown_url = redacted_url(request.url);
-        with_retries(self.retry, &shown_url, || async {
+        with_retries(self.retry, &shown_url, replay, || async {
             let mut builder = self
                 .client
                 .request(request.method.clone(), request.url)

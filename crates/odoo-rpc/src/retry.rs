@@ -33,10 +33,48 @@ pub fn backoff_delay(attempt: u32, base: Duration, cap: Duration) -> Duration {
     Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
 }
 
-/// Runs `call` until it succeeds, fails with a non-retryable error, or retries are used up.
+/// Model methods that change nothing in Odoo: a call of one that failed on its way may simply be
+/// sent again. Any other method (`create`, `write`, `unlink`, `action_*`...) may have committed
+/// before its answer was lost, and sending it again could apply it twice.
+const READ_ONLY_METHODS: &[&str] = &[
+    "search",
+    "search_read",
+    "search_count",
+    "read",
+    "read_group",
+    "fields_get",
+    "name_search",
+    "context_get",
+    "check_access_rights",
+    "has_group",
+];
+
+/// What a failed call may do again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay<'a> {
+    /// A read: retry on every retryable error.
+    Read,
+    /// A write, named for the error: retry only when the request never reached the server.
+    Write(&'a str),
+}
+
+impl<'a> Replay<'a> {
+    /// `call` (e.g. `product.template.write`) of model method `method`.
+    pub fn of_method(method: &str, call: &'a str) -> Replay<'a> {
+        match READ_ONLY_METHODS.contains(&method) {
+            true => Replay::Read,
+            false => Replay::Write(call),
+        }
+    }
+}
+
+/// Runs `call` until it succeeds, fails with a non-retryable error, or retries are used up. A
+/// write that failed after it may have reached Odoo is not retried: its error says the outcome
+/// is unknown.
 pub(crate) async fn with_retries<T, F, Fut>(
     policy: RetryPolicy,
     url: &str,
+    replay: Replay<'_>,
     mut call: F,
 ) -> Result<T, OdooError>
 where
@@ -45,8 +83,14 @@ where
 {
     let mut attempt = 0;
     loop {
-        match call().await {
-            Err(error) if error.is_retryable() && attempt < policy.max_retries => {
+        match (call().await, replay) {
+            (Err(error), Replay::Write(call)) if error.is_retryable() && !error.never_sent() => {
+                return Err(OdooError::OutcomeUnknown {
+                    call: call.to_owned(),
+                    source: Box::new(error),
+                });
+            }
+            (Err(error), _) if error.is_retryable() && attempt < policy.max_retries => {
                 let delay = backoff_delay(attempt, policy.base, policy.cap);
                 attempt += 1;
                 tracing::warn!(
@@ -59,7 +103,7 @@ where
                 );
                 tokio::time::sleep(delay).await;
             }
-            outcome => return outcome,
+            (outcome, _) => return outcome,
         }
     }
 }
@@ -120,11 +164,12 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_max_retries() {
         let calls = AtomicU32::new(0);
-        let outcome: Result<(), _> = with_retries(policy(3), "http://odoo", || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(timeout())
-        })
-        .await;
+        let outcome: Result<(), _> =
+            with_retries(policy(3), "http://odoo", Replay::Read, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(timeout())
+            })
+            .await;
         assert!(matches!(outcome, Err(OdooError::Timeout { .. })));
         assert_eq!(calls.load(Ordering::SeqCst), 4);
     }
@@ -132,13 +177,68 @@ mod tests {
     #[tokio::test]
     async fn does_not_retry_a_fault() {
         let calls = AtomicU32::new(0);
-        let outcome: Result<(), _> = with_retries(policy(3), "http://odoo", || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            let fault = crate::OdooFault::new("builtins.ValueError", "Invalid field", 200);
-            Err(OdooError::Fault(fault))
-        })
-        .await;
+        let outcome: Result<(), _> =
+            with_retries(policy(3), "http://odoo", Replay::Read, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let fault = crate::OdooFault::new("builtins.ValueError", "Invalid field", 200);
+                Err(OdooError::Fault(fault))
+            })
+            .await;
         assert!(outcome.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_timed_out_is_not_sent_again_and_says_its_outcome_is_unknown() {
+        let calls = AtomicU32::new(0);
+        let write = Replay::of_method("create", "product.template.create");
+        let outcome: Result<(), _> = with_retries(policy(3), "http://odoo", write, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(timeout())
+        })
+        .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let error = outcome.unwrap_err();
+        assert!(!error.is_retryable());
+        let message = error.to_string();
+        assert!(message.contains("product.template.create"), "{message}");
+        assert!(
+            message.contains("may or may not have been applied"),
+            "{message}"
+        );
+        assert!(message.contains("did not answer within"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_never_reached_odoo_is_retried() {
+        let calls = AtomicU32::new(0);
+        let write = Replay::of_method("write", "product.template.write");
+        let refused = || OdooError::Transport {
+            url: "http://odoo".to_owned(),
+            source: Box::new(crate::error::NotSent),
+        };
+        let outcome: Result<(), _> = with_retries(policy(2), "http://odoo", write, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(refused())
+        })
+        .await;
+        assert!(matches!(outcome, Err(OdooError::Transport { .. })));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn only_reads_are_replayed() {
+        for method in ["search_read", "read", "search_count", "fields_get"] {
+            assert_eq!(Replay::of_method(method, "x"), Replay::Read);
+        }
+        for method in [
+            "create",
+            "write",
+            "unlink",
+            "action_apply_inventory",
+            "copy",
+        ] {
+            assert_eq!(Replay::of_method(method, "x"), Replay::Write("x"));
+        }
     }
 }

@@ -21,7 +21,7 @@ use crate::client::ClientConfig;
 use crate::error::{Credential, DecodeError, OdooError};
 use crate::http::{redacted_url, HttpAnswer, HttpPoster, HttpRequest};
 use crate::protocol::Protocol;
-use crate::retry::{RetryPolicy, MAX_RETRY_DELAY};
+use crate::retry::{Replay, RetryPolicy, MAX_RETRY_DELAY};
 use crate::transport::Transport;
 use crate::value::ServerVersion;
 
@@ -149,8 +149,12 @@ impl Json2Transport {
         };
         let context = self.error_context();
         let call = format!("POST /json/2/{model}/{method}");
+        let name = format!("{model}.{method}");
+        let replay = Replay::of_method(method, &name);
         self.http
-            .send(&request, |answer| self.decode(&call, &answer, &context))
+            .send(&request, replay, |answer| {
+                self.decode(&call, &answer, &context)
+            })
             .await
     }
 
@@ -193,7 +197,7 @@ impl Transport for Json2Transport {
         let context = self.error_context();
         let value = self
             .http
-            .send(&request, |answer| {
+            .send(&request, Replay::Read, |answer| {
                 self.decode("GET /web/version", &answer, &context)
             })
             .await?;

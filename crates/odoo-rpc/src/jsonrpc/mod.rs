@@ -19,7 +19,7 @@ use crate::client::ClientConfig;
 use crate::error::{DecodeError, FaultKind, OdooError};
 use crate::http::{redacted_url, HttpPoster};
 use crate::protocol::Protocol;
-use crate::retry::{RetryPolicy, MAX_RETRY_DELAY};
+use crate::retry::{Replay, RetryPolicy, MAX_RETRY_DELAY};
 use crate::transport::Transport;
 use crate::value::ServerVersion;
 
@@ -104,7 +104,9 @@ impl JsonRpcTransport {
             Value::from(self.password.expose_secret()),
             Value::Object(Map::new()),
         ];
-        let result = self.call("common", "authenticate", args).await?;
+        let result = self
+            .call("common", "authenticate", args, Replay::Read)
+            .await?;
         match result {
             Value::Bool(false) => Err(OdooError::AuthenticationFailed {
                 login: login.to_owned(),
@@ -121,11 +123,12 @@ impl JsonRpcTransport {
         service: &str,
         method: &str,
         args: Vec<Value>,
+        replay: Replay<'_>,
     ) -> Result<Value, OdooError> {
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let body = wire::request_body(id, service, method, args);
         self.http
-            .post_json(&self.endpoint, &body, |answer| {
+            .post_json(&self.endpoint, &body, replay, |answer| {
                 if let Some(foreign) = wire::without_jsonrpc(&answer) {
                     return Err(OdooError::ApiAbsent {
                         url: self.shown_url.clone(),
@@ -143,7 +146,9 @@ impl JsonRpcTransport {
 #[async_trait]
 impl Transport for JsonRpcTransport {
     async fn version(&self) -> Result<ServerVersion, OdooError> {
-        let result = self.call("common", "version", Vec::new()).await?;
+        let result = self
+            .call("common", "version", Vec::new(), Replay::Read)
+            .await?;
         serde_json::from_value(result.clone()).map_err(|_| {
             let expected = "{server_version, server_version_info, ...}";
             DecodeError::result("common.version", expected, &result).into()
@@ -157,6 +162,8 @@ impl Transport for JsonRpcTransport {
         args: Vec<Value>,
         kwargs: Map<String, Value>,
     ) -> Result<Value, OdooError> {
+        let name = format!("{model}.{method}");
+        let replay = Replay::of_method(method, &name);
         let call = |uid: i64, args: Vec<Value>, kwargs: Map<String, Value>| {
             let call_args = vec![
                 Value::from(self.db.as_str()),
@@ -167,7 +174,7 @@ impl Transport for JsonRpcTransport {
                 Value::Array(args),
                 Value::Object(kwargs),
             ];
-            self.call("object", "execute_kw", call_args)
+            self.call("object", "execute_kw", call_args, replay)
         };
         if self.confirmed.load(Ordering::Relaxed) {
             return call(self.uid(), args, kwargs).await;
