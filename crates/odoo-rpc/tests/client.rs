@@ -378,6 +378,37 @@ async fn a_502_then_a_503_are_retried_until_the_answer_comes() {
 }
 
 #[tokio::test]
+async fn a_create_answered_502_is_not_sent_again_and_its_outcome_is_unknown() {
+    let odoo = FakeOdoo::start(vec![
+        authenticated(2),
+        html(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        result(json!([41])),
+    ])
+    .await;
+    let client = OdooClient::connect(config(&odoo.url, SECRET))
+        .await
+        .expect("connects");
+    let vals = json!({"name": "Desk"});
+    let error = client
+        .create(
+            "product.template",
+            vec![vals.as_object().unwrap().clone()],
+            &Context::default(),
+        )
+        .await
+        .expect_err("the proxy's 502");
+    assert!(matches!(error, OdooError::OutcomeUnknown { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("product.template.create may or may not have been applied"));
+    assert!(message.contains("HTTP 502"), "{message}");
+    assert_eq!(
+        odoo.calls(),
+        2,
+        "login and one create, never a second create"
+    );
+}
+
+#[tokio::test]
 async fn retries_stop_after_max_retries() {
     let unavailable = html(503, "<h1>503 Service Unavailable</h1>");
     let odoo = FakeOdoo::start(vec![
