@@ -107,6 +107,18 @@ struct DemoArgs {
     no_serve: bool,
 }
 
+/// The command failed only because whoever read its output closed the pipe (`| head`).
+pub fn is_closed_pipe(error: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
+    error.chain().any(|cause| {
+        let io = cause.downcast_ref::<std::io::Error>().map(|io| io.kind());
+        let json = cause
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind);
+        io == broken || json == broken
+    })
+}
+
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init("warn,odoo_sync=info,odoo_sim=warn");

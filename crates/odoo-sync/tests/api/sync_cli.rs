@@ -263,3 +263,23 @@ async fn a_renamed_category_or_parent_category_is_not_mistaken_for_a_quiet_odoo(
         assert_catalog_matches_odoo(&app).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_read_by_head_ends_quietly_when_the_pipe_closes() {
+    use tokio::io::AsyncBufReadExt;
+    let app = spawn_app(2_000).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let mut command = app.command(&["catalog", "export"]);
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("odoo-sync runs");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().expect("a first product");
+    serde_json::from_str::<Value>(&first).expect("a JSON line");
+    // `head -1` exits here: the rest of the catalog (far more than a pipe buffer) has nowhere to go.
+    drop(lines);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
