@@ -271,10 +271,7 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
         catalog_public,
         catalog_token: values.secret("CATALOG_TOKEN"),
         cors_origins,
-        cache_control: values
-            .text("CACHE_CONTROL")
-            .unwrap_or("public, max-age=60")
-            .to_string(),
+        cache_control: catalog_cache_control(values.text("CACHE_CONTROL"), catalog_public)?,
         schedules,
         timezone,
         cursor_secret: values.secret("CURSOR_SECRET"),
@@ -298,6 +295,69 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
 }
 
 const DAY_SECONDS: u64 = 86_400;
+
+/// `CACHE_CONTROL` as catalog answers carry it. A private catalog's answers depend on the
+/// credential, so no shared cache (a CDN) may keep them: `public` becomes `private`, and the
+/// directives meant for shared caches (`s-maxage`, `proxy-revalidate`) go.
+fn catalog_cache_control(
+    setting: Option<&str>,
+    catalog_public: bool,
+) -> Result<String, ConfigError> {
+    let setting = setting.unwrap_or("public, max-age=60");
+    let directives = cache_directives(setting).map_err(|reason| {
+        invalid(
+            "CACHE_CONTROL",
+            format!("'{setting}' is not a Cache-Control value like 'public, max-age=60': {reason}"),
+        )
+    })?;
+    if catalog_public {
+        return Ok(directives.join(", "));
+    }
+    let shared_only = |d: &&str| {
+        let name = d.split('=').next().unwrap_or("").to_ascii_lowercase();
+        ["public", "private", "s-maxage", "proxy-revalidate"].contains(&name.as_str())
+    };
+    let kept = directives.iter().filter(|d| !shared_only(d));
+    Ok(std::iter::once("private")
+        .chain(kept.copied())
+        .collect::<Vec<_>>()
+        .join(", "))
+}
+
+/// The comma-separated directives of a Cache-Control value: `name` or `name=value`, where a
+/// name is an HTTP token and a value a token or a quoted string.
+fn cache_directives(value: &str) -> Result<Vec<&str>, String> {
+    let is_token = |text: &str| {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+    };
+    let is_quoted = |text: &str| {
+        text.len() >= 2
+            && text.starts_with('"')
+            && text.ends_with('"')
+            && text[1..text.len() - 1]
+                .chars()
+                .all(|c| c == ' ' || c.is_ascii_graphic())
+    };
+    let directives: Vec<&str> = value.split(',').map(str::trim).collect();
+    for directive in &directives {
+        let (name, argument) = match directive.split_once('=') {
+            Some((name, argument)) => (name, Some(argument)),
+            None => (*directive, None),
+        };
+        if !is_token(name) {
+            return Err(format!("'{directive}' is not a directive name"));
+        }
+        if argument.is_some_and(|a| !is_token(a) && !is_quoted(a)) {
+            return Err(format!(
+                "'{directive}' has a value that is neither a token nor quoted"
+            ));
+        }
+    }
+    Ok(directives)
+}
 
 fn interval(seconds: u64) -> Option<Duration> {
     (seconds > 0).then(|| Duration::from_secs(seconds))
@@ -468,6 +528,51 @@ mod tests {
             message.starts_with("DATABASE_URL is invalid") && message.contains("'mysql://db/shop'"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_private_catalog_is_never_cached_as_public() {
+        let cache_control = |pairs: &[(&str, &str)]| {
+            Config::from_values(values(pairs))
+                .map(|config| config.serve.cache_control)
+                .map_err(|error| error.to_string())
+        };
+        assert_eq!(cache_control(&[]).unwrap(), "public, max-age=60");
+        let private = ("CATALOG_PUBLIC", "false");
+        assert_eq!(cache_control(&[private]).unwrap(), "private, max-age=60");
+        let shared = (
+            "CACHE_CONTROL",
+            "public, max-age=30, s-maxage=600, stale-if-error=\"x\"",
+        );
+        assert_eq!(
+            cache_control(&[private, shared]).unwrap(),
+            "private, max-age=30, stale-if-error=\"x\""
+        );
+        assert_eq!(
+            cache_control(&[shared]).unwrap(),
+            "public, max-age=30, s-maxage=600, stale-if-error=\"x\""
+        );
+        assert_eq!(
+            cache_control(&[private, ("CACHE_CONTROL", "no-store")]).unwrap(),
+            "private, no-store"
+        );
+    }
+
+    #[test]
+    fn an_invalid_cache_control_stops_start_up_naming_the_key() {
+        for bad in [
+            "public, max-age=60\nX-Evil: 1",
+            "public;max-age=60",
+            "public,,",
+            "max-age=\"6",
+        ] {
+            let error = Config::from_values(values(&[("CACHE_CONTROL", bad)])).unwrap_err();
+            let message = error.to_string();
+            assert!(
+                message.starts_with("CACHE_CONTROL is invalid"),
+                "{bad:?}: {message}"
+            );
+        }
     }
 
     #[test]

@@ -123,7 +123,11 @@ pub async fn versioned(State(state): State<AppState>, request: Request, next: Ne
     let key = request.uri().to_string();
     let cache = &state.catalog_cache;
     let etag = cache.etag(version, &key);
-    let cache_control = HeaderValue::from_str(&state.settings.cache_control).ok();
+    let cache_control = CacheHeaders {
+        cache_control: HeaderValue::from_str(&state.settings.cache_control).ok(),
+        // A private catalog answers by credential: a cache must key on it.
+        vary_authorization: !state.settings.catalog_public,
+    };
     let revalidated = request
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -180,15 +184,19 @@ fn asks_for_fresh_body(request: &Request) -> bool {
         .any(|directive| directive.trim().eq_ignore_ascii_case("no-cache"))
 }
 
-fn with_validators(
-    mut response: Response,
-    etag: HeaderValue,
+struct CacheHeaders {
     cache_control: Option<HeaderValue>,
-) -> Response {
+    vary_authorization: bool,
+}
+
+fn with_validators(mut response: Response, etag: HeaderValue, cache: CacheHeaders) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::ETAG, etag);
-    if let Some(value) = cache_control {
+    if let Some(value) = cache.cache_control {
         headers.insert(header::CACHE_CONTROL, value);
+    }
+    if cache.vary_authorization {
+        headers.append(header::VARY, HeaderValue::from_static("Authorization"));
     }
     response
 }

@@ -284,7 +284,8 @@ async fn a_sync_that_changes_a_product_turns_the_old_etag_into_a_200_with_the_ne
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_private_catalog_refuses_a_cached_page_or_a_304_without_the_token() {
+async fn a_private_catalog_is_cached_privately_and_refuses_a_cached_page_or_a_304_without_the_token(
+) {
     let app = spawn_app(10).await;
     app.cli_ok(&["sync", "--full"]).await;
     let server = app
@@ -298,7 +299,22 @@ async fn a_private_catalog_refuses_a_cached_page_or_a_304_without_the_token() {
         .await
         .unwrap();
     assert_eq!(allowed.status(), 200);
+    // No shared cache may keep an answer that needed a token and serve it to anyone.
+    assert_eq!(allowed.headers()["cache-control"], "private, max-age=60");
+    let vary: Vec<_> = allowed.headers().get_all("vary").iter().collect();
+    assert!(
+        vary.iter()
+            .any(|v| v.to_str().unwrap().contains("Authorization")),
+        "{vary:?}"
+    );
     let etag = allowed.headers()["etag"].to_str().unwrap().to_string();
+    let cached = server
+        .get(page)
+        .bearer_auth("site-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.headers()["cache-control"], "private, max-age=60");
     assert_eq!(server.get(page).send().await.unwrap().status(), 401);
     let revalidated = server
         .get(page)
