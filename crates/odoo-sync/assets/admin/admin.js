@@ -393,8 +393,18 @@
     if (typeof EventSource === 'function') startSse(); else startPolling();
   }
 
-  function startSse() {
-    const es = new EventSource(`${API}/events?token=${encodeURIComponent(state.token)}`);
+  // EventSource cannot send the token in a header, and a URL lands in proxies' logs: the token
+  // buys a single-use, one-minute ticket, and the ticket opens the stream.
+  async function startSse() {
+    let ticket;
+    try {
+      ({ ticket } = await api(`${API}/events/ticket`, { method: 'POST' }));
+    } catch {
+      if (state.tracking) startPolling();
+      return;
+    }
+    if (!state.tracking || state.es || state.pollTimer) return;   // stopped, or already following
+    const es = new EventSource(`${API}/events?ticket=${encodeURIComponent(ticket)}`);
     state.es = es;
     state.lastEventAt = Date.now();
     const onRun = (ev, done) => {

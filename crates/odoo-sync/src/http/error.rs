@@ -15,6 +15,9 @@ use crate::store::StoreError;
 pub enum ApiError {
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A progress-stream ticket that is malformed, forged, expired or used.
+    #[error("{0}")]
+    TicketRefused(String),
     #[error("the sync API is disabled: set ADMIN_TOKEN to enable it")]
     SyncApiDisabled,
     #[error("{0}")]
@@ -44,6 +47,7 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::TicketRefused(_) => (StatusCode::UNAUTHORIZED, "ticket_refused"),
             ApiError::SyncApiDisabled => (StatusCode::SERVICE_UNAVAILABLE, "sync_api_disabled"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::RunInProgress(_) => (StatusCode::CONFLICT, "run_in_progress"),

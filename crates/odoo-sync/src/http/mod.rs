@@ -14,6 +14,7 @@ mod extract;
 mod health;
 mod openapi;
 mod page_cursor;
+mod stream_ticket;
 mod sync;
 mod views;
 mod webhook;
@@ -52,6 +53,7 @@ pub struct AppState {
     admin_token: Option<SecretString>,
     cron_secret: Option<SecretString>,
     cursors: page_cursor::CursorSigner,
+    stream_tickets: Arc<stream_ticket::StreamTickets>,
     catalog_cache: Arc<catalog_cache::CatalogCache>,
     version_reads: Arc<catalog_version::VersionReads>,
     /// Fires when the server stops: long-lived answers (SSE) end so shutdown does not wait on them.
@@ -69,6 +71,7 @@ impl AppState {
             admin_token: settings.admin_token.clone(),
             cron_secret: settings.cron_secret.clone(),
             cursors: page_cursor::CursorSigner::new(&key),
+            stream_tickets: Arc::new(stream_ticket::StreamTickets::new(&key)),
             catalog_cache: Arc::new(catalog_cache::CatalogCache::new(&key)),
             version_reads: Arc::default(),
             shutdown: CancellationToken::new(),
@@ -133,6 +136,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/products/sync/status", get(sync::status))
         .route("/api/products/sync/runs", get(sync::runs))
         .route("/api/products/sync/events", get(sync::events))
+        .route(
+            "/api/products/sync/events/ticket",
+            post(sync::stream_ticket),
+        )
         .route("/api/cron/sync", get(sync::cron).post(sync::cron))
         .route("/api/products/sync/webhook", post(webhook::receive))
         .route("/api/products/sync/webhooks", get(webhook::list))
@@ -149,9 +156,23 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::NotFound("no such route".to_string()) })
+        .layer(middleware::from_fn(no_sniffing))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(cors(&state.settings.cors_origins))
         .with_state(state)
+}
+
+/// Every answer is what its Content-Type says: a browser must not guess a script out of JSON.
+async fn no_sniffing(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

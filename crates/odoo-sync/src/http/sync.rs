@@ -175,8 +175,53 @@ pub async fn runs(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EventsParams {
-    /// The admin token, for clients that cannot send headers (EventSource).
+    /// A stream ticket from `POST /api/products/sync/events/ticket`, for clients that cannot send
+    /// headers (EventSource).
+    ticket: Option<String>,
+    /// Refused with a 401 that says why: the admin token does not belong in a URL (proxies
+    /// log them).
     token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketView {
+    /// Opens one `GET /api/products/sync/events?ticket=…` stream, once.
+    ticket: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[utoipa::path(post, path = "/api/products/sync/events/ticket", tag = "sync", security(("admin" = [])),
+    responses((status = 200, body = TicketView, description = "A single-use ticket for the progress stream, valid for a minute")))]
+pub async fn stream_ticket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<TicketView>, ApiError> {
+    require_admin(state.admin_token.as_ref(), bearer(&headers))?;
+    let (ticket, expires_at) = state.stream_tickets.issue(chrono::Utc::now());
+    Ok(Json(TicketView { ticket, expires_at }))
+}
+
+/// The admin token in `Authorization`, or a stream ticket in the query.
+fn authorize_stream(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &EventsParams,
+) -> Result<(), ApiError> {
+    if params.token.is_some() {
+        return Err(ApiError::Unauthorized(
+            "the admin token is not accepted in the URL (proxies log URLs): send Authorization: \
+             Bearer <ADMIN_TOKEN>, or a ticket from POST /api/products/sync/events/ticket",
+        ));
+    }
+    match (&params.ticket, bearer(headers)) {
+        (Some(_), None) if state.admin_token.is_none() => Err(ApiError::SyncApiDisabled),
+        (Some(ticket), None) => state
+            .stream_tickets
+            .redeem(ticket, chrono::Utc::now())
+            .map_err(|error| ApiError::TicketRefused(error.to_string())),
+        (_, token) => require_admin(state.admin_token.as_ref(), token),
+    }
 }
 
 #[utoipa::path(get, path = "/api/products/sync/events", params(EventsParams), tag = "sync", security(("admin" = [])),
@@ -186,10 +231,7 @@ pub async fn events(
     headers: HeaderMap,
     QueryParams(params): QueryParams<EventsParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    require_admin(
-        state.admin_token.as_ref(),
-        bearer(&headers).or(params.token.as_deref()),
-    )?;
+    authorize_stream(&state, &headers, &params)?;
     let updates = BroadcastStream::new(state.sync.subscribe());
     let current = state.store.running_run().await?;
     let first = current.map(|run| sse_event("progress", &RunView::from(&run)));

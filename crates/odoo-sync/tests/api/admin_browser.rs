@@ -108,11 +108,16 @@ async fn the_admin_logs_in_clicks_synchroniser_and_watches_the_whole_run_end() {
 
     let mut seen_progress = Vec::new();
     let mut status = String::new();
+    // Over SSE, opened with a stream ticket, under the page's Content-Security-Policy.
+    let mut followed_live = false;
     for _ in 0..1200 {
         if let Some(now) = attribute(&client, "progress-bar", "aria-valuenow").await {
             if seen_progress.last() != Some(&now) {
                 seen_progress.push(now);
             }
+        }
+        if let Ok(live) = client.find(Locator::Css("#live-mode-text")).await {
+            followed_live |= live.text().await.unwrap_or_default() == "En direct";
         }
         status = attribute(&client, "run-status", "data-status")
             .await
@@ -131,6 +136,10 @@ async fn the_admin_logs_in_clicks_synchroniser_and_watches_the_whole_run_end() {
     assert_eq!(
         status, "succeeded",
         "the run should end well; progress seen: {seen_progress:?}"
+    );
+    assert!(
+        followed_live,
+        "the page followed the run over SSE, not by polling"
     );
     let moving: Vec<f64> = seen_progress
         .iter()

@@ -498,3 +498,33 @@ async fn the_change_feed_names_what_was_edited_and_deleted_since_a_token() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_page_may_not_be_framed_nor_run_foreign_code_and_no_answer_is_sniffed() {
+    let app = spawn_app(5).await;
+    let server = app.serve(&[]).await;
+    for page in ["/admin", "/admin/", "/admin/admin.js", "/admin/admin.css"] {
+        let answer = server.get(page).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{page}");
+        let headers = answer.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{page}: {csp}");
+        }
+        assert_eq!(headers["x-frame-options"], "DENY", "{page}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{page}");
+    }
+    for path in ["/api/products", "/healthz", "/no/such/route"] {
+        let answer = server.get(path).send().await.unwrap();
+        assert_eq!(
+            answer.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+    }
+    server.stop().await;
+}

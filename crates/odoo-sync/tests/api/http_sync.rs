@@ -153,12 +153,9 @@ async fn progress_streams_over_sse_until_the_run_is_done() {
         ..Default::default()
     });
     let server = app.serve(&[("SYNC_BATCH_SIZE", "50")]).await;
-    let token = crate::helpers::ADMIN_TOKEN;
-    let mut events = server
-        .get(&format!("/api/products/sync/events?token={token}"))
-        .send()
-        .await
-        .unwrap();
+    let ticket = stream_ticket(&server).await;
+    let stream = format!("/api/products/sync/events?ticket={ticket}");
+    let mut events = server.get(&stream).send().await.unwrap();
     assert_eq!(events.status(), 200);
     assert_eq!(events.headers()["content-type"], "text/event-stream");
     server
@@ -190,13 +187,65 @@ async fn progress_streams_over_sse_until_the_run_is_done() {
     assert!(progress
         .iter()
         .any(|p| p["total"] == 400 && p["ratePerSec"].is_number()));
-    let unauthorized = server
-        .get("/api/products/sync/events?token=wrong")
+    let reused = server.get(&stream).send().await.unwrap();
+    assert_eq!(reused.status(), 401);
+    let reused: Value = reused.json().await.unwrap();
+    assert_eq!(reused["error"]["code"], "ticket_refused");
+    assert!(reused["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already used"));
+    for (query, code) in [
+        ("ticket=st1.1.forged.c2ln", "ticket_refused"),
+        ("ticket=", "ticket_refused"),
+    ] {
+        let refused = server
+            .get(&format!("/api/products/sync/events?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401, "{query}");
+        assert_eq!(
+            refused.json::<Value>().await.unwrap()["error"]["code"],
+            code
+        );
+    }
+    // Not even the right admin token is taken from a URL, where proxies would log it.
+    let token = crate::helpers::ADMIN_TOKEN;
+    let in_url = server
+        .get(&format!("/api/products/sync/events?token={token}"))
         .send()
         .await
         .unwrap();
-    assert_eq!(unauthorized.status(), 401);
+    assert_eq!(in_url.status(), 401);
+    let message = in_url.json::<Value>().await.unwrap()["error"]["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains("not accepted in the URL"),
+        "{message}"
+    );
+    // A ticket is bought with the token in a header, never without.
+    let unpaid = reqwest::Client::new()
+        .post(format!("{}/api/products/sync/events/ticket", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unpaid.status(), 401);
     server.stop().await;
+}
+
+async fn stream_ticket(server: &crate::helpers::TestServer) -> String {
+    let answer = server
+        .admin_post("/api/products/sync/events/ticket", json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let body: Value = answer.json().await.unwrap();
+    assert!(body["expiresAt"].is_string(), "{body}");
+    body["ticket"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]
