@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use super::request_id;
 use crate::domain::RunId;
 use crate::engine::SyncError;
 use crate::store::StoreError;
@@ -30,8 +31,9 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("Odoo could not be reached or refused the call: {0}")]
-    Odoo(String),
+    /// Odoo failed us; what it said (URLs, its own messages) stays in the log.
+    #[error("Odoo could not be reached or refused the call")]
+    Odoo(#[source] SyncError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -62,13 +64,44 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// What a 5xx hides from its body and logs instead.
+    fn logged_cause(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ApiError::Odoo(cause) => Some(cause),
+            ApiError::Internal(cause) => Some(cause.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// `error: its source: its source's source…`, as one log field.
+fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    chain
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = %cause, source = ?cause.source(), "request failed");
-        }
         let mut error = json!({"code": code, "message": self.to_string()});
+        if let Some(cause) = self.logged_cause() {
+            // The body stays opaque: the cause is logged once, under the id the body gives.
+            let request_id = request_id::current();
+            tracing::error!(request_id, error = %cause_chain(cause), "request failed: {self}");
+            if let Some(id) = request_id {
+                error["message"] = json!(format!(
+                    "{self}; the server log has the cause under request id {id}"
+                ));
+                error["requestId"] = json!(id);
+            }
+        }
         if let ApiError::RunInProgress(run) = &self {
             error["runId"] = json!(run.0);
         }
@@ -94,7 +127,7 @@ impl From<SyncError> for ApiError {
                 message: e.to_string(),
             },
             e @ (SyncError::Odoo(_) | SyncError::BadRecord { .. } | SyncError::Config(_)) => {
-                ApiError::Odoo(e.to_string())
+                ApiError::Odoo(e)
             }
             SyncError::Store(e) => e.into(),
         }

@@ -1,7 +1,7 @@
 //! `/healthz`: the process is up. `/readyz`: the store and Odoo answer, and how old the last
-//! successful sync is.
+//! successful sync is, checked at most every `READINESS_TTL`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,15 +15,42 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// How long a readiness answer is reused: probes every second cost Odoo one call per interval,
+/// not one each.
+const READINESS_TTL: Duration = Duration::from_secs(5);
+
+/// The last readiness check, shared by every probe.
+#[derive(Default)]
+pub struct ReadinessCache(tokio::sync::Mutex<Option<(Instant, StatusCode, Value)>>);
+
+/// Anyone may ask, so the answer says what is down in our words; the why is logged.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let mut last = state.readiness.0.lock().await;
+    if let Some((at, status, body)) = last.as_ref() {
+        if at.elapsed() < READINESS_TTL {
+            return (*status, Json(body.clone()));
+        }
+    }
+    let (status, body) = check_readiness(&state).await;
+    *last = Some((Instant::now(), status, body.clone()));
+    (status, Json(body))
+}
+
+async fn check_readiness(state: &AppState) -> (StatusCode, Value) {
     let store = match state.store.ping().await {
         Ok(()) => json!({"ok": true}),
-        Err(error) => json!({"ok": false, "error": error.to_string()}),
+        Err(error) => {
+            tracing::warn!(%error, "readiness: the store does not answer");
+            json!({"ok": false, "error": "the store does not answer"})
+        }
     };
     let odoo = match tokio::time::timeout(Duration::from_secs(3), state.odoo.version()).await {
         Ok(Ok(version)) => json!({"ok": true, "version": version.server_version}),
-        Ok(Err(error)) => json!({"ok": false, "error": error.to_string()}),
-        Err(_) => json!({"ok": false, "error": "no answer within 3 s"}),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness: Odoo does not answer");
+            json!({"ok": false, "error": "Odoo does not answer"})
+        }
+        Err(_) => json!({"ok": false, "error": "Odoo gave no answer within 3 s"}),
     };
     let runs = state.store.recent_runs(50).await.unwrap_or_default();
     let last_success = runs
@@ -37,6 +64,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({"ready": ready, "store": store, "odoo": odoo, "lastSuccessAt": last_success, "lastSyncAgeSeconds": age});
-    (status, Json(body))
+    let body = json!({"ready": ready, "store": store, "odoo": odoo, "lastSuccessAt": last_success,
+        "lastSyncAgeSeconds": age, "checkedAt": chrono::Utc::now()});
+    (status, body)
 }

@@ -14,6 +14,7 @@ mod extract;
 mod health;
 mod openapi;
 mod page_cursor;
+mod request_id;
 mod stream_ticket;
 mod sync;
 mod views;
@@ -56,6 +57,7 @@ pub struct AppState {
     stream_tickets: Arc<stream_ticket::StreamTickets>,
     catalog_cache: Arc<catalog_cache::CatalogCache>,
     version_reads: Arc<catalog_version::VersionReads>,
+    readiness: Arc<health::ReadinessCache>,
     /// Fires when the server stops: long-lived answers (SSE) end so shutdown does not wait on them.
     shutdown: CancellationToken,
 }
@@ -74,6 +76,7 @@ impl AppState {
             stream_tickets: Arc::new(stream_ticket::StreamTickets::new(&key)),
             catalog_cache: Arc::new(catalog_cache::CatalogCache::new(&key)),
             version_reads: Arc::default(),
+            readiness: Arc::default(),
             shutdown: CancellationToken::new(),
             sync,
             odoo,
@@ -157,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::NotFound("no such route".to_string()) })
         .layer(middleware::from_fn(no_sniffing))
+        .layer(middleware::from_fn(request_id::assign))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(cors(&state.settings.cors_origins))
         .with_state(state)

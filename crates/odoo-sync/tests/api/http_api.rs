@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use odoo_rpc::Context;
 
-use crate::helpers::{spawn_app, ADMIN_TOKEN, CRON_SECRET};
+use crate::helpers::{sleep_ms, spawn_app, ADMIN_TOKEN, CRON_SECRET};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_catalog_route_answers_from_the_synced_store() {
@@ -526,5 +526,63 @@ async fn the_admin_page_may_not_be_framed_nor_run_foreign_code_and_no_answer_is_
             "{path}"
         );
     }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_odoo_gets_an_opaque_502_with_a_request_id_and_readiness_is_checked_at_most_every_5_s(
+) {
+    let app = spawn_app(30).await;
+    let server = app.serve(&[]).await;
+    let first = server.get("/readyz").send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    let calls = app.sim.call_count();
+    for _ in 0..5 {
+        assert_eq!(
+            server.json("/readyz").await,
+            first,
+            "answered from the last check"
+        );
+    }
+    assert_eq!(app.sim.call_count(), calls, "no Odoo call per probe");
+
+    app.set_faults(odoo_sim::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let failed = server
+        .admin_post(
+            "/api/products/sync",
+            json!({"forceRefresh": true, "limit": 10}),
+        )
+        .header("x-request-id", "shop-check-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 502);
+    assert_eq!(failed.headers()["x-request-id"], "shop-check-42");
+    let body = failed.text().await.unwrap();
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["code"], "odoo_error");
+    assert_eq!(error["error"]["requestId"], "shop-check-42");
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("shop-check-42"));
+    for leak in ["127.0.0.1", "Service Unavailable", "HTTP 503"] {
+        assert!(!body.contains(leak), "the body tells {leak}: {body}");
+    }
+
+    sleep_ms(5_100).await;
+    let down = server.get("/readyz").send().await.unwrap();
+    assert_eq!(down.status(), 503);
+    let body = down.text().await.unwrap();
+    let down: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(down["odoo"]["error"], "Odoo does not answer");
+    assert!(
+        !body.contains("127.0.0.1") && !body.contains("503"),
+        "{body}"
+    );
     server.stop().await;
 }
