@@ -374,11 +374,15 @@ async fn odoo(config: Config, command: OdooCommand) -> anyhow::Result<()> {
     let odoo = startup::connect_odoo(&settings).await?;
     match command {
         OdooCommand::InstallWebhooks { url } => {
-            let secret = config.serve.webhook_secret.as_ref().ok_or(
-                crate::config::ConfigError::Missing {
+            // Rules are installed with the current secret; the previous one only keeps working.
+            let secret = config
+                .serve
+                .webhook_secret
+                .as_ref()
+                .map(|s| &s.current)
+                .ok_or(crate::config::ConfigError::Missing {
                     key: "WEBHOOK_SECRET",
-                },
-            )?;
+                })?;
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 anyhow::bail!("--url '{url}' is not an http:// or https:// URL");
             }

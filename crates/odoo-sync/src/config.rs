@@ -37,6 +37,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("CRON_SECRET", "bearer token of GET /api/cron/sync (Vercel Cron); unset disables it"),
     ("CATALOG_PUBLIC", "true (default): the catalog API needs no token; false: CATALOG_TOKEN or ADMIN_TOKEN"),
     ("CATALOG_TOKEN", "read-only bearer token of the catalog API when CATALOG_PUBLIC=false"),
+    ("ADMIN_TOKEN_PREVIOUS", "the admin token being rotated out, accepted beside ADMIN_TOKEN (SECURITY.md)"),
+    ("CRON_SECRET_PREVIOUS", "the cron secret being rotated out, accepted beside CRON_SECRET"),
+    ("CATALOG_TOKEN_PREVIOUS", "the catalog token being rotated out, accepted beside CATALOG_TOKEN"),
+    ("WEBHOOK_SECRET_PREVIOUS", "the webhook secret being rotated out, accepted beside WEBHOOK_SECRET"),
     ("CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated, or *"),
     ("CACHE_CONTROL", "Cache-Control of catalog answers; default public, max-age=60"),
     ("SYNC_SCHEDULE", "cron of the built-in incremental sync; default 0 */6 * * *; off disables"),
@@ -73,19 +77,34 @@ pub struct OdooSettings {
 }
 
 /// What `serve` needs beyond the sync settings.
+/// A secret and, during a rotation, the value it replaces (`<KEY>_PREVIOUS`): both are accepted
+/// until the previous one is removed, so clients can move to the new one without downtime.
+#[derive(Debug, Clone)]
+pub struct RotatingSecret {
+    pub current: SecretString,
+    pub previous: Option<SecretString>,
+}
+
+impl RotatingSecret {
+    /// Every value accepted now.
+    pub fn accepted(&self) -> impl Iterator<Item = &SecretString> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
     pub bind: std::net::SocketAddr,
-    pub admin_token: Option<SecretString>,
-    pub cron_secret: Option<SecretString>,
+    pub admin_token: Option<RotatingSecret>,
+    pub cron_secret: Option<RotatingSecret>,
     pub catalog_public: bool,
-    pub catalog_token: Option<SecretString>,
+    pub catalog_token: Option<RotatingSecret>,
     pub cors_origins: Vec<String>,
     pub cache_control: String,
     pub schedules: Vec<Schedule>,
     pub timezone: chrono_tz::Tz,
     pub cursor_secret: Option<SecretString>,
-    pub webhook_secret: Option<SecretString>,
+    pub webhook_secret: Option<RotatingSecret>,
     pub sweep_interval: Option<Duration>,
     pub reconcile_interval: Option<Duration>,
     pub webhook_workers: usize,
@@ -266,16 +285,16 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
     )?;
     Ok(ServeSettings {
         bind,
-        admin_token: values.secret("ADMIN_TOKEN"),
-        cron_secret: values.secret("CRON_SECRET"),
+        admin_token: values.rotating_secret("ADMIN_TOKEN")?,
+        cron_secret: values.rotating_secret("CRON_SECRET")?,
         catalog_public,
-        catalog_token: values.secret("CATALOG_TOKEN"),
+        catalog_token: values.rotating_secret("CATALOG_TOKEN")?,
         cors_origins,
         cache_control: catalog_cache_control(values.text("CACHE_CONTROL"), catalog_public)?,
         schedules,
         timezone,
         cursor_secret: values.secret("CURSOR_SECRET"),
-        webhook_secret: values.secret("WEBHOOK_SECRET"),
+        webhook_secret: values.rotating_secret("WEBHOOK_SECRET")?,
         sweep_interval: interval(values.number("SYNC_SWEEP_INTERVAL", 300u64, 0..=86_400)?),
         reconcile_interval: interval(values.number(
             "SYNC_RECONCILE_INTERVAL",
@@ -407,6 +426,22 @@ struct Values<'a>(&'a BTreeMap<String, String>);
 impl Values<'_> {
     fn text(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// `key`, and `<key>_PREVIOUS` while it is being rotated out.
+    fn rotating_secret(&self, key: &'static str) -> Result<Option<RotatingSecret>, ConfigError> {
+        let previous_key = format!("{key}_PREVIOUS");
+        match (self.secret(key), self.secret(&previous_key)) {
+            (Some(current), previous) => Ok(Some(RotatingSecret { current, previous })),
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(invalid(
+                &previous_key,
+                format!(
+                    "it is accepted beside {key} during a rotation, and {key} is not set: set the \
+                     new value as {key}"
+                ),
+            )),
+        }
     }
 
     fn secret(&self, key: &str) -> Option<SecretString> {
@@ -573,6 +608,24 @@ mod tests {
                 "{bad:?}: {message}"
             );
         }
+    }
+
+    #[test]
+    fn a_previous_secret_needs_a_current_one() {
+        let rotating = values(&[("ADMIN_TOKEN", "new"), ("ADMIN_TOKEN_PREVIOUS", "old")]);
+        let admin = Config::from_values(rotating)
+            .unwrap()
+            .serve
+            .admin_token
+            .unwrap();
+        assert_eq!(admin.accepted().count(), 2);
+        let orphan = values(&[("CRON_SECRET_PREVIOUS", "old")]);
+        let message = Config::from_values(orphan).unwrap_err().to_string();
+        assert!(
+            message.starts_with("CRON_SECRET_PREVIOUS is invalid")
+                && message.contains("CRON_SECRET is not set"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
+use crate::config::RotatingSecret;
 
 /// Compares digests so that neither the content nor the length of the secret leaks by timing.
 pub fn same_secret(given: &str, expected: &SecretString) -> bool {
@@ -23,11 +24,22 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// `given` is one of the values `secret` accepts (during a rotation, the previous one too).
+pub fn accepts(secret: &RotatingSecret, given: &str) -> bool {
+    // Every value is compared, so the timing does not tell which one matched.
+    secret
+        .accepted()
+        .fold(false, |matched, value| same_secret(given, value) | matched)
+}
+
 /// The sync API's guard: 503 when no admin token is configured, 401 unless it is presented.
-pub fn require_admin(expected: Option<&SecretString>, given: Option<&str>) -> Result<(), ApiError> {
+pub fn require_admin(
+    expected: Option<&RotatingSecret>,
+    given: Option<&str>,
+) -> Result<(), ApiError> {
     let expected = expected.ok_or(ApiError::SyncApiDisabled)?;
     match given {
-        Some(token) if same_secret(token, expected) => Ok(()),
+        Some(token) if accepts(expected, token) => Ok(()),
         Some(_) => Err(ApiError::Unauthorized(
             "the bearer token is not the admin token",
         )),
@@ -51,11 +63,17 @@ mod tests {
             require_admin(None, Some("x")),
             Err(ApiError::SyncApiDisabled)
         ));
+        let admin = RotatingSecret {
+            current: expected,
+            previous: Some(SecretString::from("old".to_string())),
+        };
         assert!(matches!(
-            require_admin(Some(&expected), None),
+            require_admin(Some(&admin), None),
             Err(ApiError::Unauthorized(_))
         ));
-        assert!(require_admin(Some(&expected), Some("s3cret")).is_ok());
+        assert!(require_admin(Some(&admin), Some("s3cret")).is_ok());
+        assert!(require_admin(Some(&admin), Some("old")).is_ok());
+        assert!(require_admin(Some(&admin), Some("ol")).is_err());
     }
 
     #[test]

@@ -30,12 +30,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use odoo_rpc::OdooApi;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::config::ServeSettings;
+use crate::config::{RotatingSecret, ServeSettings};
 use crate::engine::scheduler::{self, next_firing};
 use crate::engine::sweeps;
 use crate::engine::webhooks::{self, WebhookSettings};
@@ -51,8 +51,8 @@ pub struct AppState {
     sync: SyncService,
     odoo: Arc<dyn OdooApi>,
     settings: Arc<ServeSettings>,
-    admin_token: Option<SecretString>,
-    cron_secret: Option<SecretString>,
+    admin_token: Option<RotatingSecret>,
+    cron_secret: Option<RotatingSecret>,
     cursors: page_cursor::CursorSigner,
     stream_tickets: Arc<stream_ticket::StreamTickets>,
     catalog_cache: Arc<catalog_cache::CatalogCache>,
@@ -98,7 +98,7 @@ impl AppState {
                 if accepted
                     .into_iter()
                     .flatten()
-                    .any(|secret| auth::same_secret(token, secret)) =>
+                    .any(|secret| auth::accepts(secret, token)) =>
             {
                 Ok(())
             }

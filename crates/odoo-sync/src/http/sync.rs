@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio_stream::wrappers::BroadcastStream;
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{bearer, require_admin, same_secret};
+use super::auth::{accepts, bearer, require_admin};
 use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams};
 use super::views::RunView;
@@ -285,7 +285,7 @@ pub async fn cron(
         ));
     };
     match bearer(&headers) {
-        Some(token) if same_secret(token, secret) => {}
+        Some(token) if accepts(secret, token) => {}
         _ => {
             return Err(ApiError::Unauthorized(
                 "missing or wrong Authorization: Bearer <CRON_SECRET>",

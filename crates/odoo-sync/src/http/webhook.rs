@@ -9,7 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{bearer, require_admin, same_secret};
+use super::auth::{accepts, bearer, require_admin};
 use super::error::ApiError;
 use super::extract::{LimitedBody, QueryParams};
 use super::AppState;
@@ -51,7 +51,7 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .or(params.token.as_deref());
     match given {
-        Some(token) if same_secret(token, secret) => {}
+        Some(token) if accepts(secret, token) => {}
         Some(_) => return Err(ApiError::Unauthorized("the webhook token is wrong")),
         None => {
             return Err(ApiError::Unauthorized(

@@ -586,3 +586,58 @@ async fn a_failing_odoo_gets_an_opaque_502_with_a_request_id_and_readiness_is_ch
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn during_a_rotation_the_previous_secret_still_opens_its_door_and_nothing_else_does() {
+    let app = spawn_app(5).await;
+    let server = app
+        .serve(&[
+            ("ADMIN_TOKEN_PREVIOUS", "old-admin"),
+            ("CRON_SECRET_PREVIOUS", "old-cron"),
+            ("WEBHOOK_SECRET", "new-hook"),
+            ("WEBHOOK_SECRET_PREVIOUS", "old-hook"),
+            ("CATALOG_PUBLIC", "false"),
+            ("CATALOG_TOKEN", "new-site"),
+            ("CATALOG_TOKEN_PREVIOUS", "old-site"),
+        ])
+        .await;
+    let status = |token: &'static str, path: &'static str| {
+        let request = server.get(path).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    for (path, good) in [
+        ("/api/products/sync/status", [ADMIN_TOKEN, "old-admin"]),
+        ("/api/products", ["new-site", "old-site"]),
+    ] {
+        for token in good {
+            assert_eq!(status(token, path).await, 200, "{path} with {token}");
+        }
+        for wrong in ["old-cron", "old-hook", "wrong", ""] {
+            assert_eq!(status(wrong, path).await, 401, "{path} with {wrong}");
+        }
+    }
+    for (token, expected) in [(CRON_SECRET, 202), ("old-cron", 409), ("old-admin", 401)] {
+        let answer = server
+            .get("/api/cron/sync")
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        // The second accepted call finds the first run still going: 409, past the door.
+        let code = answer.status().as_u16();
+        assert!(
+            code == expected || (expected != 401 && code != 401),
+            "{token}: {code}"
+        );
+    }
+    let hook = |token: &str| {
+        let url = format!("{}/api/products/sync/webhook?token={token}", server.url);
+        let body = json!({"_model": "product.template", "_id": 1, "id": 1});
+        reqwest::Client::new().post(url).json(&body).send()
+    };
+    for (token, expected) in [("new-hook", 200), ("old-hook", 200), ("old-admin", 401)] {
+        assert_eq!(hook(token).await.unwrap().status(), expected, "{token}");
+    }
+    server.wait_for_idle().await;
+    server.stop().await;
+}
