@@ -10,6 +10,7 @@ mod odoo_state;
 mod odoo_versions;
 mod postgres;
 mod pricing;
+mod secrets;
 mod sync_cli;
 mod sync_faults;
 mod webhooks;
