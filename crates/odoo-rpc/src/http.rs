@@ -25,6 +25,7 @@ pub(crate) struct HttpRequest<'a> {
 
 /// What came back over HTTP, whatever the status. Redirects are never followed: they are
 /// answers too (Odoo 18 redirects anonymous callers of its `/json/` web route to its login page).
+#[derive(Debug)]
 pub(crate) struct HttpAnswer {
     pub status: u16,
     pub body: Vec<u8>,

@@ -3,6 +3,8 @@
 //! domains and errors.
 //! Must not import anything of the other odoo-sync crates.
 
+#[cfg(test)]
+mod answer_properties;
 mod client;
 mod connect;
 mod domain;

@@ -710,4 +710,26 @@ mod tests {
             .to_string()
             .contains("unknown key ODOO_URLL"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn no_value_of_any_key_makes_the_config_panic(
+            picks in proptest::collection::vec((0..KEYS.len(), "\\PC{0,40}|[0-9*/ ,-]{0,20}"), 0..6)
+        ) {
+            let raw = picks.into_iter().map(|(key, value)| (KEYS[key].0.to_string(), value)).collect();
+            if let Ok(config) = Config::from_values(raw) {
+                let _ = config.odoo();
+            }
+        }
+
+        #[test]
+        fn no_toml_file_makes_the_config_panic(text in "\\PC{0,120}|[a-z_]{1,12} = (\"[^\"]{0,10}\"|[0-9]{1,5}|\\[[0-9, ]{0,8}\\]|true)") {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("odoo-sync.toml");
+            std::fs::write(&path, text).unwrap();
+            if let Err(error) = read_toml(&path) {
+                proptest::prop_assert!(error.to_string().contains("odoo-sync.toml"), "{error}");
+            }
+        }
+    }
 }

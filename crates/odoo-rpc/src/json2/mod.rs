@@ -2,7 +2,7 @@
 //! an API key as bearer token and the database in `X-Odoo-Database`. Stateless: no login call;
 //! `connect` checks the key once with `res.users/context_get`.
 
-mod wire;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod fixture_tests;

@@ -3,7 +3,7 @@
 //! `object.execute_kw` call, as that protocol requires. A uid from an earlier process can be
 //! resumed instead of logging in again; if Odoo refuses it, the transport logs in and retries.
 
-mod wire;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod fixture_tests;

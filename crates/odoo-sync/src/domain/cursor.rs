@@ -180,4 +180,18 @@ mod tests {
             at("2026-11-24 13:00:05")
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn no_token_makes_the_sync_cursor_panic(token in ".{0,120}") {
+            let _ = SyncCursor::from_token(&token);
+        }
+
+        #[test]
+        fn no_base64_payload_makes_the_sync_cursor_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..120)) {
+            use base64::Engine;
+            let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+            let _ = SyncCursor::from_token(&token);
+        }
+    }
 }

@@ -240,4 +240,46 @@ mod tests {
             );
         }
     }
+
+    /// Webhook bodies as they come, and near misses of Odoo's payload shape.
+    fn bodies() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::json!(f)),
+            ".{0,40}".prop_map(Value::from),
+        ];
+        let json = leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("[_a-z]{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        let model = prop_oneof![
+            Just(Value::from("product.template")),
+            Just(Value::from("product.product")),
+            Just(Value::from("product.category")),
+            json.clone(),
+        ];
+        let payload =
+            (model, json.clone(), json.clone(), json).prop_map(|(model, id, rid, date)| {
+                serde_json::json!({"_model": model, "_id": id, "id": rid, "write_date": date})
+                    .to_string()
+                    .into_bytes()
+            });
+        prop_oneof![proptest::collection::vec(any::<u8>(), 0..200), payload]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_body_makes_the_webhook_parser_panic(body in bodies(), unlink in proptest::bool::ANY) {
+            let kind = if unlink { WebhookKind::Unlink } else { WebhookKind::Save };
+            if let Err(message) = parse_webhook(&body, kind) {
+                proptest::prop_assert!(!message.is_empty());
+            }
+        }
+    }
 }

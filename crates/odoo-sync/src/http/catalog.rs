@@ -247,4 +247,16 @@ mod tests {
         assert!(decode_change_token("bm90LWEtdG9rZW4").is_err());
         assert!(decode_change_token("%%").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn no_change_token_makes_the_feed_panic(token in ".{0,80}") {
+            let _ = decode_change_token(&token);
+        }
+
+        #[test]
+        fn every_sequence_round_trips_through_its_token(seq in 0..=i64::MAX) {
+            proptest::prop_assert_eq!(decode_change_token(&encode_change_token(seq)).ok(), Some(seq));
+        }
+    }
 }

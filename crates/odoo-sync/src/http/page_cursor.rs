@@ -120,4 +120,16 @@ mod tests {
             Err(PageCursorError::Malformed)
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn no_cursor_makes_the_verifier_panic_and_only_signed_ones_pass(
+            token in ".{0,160}", payload in proptest::collection::vec(proptest::num::u8::ANY, 0..80)
+        ) {
+            let signer = CursorSigner::new(b"key");
+            proptest::prop_assert!(signer.verify(&token, "").is_err());
+            let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&payload));
+            proptest::prop_assert!(signer.verify(&forged, "").is_err());
+        }
+    }
 }

@@ -153,4 +153,12 @@ mod tests {
         }
         assert_eq!(tickets.redeem(&ticket, now), Ok(()));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn no_string_is_taken_for_a_ticket(ticket in "(st1\\.)?[0-9a-zA-Z._-]{0,80}") {
+            let tickets = StreamTickets::new(b"key");
+            proptest::prop_assert!(tickets.redeem(&ticket, Utc::now()).is_err());
+        }
+    }
 }

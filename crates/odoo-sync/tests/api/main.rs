@@ -3,6 +3,7 @@
 
 mod admin_browser;
 mod docs_examples;
+mod fuzzed_inputs;
 mod helpers;
 mod http_api;
 mod http_sync;
