@@ -2,6 +2,7 @@
 //! a fresh PostgreSQL database, in `postgres`).
 
 mod admin_browser;
+mod chaos;
 mod docs_examples;
 mod fuzzed_inputs;
 mod helpers;
