@@ -25,6 +25,11 @@ pub async fn run(
         values.insert("WEBHOOK_SECRET".to_string(), secret);
     }
     values.insert("WEBHOOK_WORKERS".to_string(), webhook_workers.to_string());
+    // The webhook rows read the inbox's backlog through the sync API.
+    values.insert(
+        "ADMIN_TOKEN".to_string(),
+        crate::webhooks::ADMIN_TOKEN.to_string(),
+    );
     let config = Config::from_values(values)?;
     let cancel = CancellationToken::new();
     let app = startup::application(&config, cancel.clone()).await?;

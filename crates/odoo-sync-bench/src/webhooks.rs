@@ -53,7 +53,55 @@ pub struct Webhooks {
     pub rules: Vec<String>,
     pub change_to_visible: Visibility,
     pub ack: Vec<Ack>,
+    /// The catalog API during the highest acknowledgement rate, and the inbox's drain after it.
+    pub flood: Option<Flood>,
     pub server_peak_rss_mb: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Flood {
+    /// Uncached list pages at a fixed rate, during the flood.
+    pub catalog: LoadOutcome,
+    /// From the flood's end until no event is pending; `None`: not within `DRAIN_WITHIN`.
+    pub drained_s: Option<f64>,
+}
+
+/// How long the inbox may take to drain a flood before the row says it did not.
+const DRAIN_WITHIN: Duration = Duration::from_secs(120);
+pub const ADMIN_TOKEN: &str = "bench-admin-token";
+
+/// Uncached catalog pages (made from the database every time) at 100/s, 4 connections.
+fn catalog_reads(addr: SocketAddr, plan: &Plan) -> LoadSpec {
+    LoadSpec {
+        addr,
+        requests: vec![Req::get("/api/products?limit=24").header("cache-control", "no-cache")],
+        connections: 4,
+        duration_ms: plan.load_ms,
+        warmup_ms: plan.warmup_ms,
+        rate_per_s: Some(100.0),
+    }
+}
+
+/// Waits until the inbox has no pending event.
+async fn drain(addr: SocketAddr) -> anyhow::Result<bool> {
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/api/products/sync/webhooks?status=pending&limit=1");
+    let deadline = Instant::now() + DRAIN_WITHIN;
+    while Instant::now() < deadline {
+        let pending: serde_json::Value = http
+            .get(&url)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        if pending["events"].as_array().is_some_and(Vec::is_empty) {
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(false)
 }
 
 pub async fn run(
@@ -80,6 +128,8 @@ pub async fn run(
     let change_to_visible =
         change_to_visible(odoo.as_ref(), addr, templates, plan.edits, target.store()).await?;
     let mut ack = Vec::new();
+    let mut flood = None;
+    let top_rate = plan.ack_rates.iter().copied().fold(0.0, f64::max);
     for rate in &plan.ack_rates {
         eprintln!("webhooks: acknowledgement at {rate}/s…");
         let spec = LoadSpec {
@@ -90,7 +140,23 @@ pub async fn run(
             warmup_ms: plan.warmup_ms,
             rate_per_s: Some(*rate),
         };
-        let load: LoadOutcome = run_child(&Case::Load(spec)).await?;
+        let load: LoadOutcome = if *rate == top_rate {
+            // The flood: shoppers read pages made from the database while the inbox fills.
+            let (posts, reads) = (Case::Load(spec), Case::Load(catalog_reads(addr, plan)));
+            let (load, catalog) = tokio::try_join!(
+                run_child::<LoadOutcome>(&posts),
+                run_child::<LoadOutcome>(&reads),
+            )?;
+            let started = Instant::now();
+            let drained = drain(addr).await?;
+            flood = Some(Flood {
+                catalog,
+                drained_s: drained.then(|| started.elapsed().as_secs_f64()),
+            });
+            load
+        } else {
+            run_child(&Case::Load(spec)).await?
+        };
         ack.push(Ack {
             target_requests_per_s: *rate,
             load,
@@ -102,6 +168,7 @@ pub async fn run(
         rules,
         change_to_visible,
         ack,
+        flood,
         server_peak_rss_mb: served.peak_rss_mb,
     })
 }
@@ -220,6 +287,37 @@ impl Webhooks {
                 )
             })
             .collect();
+        if let Some(flood) = &self.flood {
+            let c = &flood.catalog;
+            let top = self
+                .ack
+                .iter()
+                .map(|a| a.target_requests_per_s)
+                .fold(0.0, f64::max);
+            let acked = self
+                .ack
+                .last()
+                .and_then(|a| a.load.statuses.get(&200))
+                .copied();
+            let drained = flood.drained_s.map_or(
+                format!("not drained within {} s", DRAIN_WITHIN.as_secs()),
+                |s| format!("inbox drained {s:.1} s after the flood"),
+            );
+            rows.push(
+                Row::new(&section, &format!("catalog API during the {}/s flood", num(top)))
+                    .set("p50", ms(c.p50_ms))
+                    .set("p99", ms(c.p99_ms))
+                    .set("requests/s", num(c.requests_per_s))
+                    .set(
+                        "note",
+                        format!(
+                            "uncached pages at 100/s; {} errors; every one of {} acknowledged events stored before its 200; {drained}",
+                            c.errors,
+                            acked.map_or("-".to_string(), |n| num(n as f64)),
+                        ),
+                    ),
+            );
+        }
         let v = &self.change_to_visible;
         rows.push(
             Row::new(&section, "change → visible in the API")
