@@ -1,11 +1,17 @@
 //! Bearer tokens, compared in constant time. Tokens are never logged.
 
+use std::collections::HashMap;
+
+use axum::extract::{Query, Request, State};
 use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
+use super::AppState;
 use crate::config::RotatingSecret;
 
 /// Compares digests so that neither the content nor the length of the secret leaks by timing.
@@ -47,6 +53,51 @@ pub fn require_admin(
             "missing Authorization: Bearer <ADMIN_TOKEN>",
         )),
     }
+}
+
+/// The doors, checked before any extractor reads the query or the body, so that a caller
+/// without the secret learns nothing of what the route would accept.
+pub async fn admin_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match require_admin(state.admin_token.as_ref(), bearer(request.headers())) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused.into_response(),
+    }
+}
+
+pub async fn cron_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(secret) = state.cron_secret.as_ref() else {
+        let unset = "no route /api/cron/sync: CRON_SECRET is not set";
+        return ApiError::NotFound(unset.to_string()).into_response();
+    };
+    match bearer(request.headers()) {
+        Some(token) if accepts(secret, token) => next.run(request).await,
+        _ => ApiError::Unauthorized("missing or wrong Authorization: Bearer <CRON_SECRET>")
+            .into_response(),
+    }
+}
+
+/// Odoo's webhook action posts to a bare URL: the secret comes as `?token=` (or a header).
+pub async fn webhook_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(secret) = state.settings.webhook_secret.as_ref() else {
+        let unset = "no route /api/products/sync/webhook: WEBHOOK_SECRET is not set";
+        return ApiError::NotFound(unset.to_string()).into_response();
+    };
+    let query = Query::<HashMap<String, String>>::try_from_uri(request.uri())
+        .map(|Query(query)| query)
+        .unwrap_or_default();
+    let given = request
+        .headers()
+        .get("x-webhook-token")
+        .and_then(|v| v.to_str().ok())
+        .or(query.get("token").map(String::as_str));
+    let refused = match given {
+        Some(token) if accepts(secret, token) => return next.run(request).await,
+        Some(_) => ApiError::Unauthorized("the webhook token is wrong"),
+        None => ApiError::Unauthorized(
+            "missing webhook token: add ?token=… to the URL or an X-Webhook-Token header",
+        ),
+    };
+    refused.into_response()
 }
 
 #[cfg(test)]

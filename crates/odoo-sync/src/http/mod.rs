@@ -134,22 +134,41 @@ pub fn router(state: AppState) -> Router {
             state.settings.cache_control.clone(),
             etag::cache_headers,
         ));
-    let sync = Router::new()
+    let admin = Router::new()
         .route("/api/products/sync", post(sync::start_sync))
         .route("/api/products/sync/status", get(sync::status))
         .route("/api/products/sync/runs", get(sync::runs))
-        .route("/api/products/sync/events", get(sync::events))
         .route(
             "/api/products/sync/events/ticket",
             post(sync::stream_ticket),
         )
-        .route("/api/cron/sync", get(sync::cron).post(sync::cron))
-        .route("/api/products/sync/webhook", post(webhook::receive))
         .route("/api/products/sync/webhooks", get(webhook::list))
         .route(
             "/api/products/sync/webhooks/{id}/retry",
             post(webhook::retry),
         )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::admin_only,
+        ));
+    let cron = Router::new()
+        .route("/api/cron/sync", get(sync::cron).post(sync::cron))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::cron_only,
+        ));
+    let webhook = Router::new()
+        .route("/api/products/sync/webhook", post(webhook::receive))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::webhook_only,
+        ));
+    // The progress stream checks its own credential: the admin token or a stream ticket.
+    let sync = Router::new()
+        .route("/api/products/sync/events", get(sync::events))
+        .merge(admin)
+        .merge(cron)
+        .merge(webhook)
         .layer(middleware::from_fn(etag::no_store));
     Router::new()
         .merge(catalog)

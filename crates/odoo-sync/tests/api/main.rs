@@ -4,6 +4,7 @@
 mod admin_browser;
 mod chaos;
 mod docs_examples;
+mod doors;
 mod fuzzed_inputs;
 mod helpers;
 mod http_api;
