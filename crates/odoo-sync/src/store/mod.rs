@@ -61,6 +61,15 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("catalog database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value of the wrong type, or NULL where a value is expected.
+    #[error("stored {table}.{column} of row {row} cannot be read")]
+    Decode {
+        table: &'static str,
+        column: String,
+        row: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("stored {what} is corrupt: {detail}")]
     Corrupt { what: String, detail: String },
     #[error(

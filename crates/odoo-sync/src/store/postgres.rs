@@ -12,12 +12,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
 use super::postgres_write::ProductWrite;
 use super::stored::{
-    corrupt, odoo_datetime, run_not_found, session_from_state, session_to_state,
-    watermark_from_state, ODOO_SESSION_KEY, WATERMARK_KEYS,
+    corrupt, lease_end, odoo_datetime, run_not_found, session_from_state, session_to_state,
+    watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
     plan_batch, postgres_catalog, postgres_inbox, postgres_pricing, postgres_write, CatalogBatch,
@@ -206,7 +206,7 @@ impl CatalogStore for PgStore {
         .bind(new.total.map(|t| t as i64))
         .bind(Json(new.cursor))
         .bind(new.owner)
-        .bind(lease_until(now, new.lease))
+        .bind(lease_end(now, new.lease))
         .bind(now)
         .fetch_one(&mut *tx)
         .await;
@@ -243,8 +243,9 @@ impl CatalogStore for PgStore {
             .await?
             .ok_or_else(|| run_not_found(run))?;
         let current = sync_run(&row)?;
-        let holder: Option<String> = row.try_get("lease_owner")?;
-        let until: Option<DateTime<Utc>> = row.try_get("lease_until")?;
+        let cells = Cells::new(&row, "sync_run", "sync_run_id");
+        let holder: Option<String> = cells.get("lease_owner")?;
+        let until: Option<DateTime<Utc>> = cells.get("lease_until")?;
         if let (Some(holder), Some(until)) = (holder, until) {
             if holder != owner && until > now && steal_from != Some(holder.as_str()) {
                 return Err(StoreError::RunLeased {
@@ -261,7 +262,7 @@ impl CatalogStore for PgStore {
             "update sync_run set lease_owner = $1, lease_until = $2 where sync_run_id = $3",
         )
         .bind(owner)
-        .bind(lease_until(now, lease))
+        .bind(lease_end(now, lease))
         .bind(run.0)
         .execute(&mut *tx)
         .await?;
@@ -585,12 +586,13 @@ async fn existing_products(
     .await?;
     rows.iter()
         .map(|row| {
+            let cells = Cells::new(row, "product", "product_id");
             let existing = ExistingRow {
-                hash: row.try_get("content_hash")?,
-                active: row.try_get("active")?,
-                deleted: row.try_get("deleted")?,
+                hash: cells.get("content_hash")?,
+                active: cells.get("active")?,
+                deleted: cells.get("deleted")?,
             };
-            Ok((row.try_get("product_id")?, existing))
+            Ok((cells.get("product_id")?, existing))
         })
         .collect()
 }
@@ -661,12 +663,13 @@ pub(super) async fn load_categories(
         .await?;
     rows.iter()
         .map(|row| {
+            let cells = Cells::new(row, "category", "category_id");
             let category = Category {
-                id: row.try_get("category_id")?,
-                name: row.try_get("name")?,
-                complete_name: row.try_get("complete_name")?,
-                parent_id: row.try_get("parent_id")?,
-                write_date: row.try_get("write_date")?,
+                id: cells.get("category_id")?,
+                name: cells.get("name")?,
+                complete_name: cells.get("complete_name")?,
+                parent_id: cells.get("parent_id")?,
+                write_date: cells.get("write_date")?,
             };
             Ok((category.id, category))
         })
@@ -679,17 +682,18 @@ async fn load_variants(conn: &mut PgConnection) -> Result<HashMap<i64, Vec<Varia
         .await?;
     let mut variants: HashMap<i64, Vec<Variant>> = HashMap::new();
     for row in &rows {
+        let cells = Cells::new(row, "variant", "variant_id");
         let variant = Variant {
-            id: row.try_get("variant_id")?,
-            default_code: row.try_get("default_code")?,
-            barcode: row.try_get("barcode")?,
-            lst_price: row.try_get("lst_price")?,
-            active: row.try_get("active")?,
-            product_template_attribute_value_ids: json_column(row, "attribute_value_ids")?,
-            write_date: row.try_get("write_date")?,
+            id: cells.get("variant_id")?,
+            default_code: cells.get("default_code")?,
+            barcode: cells.get("barcode")?,
+            lst_price: cells.get("lst_price")?,
+            active: cells.get("active")?,
+            product_template_attribute_value_ids: json_column(&cells, "attribute_value_ids")?,
+            write_date: cells.get("write_date")?,
         };
         variants
-            .entry(row.try_get("product_id")?)
+            .entry(cells.get("product_id")?)
             .or_default()
             .push(variant);
     }
@@ -704,14 +708,15 @@ async fn load_translations(
         .await?;
     let mut translations: HashMap<i64, BTreeMap<String, Translation>> = HashMap::new();
     for row in &rows {
+        let cells = Cells::new(row, "product_translation", "product_id");
         let translation = Translation {
-            name: row.try_get("name")?,
-            description_sale: row.try_get("description_sale")?,
+            name: cells.get("name")?,
+            description_sale: cells.get("description_sale")?,
         };
         translations
-            .entry(row.try_get("product_id")?)
+            .entry(cells.get("product_id")?)
             .or_default()
-            .insert(row.try_get("lang")?, translation);
+            .insert(cells.get("lang")?, translation);
     }
     Ok(translations)
 }
@@ -721,41 +726,42 @@ pub(super) fn stored_product(
     row: &PgRow,
     categories: &HashMap<i64, Category>,
 ) -> Result<StoredProduct, StoreError> {
-    let categ_id: Option<i64> = row.try_get("category_id")?;
+    let cells = Cells::new(row, "product", "product_id");
+    let categ_id: Option<i64> = cells.get("category_id")?;
     let product = Product {
-        id: row.try_get("product_id")?,
-        name: row.try_get("name")?,
-        default_code: row.try_get("default_code")?,
-        barcode: row.try_get("barcode")?,
-        list_price: row.try_get("list_price")?,
+        id: cells.get("product_id")?,
+        name: cells.get("name")?,
+        default_code: cells.get("default_code")?,
+        barcode: cells.get("barcode")?,
+        list_price: cells.get("list_price")?,
         categ_id,
-        description_sale: row.try_get("description_sale")?,
-        active: row.try_get("active")?,
-        sale_ok: row.try_get("sale_ok")?,
-        is_published: row.try_get("is_published")?,
-        public_categ_ids: json_column(row, "public_categ_ids")?,
-        write_date: row.try_get("write_date")?,
+        description_sale: cells.get("description_sale")?,
+        active: cells.get("active")?,
+        sale_ok: cells.get("sale_ok")?,
+        is_published: cells.get("is_published")?,
+        public_categ_ids: json_column(&cells, "public_categ_ids")?,
+        write_date: cells.get("write_date")?,
         variants: Vec::new(),
         translations: BTreeMap::new(),
-        extra: json_column(row, "extra")?,
+        extra: json_column(&cells, "extra")?,
     };
     Ok(StoredProduct {
         stock: BTreeMap::new(),
         prices: BTreeMap::new(),
         category: categ_id.and_then(|id| categories.get(&id).cloned()),
-        deleted_at: row.try_get("deleted_at")?,
-        updated_at: row.try_get("updated_at")?,
-        change_seq: row.try_get("change_seq")?,
+        deleted_at: cells.get("deleted_at")?,
+        updated_at: cells.get("updated_at")?,
+        change_seq: cells.get("change_seq")?,
         product,
     })
 }
 
 fn sync_run(row: &PgRow) -> Result<SyncRun, StoreError> {
-    let text = |column: &str| -> Result<String, StoreError> { Ok(row.try_get(column)?) };
-    let count =
-        |column: &str| -> Result<u64, StoreError> { Ok(row.try_get::<i64, _>(column)? as u64) };
+    let cells = Cells::new(row, "sync_run", "sync_run_id");
+    let text = |column: &str| -> Result<String, StoreError> { cells.get(column) };
+    let count = |column: &str| -> Result<u64, StoreError> { Ok(cells.get::<i64>(column)? as u64) };
     Ok(SyncRun {
-        id: RunId(row.try_get("sync_run_id")?),
+        id: RunId(cells.get("sync_run_id")?),
         mode: text("mode")?
             .parse::<SyncMode>()
             .map_err(|e| corrupt("sync_run.mode", e))?,
@@ -765,7 +771,7 @@ fn sync_run(row: &PgRow) -> Result<SyncRun, StoreError> {
         status: text("status")?
             .parse::<RunStatus>()
             .map_err(|e| corrupt("sync_run.status", e))?,
-        total: row.try_get::<Option<i64>, _>("total")?.map(|t| t as u64),
+        total: cells.get::<Option<i64>>("total")?.map(|t| t as u64),
         processed: count("processed")?,
         counts: RunCounts {
             created: count("created")?,
@@ -774,23 +780,19 @@ fn sync_run(row: &PgRow) -> Result<SyncRun, StoreError> {
             archived: count("archived")?,
             deleted: count("deleted")?,
         },
-        cursor: json_column(row, "cursor")?,
-        error: row.try_get("error")?,
-        started_at: row.try_get("started_at")?,
-        updated_at: row.try_get("updated_at")?,
-        finished_at: row.try_get("finished_at")?,
+        cursor: json_column(&cells, "cursor")?,
+        error: cells.get("error")?,
+        started_at: cells.get("started_at")?,
+        updated_at: cells.get("updated_at")?,
+        finished_at: cells.get("finished_at")?,
     })
 }
 
 /// A `json`/`jsonb` column decoded into `T`; a value of the wrong shape is `Corrupt`.
 pub(super) fn json_column<T: serde::de::DeserializeOwned>(
-    row: &PgRow,
+    cells: &Cells<'_, PgRow>,
     column: &str,
 ) -> Result<T, StoreError> {
-    let value: Json<serde_json::Value> = row.try_get(column)?;
+    let value: Json<serde_json::Value> = cells.get(column)?;
     serde_json::from_value(value.0).map_err(|e| corrupt(column, e.to_string()))
-}
-
-fn lease_until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::days(365 * 100))
 }

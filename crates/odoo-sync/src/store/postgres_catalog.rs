@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::postgres::{load_categories, stored_product};
 use super::query::category_nodes;
 use super::search::ts_query;
-use super::stored::{odoo_datetime, parse_odoo_datetime};
+use super::stored::{odoo_datetime, parse_odoo_datetime, Cells};
 use super::{
     CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey, StockLevel,
     StoreError, StoredProduct,
@@ -123,19 +123,20 @@ type VariantColumns = (
 );
 
 fn product_with_children(row: &PgRow) -> Result<StoredProduct, StoreError> {
+    let cells = Cells::new(row, "product", "product_id");
     let mut stored = stored_product(row, &HashMap::new())?;
-    let category_name: Option<String> = row.try_get("category_name")?;
+    let category_name: Option<String> = cells.get("category_name")?;
     stored.category = match category_name {
         Some(name) => Some(Category {
             id: stored.product.categ_id.unwrap_or_default(),
             name,
-            complete_name: row.try_get("category_complete_name")?,
-            parent_id: row.try_get("category_parent_id")?,
-            write_date: row.try_get("category_write_date")?,
+            complete_name: cells.get("category_complete_name")?,
+            parent_id: cells.get("category_parent_id")?,
+            write_date: cells.get("category_write_date")?,
         }),
         None => None,
     };
-    let Json(variants): Json<Vec<VariantColumns>> = row.try_get("variants_json")?;
+    let Json(variants): Json<Vec<VariantColumns>> = cells.get("variants_json")?;
     for (id, default_code, barcode, lst_price, active, attributes, write_date, qty, free, price) in
         variants
     {
@@ -161,7 +162,7 @@ fn product_with_children(row: &PgRow) -> Result<StoredProduct, StoreError> {
         });
     }
     let Json(translations): Json<Vec<(String, String, Option<String>)>> =
-        row.try_get("translations_json")?;
+        cells.get("translations_json")?;
     stored.product.translations = translations
         .into_iter()
         .map(|(lang, name, description_sale)| {
@@ -211,18 +212,19 @@ fn push_keyset(
 }
 
 fn sort_key(row: &PgRow, sort: ProductSort) -> Result<SortKey, StoreError> {
-    let id: i64 = row.try_get("product_id")?;
+    let cells = Cells::new(row, "product", "product_id");
+    let id: i64 = cells.get("product_id")?;
     Ok(match sort {
         ProductSort::Name => SortKey::Name {
-            name: row.try_get("name")?,
+            name: cells.get("name")?,
             id,
         },
         ProductSort::Price => SortKey::Price {
-            price: row.try_get("list_price")?,
+            price: cells.get("list_price")?,
             id,
         },
         ProductSort::Updated => SortKey::Updated {
-            write_date: odoo_datetime(row.try_get::<NaiveDateTime, _>("write_date")?),
+            write_date: odoo_datetime(cells.get::<NaiveDateTime>("write_date")?),
             id,
         },
     })
@@ -241,8 +243,9 @@ pub(super) async fn category_tree(
     let direct = rows
         .iter()
         .map(|row| {
-            let count: i64 = row.try_get("products")?;
-            Ok((row.try_get("category_id")?, count as u64))
+            let cells = Cells::new(row, "product", "category_id");
+            let count: i64 = cells.get("products")?;
+            Ok((cells.get("category_id")?, count as u64))
         })
         .collect::<Result<HashMap<i64, u64>, StoreError>>()?;
     Ok(category_nodes(categories, &direct))
@@ -266,11 +269,12 @@ pub(super) async fn changes_since(
     let changes = rows
         .iter()
         .map(|row| {
+            let cells = Cells::new(row, "product", "product_id");
             Ok(Change {
-                product_id: row.try_get("product_id")?,
-                seq: row.try_get("change_seq")?,
-                deleted: row.try_get("deleted")?,
-                changed_at: row.try_get("updated_at")?,
+                product_id: cells.get("product_id")?,
+                seq: cells.get("change_seq")?,
+                deleted: cells.get("deleted")?,
+                changed_at: cells.get("updated_at")?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

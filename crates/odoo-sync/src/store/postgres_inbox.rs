@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 
-use super::stored::corrupt;
+use super::stored::{corrupt, lease_end, Cells};
 use super::{Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD};
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 
@@ -45,7 +45,7 @@ pub(super) async fn claim(
 ) -> Result<Vec<WebhookEvent>, StoreError> {
     let now = Utc::now();
     let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
-    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let until = lease_end(now, lease);
     let rows = sqlx::query(
         "with candidate as ( \
              select distinct model, record_id from ( \
@@ -197,25 +197,26 @@ pub(super) async fn set_stock(
 }
 
 fn event(row: &PgRow) -> Result<WebhookEvent, StoreError> {
+    let cells = Cells::new(row, "webhook_event", "webhook_event_id");
     Ok(WebhookEvent {
-        id: row.try_get("webhook_event_id")?,
-        model: row.try_get("model")?,
-        record_id: row.try_get("record_id")?,
-        kind: row
-            .try_get::<String, _>("kind")?
+        id: cells.get("webhook_event_id")?,
+        model: cells.get("model")?,
+        record_id: cells.get("record_id")?,
+        kind: cells
+            .get::<String>("kind")?
             .parse()
             .map_err(|e| corrupt("webhook_event.kind", e))?,
-        hinted_write_date: row.try_get("hinted_write_date")?,
-        payload: row.try_get("payload")?,
-        state: row
-            .try_get::<String, _>("state")?
+        hinted_write_date: cells.get("hinted_write_date")?,
+        payload: cells.get("payload")?,
+        state: cells
+            .get::<String>("state")?
             .parse()
             .map_err(|e| corrupt("webhook_event.state", e))?,
-        attempts: row.try_get::<i32, _>("attempts")? as u32,
-        run_at: row.try_get("run_at")?,
-        last_error: row.try_get("last_error")?,
-        outcome: row.try_get("outcome")?,
-        received_at: row.try_get("received_at")?,
-        updated_at: row.try_get("updated_at")?,
+        attempts: cells.get::<i32>("attempts")? as u32,
+        run_at: cells.get("run_at")?,
+        last_error: cells.get("last_error")?,
+        outcome: cells.get("outcome")?,
+        received_at: cells.get("received_at")?,
+        updated_at: cells.get("updated_at")?,
     })
 }

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::Utc;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 
 use super::postgres::{next_change_seqs, put_state, state_value};
-use super::stored::corrupt;
+use super::stored::{corrupt, Cells};
 use super::{PricingState, StoreError, VariantPrice};
 use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
 
@@ -73,7 +73,10 @@ pub(super) async fn variants_to_price(
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|row| Ok((row.try_get("category_id")?, row.try_get("parent_id")?)))
+        .map(|row| {
+            let cells = Cells::new(row, "category", "category_id");
+            Ok((cells.get("category_id")?, cells.get("parent_id")?))
+        })
         .collect::<Result<HashMap<i64, Option<i64>>, StoreError>>()?;
     let rows = sqlx::query(
         "select v.variant_id, v.product_id, v.lst_price, p.category_id from variant v \
@@ -87,11 +90,12 @@ pub(super) async fn variants_to_price(
     let variants = rows
         .iter()
         .map(|row| {
+            let cells = Cells::new(row, "variant", "variant_id");
             Ok(PricedVariant {
-                variant_id: row.try_get("variant_id")?,
-                template_id: row.try_get("product_id")?,
-                categories: category_chain(&parents, row.try_get("category_id")?),
-                list_price: row.try_get("lst_price")?,
+                variant_id: cells.get("variant_id")?,
+                template_id: cells.get("product_id")?,
+                categories: category_chain(&parents, cells.get("category_id")?),
+                list_price: cells.get("lst_price")?,
             })
         })
         .collect::<Result<_, StoreError>>()?;
@@ -163,9 +167,10 @@ async fn changed_prices<'a>(
     .await?
     .iter()
     .map(|row| {
+        let cells = Cells::new(row, "variant_price", "variant_id");
         Ok((
-            row.try_get("variant_id")?,
-            (row.try_get("price")?, row.try_get("rule_id")?),
+            cells.get("variant_id")?,
+            (cells.get("price")?, cells.get("rule_id")?),
         ))
     })
     .collect::<Result<HashMap<i64, (Option<f64>, Option<i64>)>, StoreError>>()?;

@@ -11,12 +11,12 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool};
 
 use super::sqlite_write::ProductWrite;
 use super::stored::{
-    corrupt, odoo_datetime, parse_odoo_datetime, run_not_found, session_from_state,
-    session_to_state, watermark_from_state, ODOO_SESSION_KEY, WATERMARK_KEYS,
+    corrupt, lease_end, odoo_datetime, parse_odoo_datetime, run_not_found, session_from_state,
+    session_to_state, watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
     plan_batch, sqlite_catalog, sqlite_inbox, sqlite_pricing, sqlite_write, CatalogBatch,
@@ -576,12 +576,13 @@ async fn existing_products(
             query = query.bind(product.id);
         }
         for row in query.fetch_all(&mut *conn).await? {
+            let cells = Cells::new(&row, "product", "product_id");
             let row_data = ExistingRow {
-                hash: row.get("content_hash"),
-                active: row.get("active"),
-                deleted: row.get("deleted"),
+                hash: cells.get("content_hash")?,
+                active: cells.get("active")?,
+                deleted: cells.get("deleted")?,
             };
-            existing.insert(row.get("product_id"), row_data);
+            existing.insert(cells.get("product_id")?, row_data);
         }
     }
     Ok(existing)
@@ -667,8 +668,9 @@ async fn held_by_other(
         .bind(run.0)
         .fetch_one(&mut *conn)
         .await?;
-    let holder: Option<String> = row.get("lease_owner");
-    let until: Option<String> = row.get("lease_until");
+    let cells = Cells::new(&row, "sync_run", "sync_run_id");
+    let holder: Option<String> = cells.get("lease_owner")?;
+    let until: Option<String> = cells.get("lease_until")?;
     let until = until.map(|text| parse_timestamp(&text)).transpose()?;
     Ok(match (holder, until) {
         (Some(holder), Some(until)) if holder != owner && until > now => Some((holder, until)),
@@ -692,12 +694,13 @@ pub(super) async fn load_categories(
         .await?;
     rows.iter()
         .map(|row| {
+            let cells = Cells::new(row, "category", "category_id");
             let category = Category {
-                id: row.get("category_id"),
-                name: row.get("name"),
-                complete_name: row.get("complete_name"),
-                parent_id: row.get("parent_id"),
-                write_date: parse_odoo_datetime(row.get("write_date"))?,
+                id: cells.get("category_id")?,
+                name: cells.get("name")?,
+                complete_name: cells.get("complete_name")?,
+                parent_id: cells.get("parent_id")?,
+                write_date: parse_odoo_datetime(cells.get("write_date")?)?,
             };
             Ok((category.id, category))
         })
@@ -716,17 +719,18 @@ async fn load_variants(
 fn group_variants(rows: &[SqliteRow]) -> Result<HashMap<i64, Vec<Variant>>, StoreError> {
     let mut variants: HashMap<i64, Vec<Variant>> = HashMap::new();
     for row in rows {
+        let cells = Cells::new(row, "variant", "variant_id");
         let variant = Variant {
-            id: row.get("variant_id"),
-            default_code: row.get("default_code"),
-            barcode: row.get("barcode"),
-            lst_price: row.get("lst_price"),
-            active: row.get("active"),
-            product_template_attribute_value_ids: json_column(row, "attribute_value_ids")?,
-            write_date: parse_odoo_datetime(row.get("write_date"))?,
+            id: cells.get("variant_id")?,
+            default_code: cells.get("default_code")?,
+            barcode: cells.get("barcode")?,
+            lst_price: cells.get("lst_price")?,
+            active: cells.get("active")?,
+            product_template_attribute_value_ids: json_column(&cells, "attribute_value_ids")?,
+            write_date: parse_odoo_datetime(cells.get("write_date")?)?,
         };
         variants
-            .entry(row.get("product_id"))
+            .entry(cells.get("product_id")?)
             .or_default()
             .push(variant);
     }
@@ -739,43 +743,47 @@ async fn load_translations(
     let rows = sqlx::query("select * from product_translation")
         .fetch_all(&mut *conn)
         .await?;
-    Ok(group_translations(&rows))
+    group_translations(&rows)
 }
 
-fn group_translations(rows: &[SqliteRow]) -> HashMap<i64, BTreeMap<String, Translation>> {
+fn group_translations(
+    rows: &[SqliteRow],
+) -> Result<HashMap<i64, BTreeMap<String, Translation>>, StoreError> {
     let mut translations: HashMap<i64, BTreeMap<String, Translation>> = HashMap::new();
     for row in rows {
+        let cells = Cells::new(row, "product_translation", "product_id");
         let translation = Translation {
-            name: row.get("name"),
-            description_sale: row.get("description_sale"),
+            name: cells.get("name")?,
+            description_sale: cells.get("description_sale")?,
         };
         translations
-            .entry(row.get("product_id"))
+            .entry(cells.get("product_id")?)
             .or_default()
-            .insert(row.get("lang"), translation);
+            .insert(cells.get("lang")?, translation);
     }
-    translations
+    Ok(translations)
 }
 
 pub(super) fn stored_product(
     row: &SqliteRow,
     categories: &HashMap<i64, Category>,
 ) -> Result<StoredProduct, StoreError> {
-    let categ_id: Option<i64> = row.get("category_id");
-    let extra: serde_json::Value = json_column(row, "extra")?;
+    let cells = Cells::new(row, "product", "product_id");
+    let categ_id: Option<i64> = cells.get("category_id")?;
+    let extra: serde_json::Value = json_column(&cells, "extra")?;
     let product = Product {
-        id: row.get("product_id"),
-        name: row.get("name"),
-        default_code: row.get("default_code"),
-        barcode: row.get("barcode"),
-        list_price: row.get("list_price"),
+        id: cells.get("product_id")?,
+        name: cells.get("name")?,
+        default_code: cells.get("default_code")?,
+        barcode: cells.get("barcode")?,
+        list_price: cells.get("list_price")?,
         categ_id,
-        description_sale: row.get("description_sale"),
-        active: row.get("active"),
-        sale_ok: row.get("sale_ok"),
-        is_published: row.get("is_published"),
-        public_categ_ids: json_column(row, "public_categ_ids")?,
-        write_date: parse_odoo_datetime(row.get("write_date"))?,
+        description_sale: cells.get("description_sale")?,
+        active: cells.get("active")?,
+        sale_ok: cells.get("sale_ok")?,
+        is_published: cells.get("is_published")?,
+        public_categ_ids: json_column(&cells, "public_categ_ids")?,
+        write_date: parse_odoo_datetime(cells.get("write_date")?)?,
         variants: Vec::new(),
         translations: BTreeMap::new(),
         extra: match extra {
@@ -788,57 +796,58 @@ pub(super) fn stored_product(
             }
         },
     };
-    let deleted_at: Option<String> = row.get("deleted_at");
+    let deleted_at: Option<String> = cells.get("deleted_at")?;
     Ok(StoredProduct {
         stock: BTreeMap::new(),
         prices: BTreeMap::new(),
         category: categ_id.and_then(|id| categories.get(&id).cloned()),
         deleted_at: deleted_at.map(|text| parse_timestamp(&text)).transpose()?,
-        updated_at: parse_timestamp(row.get("updated_at"))?,
-        change_seq: row.get("change_seq"),
+        updated_at: parse_timestamp(cells.get("updated_at")?)?,
+        change_seq: cells.get("change_seq")?,
         product,
     })
 }
 
 fn sync_run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
-    let text = |column: &str| -> String { row.get(column) };
-    let count = |column: &str| -> u64 { row.get::<i64, _>(column) as u64 };
-    let cursor: SyncCursor = serde_json::from_str(&text("cursor"))
+    let cells = Cells::new(row, "sync_run", "sync_run_id");
+    let text = |column: &str| -> Result<String, StoreError> { cells.get(column) };
+    let count = |column: &str| -> Result<u64, StoreError> { Ok(cells.get::<i64>(column)? as u64) };
+    let cursor: SyncCursor = serde_json::from_str(&text("cursor")?)
         .map_err(|e| corrupt("sync_run.cursor", e.to_string()))?;
-    let finished_at: Option<String> = row.get("finished_at");
+    let finished_at: Option<String> = cells.get("finished_at")?;
     Ok(SyncRun {
-        id: RunId(row.get("sync_run_id")),
-        mode: text("mode")
+        id: RunId(cells.get("sync_run_id")?),
+        mode: text("mode")?
             .parse::<SyncMode>()
             .map_err(|e| corrupt("sync_run.mode", e))?,
-        trigger: text("trigger")
+        trigger: text("trigger")?
             .parse::<Trigger>()
             .map_err(|e| corrupt("sync_run.trigger", e))?,
-        status: text("status")
+        status: text("status")?
             .parse::<RunStatus>()
             .map_err(|e| corrupt("sync_run.status", e))?,
-        total: row.get::<Option<i64>, _>("total").map(|t| t as u64),
-        processed: count("processed"),
+        total: cells.get::<Option<i64>>("total")?.map(|t| t as u64),
+        processed: count("processed")?,
         counts: RunCounts {
-            created: count("created"),
-            updated: count("updated"),
-            unchanged: count("unchanged"),
-            archived: count("archived"),
-            deleted: count("deleted"),
+            created: count("created")?,
+            updated: count("updated")?,
+            unchanged: count("unchanged")?,
+            archived: count("archived")?,
+            deleted: count("deleted")?,
         },
         cursor,
-        error: row.get("error"),
-        started_at: parse_timestamp(&text("started_at"))?,
-        updated_at: parse_timestamp(&text("updated_at"))?,
+        error: cells.get("error")?,
+        started_at: parse_timestamp(&text("started_at")?)?,
+        updated_at: parse_timestamp(&text("updated_at")?)?,
         finished_at: finished_at.map(|t| parse_timestamp(&t)).transpose()?,
     })
 }
 
 fn json_column<T: serde::de::DeserializeOwned>(
-    row: &SqliteRow,
+    cells: &Cells<'_, SqliteRow>,
     column: &str,
 ) -> Result<T, StoreError> {
-    let text: String = row.get(column);
+    let text: String = cells.get(column)?;
     serde_json::from_str(&text).map_err(|e| corrupt(column, e.to_string()))
 }
 
@@ -847,8 +856,7 @@ fn cursor_json(cursor: &SyncCursor) -> String {
 }
 
 fn lease_until(now: DateTime<Utc>, lease: Duration) -> String {
-    (now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX))
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    lease_end(now, lease).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 pub(super) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, StoreError> {

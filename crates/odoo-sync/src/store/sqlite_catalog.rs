@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::query::category_nodes;
 use super::sqlite::{load_categories, stored_product};
-use super::stored::{corrupt, parse_odoo_datetime};
+use super::stored::{corrupt, parse_odoo_datetime, Cells};
 use super::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
     StockLevel, StoreError, StoredProduct,
@@ -76,7 +76,10 @@ pub(super) async fn list_products(
     let has_more = rows.len() > query.limit as usize;
     let shown = &rows[..rows.len().min(query.limit as usize)];
     let next = if has_more {
-        shown.last().map(|row| sort_key(row, query.sort))
+        shown
+            .last()
+            .map(|row| sort_key(row, query.sort))
+            .transpose()?
     } else {
         None
     };
@@ -152,18 +155,19 @@ type VariantColumns = (
 
 fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
     let mut stored = stored_product(row, &HashMap::new())?;
-    let category_name: Option<String> = row.get("category_name");
+    let cells = Cells::new(row, "product", "product_id");
+    let category_name: Option<String> = cells.get("category_name")?;
     stored.category = match category_name {
         Some(name) => Some(Category {
             id: stored.product.categ_id.unwrap_or_default(),
             name,
-            complete_name: row.get("category_complete_name"),
-            parent_id: row.get("category_parent_id"),
-            write_date: parse_odoo_datetime(row.get("category_write_date"))?,
+            complete_name: cells.get("category_complete_name")?,
+            parent_id: cells.get("category_parent_id")?,
+            write_date: parse_odoo_datetime(cells.get("category_write_date")?)?,
         }),
         None => None,
     };
-    let variants: Vec<VariantColumns> = json_text(row, "variants_json")?;
+    let variants: Vec<VariantColumns> = json_text(&cells, "variants_json")?;
     for (id, default_code, barcode, lst_price, active, attributes, write_date, qty, free, price) in
         variants
     {
@@ -188,7 +192,8 @@ fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
             write_date: parse_odoo_datetime(&write_date)?,
         });
     }
-    let translations: Vec<(String, String, Option<String>)> = json_text(row, "translations_json")?;
+    let translations: Vec<(String, String, Option<String>)> =
+        json_text(&cells, "translations_json")?;
     stored.product.translations = translations
         .into_iter()
         .map(|(lang, name, description_sale)| {
@@ -205,10 +210,10 @@ fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
 }
 
 fn json_text<T: serde::de::DeserializeOwned>(
-    row: &SqliteRow,
+    cells: &Cells<'_, SqliteRow>,
     column: &str,
 ) -> Result<T, StoreError> {
-    let text: String = row.get(column);
+    let text: String = cells.get(column)?;
     serde_json::from_str(&text).map_err(|e| corrupt(column, e.to_string()))
 }
 
@@ -241,22 +246,23 @@ fn push_keyset(sql: &mut QueryBuilder<Sqlite>, after: Option<&SortKey>) {
     }
 }
 
-fn sort_key(row: &SqliteRow, sort: ProductSort) -> SortKey {
-    let id: i64 = row.get("product_id");
-    match sort {
+fn sort_key(row: &SqliteRow, sort: ProductSort) -> Result<SortKey, StoreError> {
+    let cells = Cells::new(row, "product", "product_id");
+    let id: i64 = cells.get("product_id")?;
+    Ok(match sort {
         ProductSort::Name => SortKey::Name {
-            name: row.get("name"),
+            name: cells.get("name")?,
             id,
         },
         ProductSort::Price => SortKey::Price {
-            price: row.get("list_price"),
+            price: cells.get("list_price")?,
             id,
         },
         ProductSort::Updated => SortKey::Updated {
-            write_date: row.get("write_date"),
+            write_date: cells.get("write_date")?,
             id,
         },
-    }
+    })
 }
 
 pub(super) async fn category_tree(
@@ -271,8 +277,14 @@ pub(super) async fn category_tree(
     .await?;
     let direct: HashMap<i64, u64> = rows
         .iter()
-        .map(|row| (row.get("category_id"), row.get::<i64, _>("products") as u64))
-        .collect();
+        .map(|row| {
+            let cells = Cells::new(row, "product", "category_id");
+            Ok((
+                cells.get("category_id")?,
+                cells.get::<i64>("products")? as u64,
+            ))
+        })
+        .collect::<Result<_, StoreError>>()?;
     Ok(category_nodes(categories, &direct))
 }
 
@@ -294,11 +306,12 @@ pub(super) async fn changes_since(
     let changes = rows
         .iter()
         .map(|row| {
+            let cells = Cells::new(row, "product", "product_id");
             Ok(Change {
-                product_id: row.get("product_id"),
-                seq: row.get("change_seq"),
-                deleted: row.get("deleted"),
-                changed_at: super::sqlite::parse_timestamp(row.get("updated_at"))?,
+                product_id: cells.get("product_id")?,
+                seq: cells.get("change_seq")?,
+                deleted: cells.get("deleted")?,
+                changed_at: super::sqlite::parse_timestamp(cells.get("updated_at")?)?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool};
 
 use super::sqlite::parse_timestamp;
-use super::stored::corrupt;
+use super::stored::{corrupt, lease_end, Cells};
 use super::{Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD};
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 
@@ -48,7 +48,7 @@ pub(super) async fn claim(
 ) -> Result<Vec<WebhookEvent>, StoreError> {
     let now = Utc::now();
     let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
-    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let until = lease_end(now, lease);
     // The candidates are the records of the oldest due rows, read from `(state, run_at)` in
     // order, and the rows taken are bounded: a claim costs what its batch costs, not what the
     // backlog holds (claiming 200 records of a 10k backlog held the write lock for 40-70 ms,
@@ -185,13 +185,14 @@ pub(super) async fn set_stock(
 }
 
 fn event(row: &SqliteRow) -> Result<WebhookEvent, StoreError> {
-    let hinted: Option<String> = row.get("hinted_write_date");
+    let cells = Cells::new(row, "webhook_event", "webhook_event_id");
+    let hinted: Option<String> = cells.get("hinted_write_date")?;
     Ok(WebhookEvent {
-        id: row.get("webhook_event_id"),
-        model: row.get("model"),
-        record_id: row.get("record_id"),
-        kind: row
-            .get::<String, _>("kind")
+        id: cells.get("webhook_event_id")?,
+        model: cells.get("model")?,
+        record_id: cells.get("record_id")?,
+        kind: cells
+            .get::<String>("kind")?
             .parse()
             .map_err(|e| corrupt("webhook_event.kind", e))?,
         hinted_write_date: hinted
@@ -200,16 +201,16 @@ fn event(row: &SqliteRow) -> Result<WebhookEvent, StoreError> {
                     .map_err(|e| corrupt("webhook_event.hinted_write_date", e.to_string()))
             })
             .transpose()?,
-        payload: row.get("payload"),
-        state: row
-            .get::<String, _>("state")
+        payload: cells.get("payload")?,
+        state: cells
+            .get::<String>("state")?
             .parse()
             .map_err(|e| corrupt("webhook_event.state", e))?,
-        attempts: row.get::<i64, _>("attempts") as u32,
-        run_at: parse_timestamp(row.get("run_at"))?,
-        last_error: row.get("last_error"),
-        outcome: row.get("outcome"),
-        received_at: parse_timestamp(row.get("received_at"))?,
-        updated_at: parse_timestamp(row.get("updated_at"))?,
+        attempts: cells.get::<i64>("attempts")? as u32,
+        run_at: parse_timestamp(cells.get("run_at")?)?,
+        last_error: cells.get("last_error")?,
+        outcome: cells.get("outcome")?,
+        received_at: parse_timestamp(cells.get("received_at")?)?,
+        updated_at: parse_timestamp(cells.get("updated_at")?)?,
     })
 }

@@ -4,11 +4,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool};
 
 use super::sqlite::{put_state, state_value};
 use super::sqlite_write::insert_in_chunks;
-use super::stored::corrupt;
+use super::stored::{corrupt, Cells};
 use super::{PricingState, StoreError, VariantPrice};
 use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
 
@@ -67,8 +67,11 @@ pub(super) async fn variants_to_price(
             .fetch_all(&mut *conn)
             .await?
             .iter()
-            .map(|row| (row.get("category_id"), row.get("parent_id")))
-            .collect();
+            .map(|row| {
+                let cells = Cells::new(row, "category", "category_id");
+                Ok((cells.get("category_id")?, cells.get("parent_id")?))
+            })
+            .collect::<Result<_, StoreError>>()?;
     let rows = sqlx::query(
         "select v.variant_id, v.product_id, v.lst_price, p.category_id from variant v \
          join product p on p.product_id = v.product_id \
@@ -80,13 +83,16 @@ pub(super) async fn variants_to_price(
     .await?;
     let variants = rows
         .iter()
-        .map(|row| PricedVariant {
-            variant_id: row.get("variant_id"),
-            template_id: row.get("product_id"),
-            categories: category_chain(&parents, row.get("category_id")),
-            list_price: row.get("lst_price"),
+        .map(|row| {
+            let cells = Cells::new(row, "variant", "variant_id");
+            Ok(PricedVariant {
+                variant_id: cells.get("variant_id")?,
+                template_id: cells.get("product_id")?,
+                categories: category_chain(&parents, cells.get("category_id")?),
+                list_price: cells.get("lst_price")?,
+            })
         })
-        .collect();
+        .collect::<Result<_, StoreError>>()?;
     Ok((variants, newest))
 }
 
@@ -148,12 +154,13 @@ async fn changed_prices<'a>(
     .await?
     .iter()
     .map(|row| {
-        (
-            row.get("variant_id"),
-            (row.get("price"), row.get("rule_id")),
-        )
+        let cells = Cells::new(row, "variant_price", "variant_id");
+        Ok((
+            cells.get("variant_id")?,
+            (cells.get("price")?, cells.get("rule_id")?),
+        ))
     })
-    .collect();
+    .collect::<Result<_, StoreError>>()?;
     Ok(prices
         .iter()
         .filter(|price| stored.get(&price.variant_id) != Some(&(price.price, price.rule_id)))
