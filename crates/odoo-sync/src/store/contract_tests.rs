@@ -11,6 +11,7 @@ use serde_json::json;
 use super::*;
 use crate::domain::pricelist::{AppliesTo, PriceBase, PriceComputation};
 use crate::domain::{Phase, Translation, Variant, WebhookKind};
+use crate::testkit::ScratchDatabase;
 
 /// A store and what keeps its database alive (dropped after the store).
 struct TestStore {

@@ -5,18 +5,9 @@
 //! import the engine, http, axum or the Odoo client.
 
 mod postgres;
-mod postgres_catalog;
-mod postgres_inbox;
-mod postgres_pricing;
-mod postgres_write;
 mod query;
-mod scratch;
 mod search;
 mod sqlite;
-mod sqlite_catalog;
-mod sqlite_inbox;
-mod sqlite_pricing;
-mod sqlite_write;
 mod stored;
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,17 +16,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::pricelist::{PricedVariant, PricelistRule};
+use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
 use crate::domain::{
     Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
     Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
+// Re-exported while http/ and engine/fetch.rs still name them here.
+pub use crate::domain::{StockLevel, StoredProduct};
 pub use postgres::PgStore;
 pub use query::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
 };
-pub use scratch::ScratchDatabase;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,24 +85,6 @@ pub struct Checkpoint<'a> {
     pub total: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StockLevel {
-    pub variant_id: i64,
-    pub qty_available: f64,
-    pub free_qty: f64,
-}
-
-impl StockLevel {
-    /// A variant without quants in internal locations.
-    pub fn empty(variant_id: i64) -> StockLevel {
-        StockLevel {
-            variant_id,
-            qty_available: 0.0,
-            free_qty: 0.0,
-        }
-    }
-}
-
 /// How many events per wanted record a claim takes at most, counted over whole bursts (the
 /// first record is always taken): Odoo repeats itself (up to 26 POSTs for one creation), and
 /// every claimed row is written under the write lock that acknowledgements wait for.
@@ -127,40 +101,6 @@ pub const CANDIDATE_ROWS_PER_RECORD: i64 = 4;
 pub struct Coalesce {
     pub quiet: Duration,
     pub max_wait: Duration,
-}
-
-/// A variant's price under the configured pricelist.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VariantPrice {
-    pub variant_id: i64,
-    pub template_id: i64,
-    /// `None` when the applicable rule computes from a base that is not synced.
-    pub price: Option<f64>,
-    /// `None` when no rule applies (the sales price).
-    pub rule_id: Option<i64>,
-}
-
-/// How far pricing has gone: products changed after `seq` are not priced yet, and prices must
-/// all be computed again at `next_boundary` (a rule starts or ends).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PricingState {
-    pub seq: i64,
-    pub priced_at: chrono::NaiveDateTime,
-    pub next_boundary: Option<chrono::NaiveDateTime>,
-}
-
-/// A product as stored, with what the store knows beyond Odoo's fields.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredProduct {
-    pub product: Product,
-    /// Stock by variant id, where the stock sweep or a webhook has seen it.
-    pub stock: BTreeMap<i64, StockLevel>,
-    /// Price under the configured pricelist by variant id, where pricing has seen it.
-    pub prices: BTreeMap<i64, Option<f64>>,
-    pub category: Option<Category>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-    pub change_seq: i64,
 }
 
 /// A JSON-RPC login kept for the next process, which then need not log in again (see

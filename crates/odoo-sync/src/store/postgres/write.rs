@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::PgConnection;
 
-use super::search::search_vector;
-use super::StoreError;
 use crate::domain::{Category, Product};
+use crate::store::search::search_vector;
+use crate::store::StoreError;
 
 /// A product to write, with its content hash and the change sequence it gets.
 pub(super) struct ProductWrite<'a> {

@@ -7,10 +7,12 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::sqlite::parse_timestamp;
-use super::stored::{corrupt, lease_end, Cells};
-use super::{Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD};
+use super::parse_timestamp;
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
+use crate::store::stored::{corrupt, lease_end, Cells};
+use crate::store::{
+    Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD,
+};
 
 const MICROS: &str = "%Y-%m-%d %H:%M:%S%.6f";
 

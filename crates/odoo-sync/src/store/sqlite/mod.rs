@@ -1,6 +1,11 @@
 //! SQLite catalog store: embedded, zero set-up, WAL. One writer at a time (SQLite's rule), so
 //! write transactions start with `BEGIN IMMEDIATE` and never wait on a lock half-way through.
 
+mod catalog;
+mod inbox;
+mod pricing;
+mod write;
+
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -13,15 +18,15 @@ use sqlx::sqlite::{
 };
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::sqlite_write::ProductWrite;
+use self::write::ProductWrite;
 use super::stored::{
     corrupt, lease_end, odoo_datetime, parse_odoo_datetime, run_not_found, session_from_state,
     session_to_state, watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
-    plan_batch, sqlite_catalog, sqlite_inbox, sqlite_pricing, sqlite_write, CatalogBatch,
-    CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce, ExistingRow, NewRun, OdooSession,
-    PricingState, ProductPage, ProductQuery, StockLevel, StoreError, StoredProduct, VariantPrice,
+    plan_batch, CatalogBatch, CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce,
+    ExistingRow, NewRun, OdooSession, PricingState, ProductPage, ProductQuery, StockLevel,
+    StoreError, StoredProduct, VariantPrice,
 };
 use crate::domain::pricelist::{PricedVariant, PricelistRule};
 use crate::domain::{
@@ -125,7 +130,7 @@ impl CatalogStore for SqliteStore {
                 change_seq,
             })
             .collect();
-        sqlite_write::write_products(&mut tx, &writes, now).await?;
+        write::write_products(&mut tx, &writes, now).await?;
         if let Some(checkpoint) = &batch.checkpoint {
             advance_run(&mut tx, checkpoint, counts, now).await?;
         }
@@ -379,60 +384,60 @@ impl CatalogStore for SqliteStore {
 
     async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        sqlite_catalog::list_products(&mut conn, query).await
+        catalog::list_products(&mut conn, query).await
     }
 
     async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        sqlite_catalog::product(&mut conn, id).await
+        catalog::product(&mut conn, id).await
     }
 
     async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        sqlite_catalog::product_by_sku(&mut conn, sku).await
+        catalog::product_by_sku(&mut conn, sku).await
     }
 
     async fn catalog_version(&self) -> Result<i64, StoreError> {
-        sqlite_catalog::catalog_version(&self.pool).await
+        catalog::catalog_version(&self.pool).await
     }
 
     async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        sqlite_catalog::category_tree(&mut conn).await
+        catalog::category_tree(&mut conn).await
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        sqlite_catalog::changes_since(&mut conn, seq, limit).await
+        catalog::changes_since(&mut conn, seq, limit).await
     }
 
     async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let written = sqlite_inbox::set_stock(&mut tx, levels).await?;
+        let written = inbox::set_stock(&mut tx, levels).await?;
         tx.commit().await?;
         Ok(written)
     }
 
     async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
-        sqlite_pricing::rules(&self.pool).await
+        pricing::rules(&self.pool).await
     }
 
     async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlite_pricing::replace_rules(&mut tx, rules).await?;
+        pricing::replace_rules(&mut tx, rules).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
-        sqlite_pricing::state(&self.pool).await
+        pricing::state(&self.pool).await
     }
 
     async fn variants_to_price(
         &self,
         after_seq: i64,
     ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
-        sqlite_pricing::variants_to_price(&self.pool, after_seq).await
+        pricing::variants_to_price(&self.pool, after_seq).await
     }
 
     async fn set_prices(
@@ -441,14 +446,14 @@ impl CatalogStore for SqliteStore {
         state: &PricingState,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let changed = sqlite_pricing::set_prices(&mut tx, prices, state).await?;
+        let changed = pricing::set_prices(&mut tx, prices, state).await?;
         tx.commit().await?;
         Ok(changed)
     }
 
     async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
         let _gate = self.gate().await;
-        sqlite_inbox::enqueue(&self.pool, event).await
+        inbox::enqueue(&self.pool, event).await
     }
 
     async fn claim_webhooks(
@@ -458,14 +463,14 @@ impl CatalogStore for SqliteStore {
         coalesce: Coalesce,
     ) -> Result<Vec<WebhookEvent>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let events = sqlite_inbox::claim(&mut tx, limit, lease, coalesce).await?;
+        let events = inbox::claim(&mut tx, limit, lease, coalesce).await?;
         tx.commit().await?;
         Ok(events)
     }
 
     async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError> {
         let _gate = self.gate().await;
-        sqlite_inbox::set_state(&self.pool, ids, "done", None, Some(outcome), None).await
+        inbox::set_state(&self.pool, ids, "done", None, Some(outcome), None).await
     }
 
     async fn reschedule_webhooks(
@@ -475,12 +480,12 @@ impl CatalogStore for SqliteStore {
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         let _gate = self.gate().await;
-        sqlite_inbox::set_state(&self.pool, ids, "pending", error, None, Some(run_at)).await
+        inbox::set_state(&self.pool, ids, "pending", error, None, Some(run_at)).await
     }
 
     async fn fail_webhooks(&self, ids: &[i64], error: &str) -> Result<(), StoreError> {
         let _gate = self.gate().await;
-        sqlite_inbox::set_state(&self.pool, ids, "failed", Some(error), Some("failed"), None).await
+        inbox::set_state(&self.pool, ids, "failed", Some(error), Some("failed"), None).await
     }
 
     async fn webhooks(
@@ -488,17 +493,17 @@ impl CatalogStore for SqliteStore {
         state: Option<WebhookState>,
         limit: u32,
     ) -> Result<Vec<WebhookEvent>, StoreError> {
-        sqlite_inbox::list(&self.pool, state, limit).await
+        inbox::list(&self.pool, state, limit).await
     }
 
     async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError> {
         let _gate = self.gate().await;
-        sqlite_inbox::retry(&self.pool, id).await
+        inbox::retry(&self.pool, id).await
     }
 
     async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
         let _gate = self.gate().await;
-        sqlite_inbox::prune(&self.pool, before, limit).await
+        inbox::prune(&self.pool, before, limit).await
     }
 
     async fn webhook_backlog(&self) -> Result<u64, StoreError> {

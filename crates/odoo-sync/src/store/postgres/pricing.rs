@@ -7,10 +7,10 @@ use chrono::Utc;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 
-use super::postgres::{next_change_seqs, put_state, state_value};
-use super::stored::{corrupt, Cells};
-use super::{PricingState, StoreError, VariantPrice};
+use super::{next_change_seqs, put_state, state_value};
 use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
+use crate::store::stored::{corrupt, Cells};
+use crate::store::{PricingState, StoreError, VariantPrice};
 
 const STATE_KEY: &str = "pricing";
 

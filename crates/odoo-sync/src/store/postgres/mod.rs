@@ -4,6 +4,11 @@
 //! each other (`for update skip locked`), and catalog writers that take turns on the catalog
 //! version row, which triggers bump in the writer's transaction.
 
+mod catalog;
+mod inbox;
+mod pricing;
+mod write;
+
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,15 +19,15 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
-use super::postgres_write::ProductWrite;
+use self::write::ProductWrite;
 use super::stored::{
     corrupt, lease_end, odoo_datetime, run_not_found, session_from_state, session_to_state,
     watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
-    plan_batch, postgres_catalog, postgres_inbox, postgres_pricing, postgres_write, CatalogBatch,
-    CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce, ExistingRow, NewRun, OdooSession,
-    PricingState, ProductPage, ProductQuery, StockLevel, StoreError, StoredProduct, VariantPrice,
+    plan_batch, CatalogBatch, CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce,
+    ExistingRow, NewRun, OdooSession, PricingState, ProductPage, ProductQuery, StockLevel,
+    StoreError, StoredProduct, VariantPrice,
 };
 use crate::domain::pricelist::{PricedVariant, PricelistRule};
 use crate::domain::{
@@ -92,7 +97,7 @@ impl CatalogStore for PgStore {
     async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
         let now = Utc::now();
         let mut tx = self.begin_catalog_write().await?;
-        postgres_write::upsert_categories(&mut tx, batch.categories, now).await?;
+        write::upsert_categories(&mut tx, batch.categories, now).await?;
         let existing = existing_products(&mut tx, batch.products).await?;
         let (counts, planned) = plan_batch(batch.products, &existing);
         let seqs = next_change_seqs(&mut tx, planned.len()).await?;
@@ -105,7 +110,7 @@ impl CatalogStore for PgStore {
                 change_seq,
             })
             .collect();
-        postgres_write::write_products(&mut tx, &writes, now).await?;
+        write::write_products(&mut tx, &writes, now).await?;
         if let Some(checkpoint) = &batch.checkpoint {
             advance_run(&mut tx, checkpoint, counts, now).await?;
         }
@@ -390,15 +395,15 @@ impl CatalogStore for PgStore {
     }
 
     async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
-        postgres_catalog::list_products(&self.pool, query).await
+        catalog::list_products(&self.pool, query).await
     }
 
     async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
-        postgres_catalog::product(&self.pool, id).await
+        catalog::product(&self.pool, id).await
     }
 
     async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
-        postgres_catalog::product_by_sku(&self.pool, sku).await
+        catalog::product_by_sku(&self.pool, sku).await
     }
 
     async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
@@ -406,7 +411,7 @@ impl CatalogStore for PgStore {
         sqlx::query("set transaction isolation level repeatable read, read only")
             .execute(&mut *tx)
             .await?;
-        let nodes = postgres_catalog::category_tree(&mut tx).await?;
+        let nodes = catalog::category_tree(&mut tx).await?;
         tx.commit().await?;
         Ok(nodes)
     }
@@ -420,29 +425,29 @@ impl CatalogStore for PgStore {
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
-        postgres_catalog::changes_since(&self.pool, seq, limit).await
+        catalog::changes_since(&self.pool, seq, limit).await
     }
 
     async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
         let mut tx = self.begin_catalog_write().await?;
-        let written = postgres_inbox::set_stock(&mut tx, levels).await?;
+        let written = inbox::set_stock(&mut tx, levels).await?;
         tx.commit().await?;
         Ok(written)
     }
 
     async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
-        postgres_pricing::rules(&self.pool).await
+        pricing::rules(&self.pool).await
     }
 
     async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        postgres_pricing::replace_rules(&mut tx, rules).await?;
+        pricing::replace_rules(&mut tx, rules).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
-        postgres_pricing::state(&self.pool).await
+        pricing::state(&self.pool).await
     }
 
     async fn variants_to_price(
@@ -453,7 +458,7 @@ impl CatalogStore for PgStore {
         sqlx::query("set transaction isolation level repeatable read, read only")
             .execute(&mut *tx)
             .await?;
-        let found = postgres_pricing::variants_to_price(&mut tx, after_seq).await?;
+        let found = pricing::variants_to_price(&mut tx, after_seq).await?;
         tx.commit().await?;
         Ok(found)
     }
@@ -464,13 +469,13 @@ impl CatalogStore for PgStore {
         state: &PricingState,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin_catalog_write().await?;
-        let changed = postgres_pricing::set_prices(&mut tx, prices, state).await?;
+        let changed = pricing::set_prices(&mut tx, prices, state).await?;
         tx.commit().await?;
         Ok(changed)
     }
 
     async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
-        postgres_inbox::enqueue(&self.pool, event).await
+        inbox::enqueue(&self.pool, event).await
     }
 
     async fn claim_webhooks(
@@ -479,11 +484,11 @@ impl CatalogStore for PgStore {
         lease: Duration,
         coalesce: Coalesce,
     ) -> Result<Vec<WebhookEvent>, StoreError> {
-        postgres_inbox::claim(&self.pool, limit, lease, coalesce).await
+        inbox::claim(&self.pool, limit, lease, coalesce).await
     }
 
     async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError> {
-        postgres_inbox::set_state(&self.pool, ids, "done", None, Some(outcome), None).await
+        inbox::set_state(&self.pool, ids, "done", None, Some(outcome), None).await
     }
 
     async fn reschedule_webhooks(
@@ -492,12 +497,11 @@ impl CatalogStore for PgStore {
         run_at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        postgres_inbox::set_state(&self.pool, ids, "pending", error, None, Some(run_at)).await
+        inbox::set_state(&self.pool, ids, "pending", error, None, Some(run_at)).await
     }
 
     async fn fail_webhooks(&self, ids: &[i64], error: &str) -> Result<(), StoreError> {
-        postgres_inbox::set_state(&self.pool, ids, "failed", Some(error), Some("failed"), None)
-            .await
+        inbox::set_state(&self.pool, ids, "failed", Some(error), Some("failed"), None).await
     }
 
     async fn webhooks(
@@ -505,15 +509,15 @@ impl CatalogStore for PgStore {
         state: Option<WebhookState>,
         limit: u32,
     ) -> Result<Vec<WebhookEvent>, StoreError> {
-        postgres_inbox::list(&self.pool, state, limit).await
+        inbox::list(&self.pool, state, limit).await
     }
 
     async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError> {
-        postgres_inbox::retry(&self.pool, id).await
+        inbox::retry(&self.pool, id).await
     }
 
     async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
-        postgres_inbox::prune(&self.pool, before, limit).await
+        inbox::prune(&self.pool, before, limit).await
     }
 
     async fn webhook_backlog(&self) -> Result<u64, StoreError> {

@@ -1,87 +1,60 @@
-//! The catalog API's reads on SQLite: filtered, keyset-paged product lists, the category tree
-//! with counts, one product, the change feed, and the catalog version that validates them.
+//! The catalog API's reads on PostgreSQL: filtered, keyset-paged product lists (full-text search
+//! through the GIN-indexed `search` tsvector), the category tree with counts, one product, and
+//! the change feed. Like SQLite's, a page comes with its children in one statement, one snapshot.
 
 use std::collections::HashMap;
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use chrono::NaiveDateTime;
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use super::query::category_nodes;
-use super::sqlite::{load_categories, stored_product};
-use super::stored::{corrupt, parse_odoo_datetime, Cells};
-use super::{
-    fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
-    StockLevel, StoreError, StoredProduct,
-};
+use super::{load_categories, stored_product};
 use crate::domain::{Category, Translation, Variant};
-
-pub(super) async fn catalog_version(pool: &SqlitePool) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
-            .fetch_one(pool)
-            .await?,
-    )
-}
-
-/// Above this many full-text matches, a search page walks the index of its sort order instead
-/// of sorting every match: about where both cost the same on a 25-product page of a catalog of
-/// 40,000 (walking costs ~25 × catalog / matches row checks, sorting ~matches look-ups).
-const WALK_SORT_INDEX_ABOVE_MATCHES: i64 = 1_000;
+use crate::store::query::category_nodes;
+use crate::store::search::ts_query;
+use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells};
+use crate::store::{
+    CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey, StockLevel,
+    StoreError, StoredProduct,
+};
 
 pub(super) async fn list_products(
-    conn: &mut SqliteConnection,
+    pool: &PgPool,
     query: &ProductQuery,
 ) -> Result<ProductPage, StoreError> {
-    let mut sql: QueryBuilder<Sqlite> =
+    let mut sql: QueryBuilder<Postgres> =
         QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
     if !query.include_inactive {
-        sql.push(" and p.active = 1");
+        sql.push(" and p.active");
     }
     if let Some(category) = query.category {
+        // `union`, not `union all`: a cycle of categories (which Odoo forbids) ends the walk.
         sql.push(" and p.category_id in (with recursive below(id) as (select ");
         sql.push_bind(category);
-        sql.push(" union all select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+        sql.push("::bigint union select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
     }
     if let Some(text) = query.text.as_deref() {
-        let Some(fts) = fts_query(text) else {
+        let Some(tsquery) = ts_query(text) else {
             return Ok(ProductPage::default());
         };
-        let matches: i64 =
-            sqlx::query_scalar("select count(*) from product_search where product_search match ?")
-                .bind(&fts)
-                .fetch_one(&mut *conn)
-                .await?;
-        if matches == 0 {
-            return Ok(ProductPage::default());
-        }
-        // Few matches: look each one up and sort them. Many: walk the sort order's index and keep
-        // the matches, which stops after a page (the unary + keeps SQLite from driving by id).
-        sql.push(if matches > WALK_SORT_INDEX_ABOVE_MATCHES {
-            " and +p.product_id"
-        } else {
-            " and p.product_id"
-        });
-        sql.push(" in (select rowid from product_search where product_search match ");
-        sql.push_bind(fts);
-        sql.push(")");
+        sql.push(" and p.search @@ ");
+        sql.push_bind(tsquery);
+        sql.push("::tsquery");
     }
-    push_keyset(&mut sql, query.after.as_ref());
+    push_keyset(&mut sql, query.after.as_ref())?;
     sql.push(query.sort.order_by("p"));
     sql.push(" limit ");
     sql.push_bind(i64::from(query.limit) + 1);
     sql.push(")");
     push_select_with_children(&mut sql);
     sql.push(query.sort.order_by("page"));
-    let rows = sql.build().fetch_all(&mut *conn).await?;
+    let rows = sql.build().fetch_all(pool).await?;
     let has_more = rows.len() > query.limit as usize;
     let shown = &rows[..rows.len().min(query.limit as usize)];
-    let next = if has_more {
-        shown
-            .last()
-            .map(|row| sort_key(row, query.sort))
-            .transpose()?
-    } else {
-        None
+    let next = match shown.last() {
+        Some(row) if has_more => Some(sort_key(row, query.sort)?),
+        _ => None,
     };
     let products = shown
         .iter()
@@ -90,23 +63,20 @@ pub(super) async fn list_products(
     Ok(ProductPage { products, next })
 }
 
-pub(super) async fn product(
-    conn: &mut SqliteConnection,
-    id: i64,
-) -> Result<Option<StoredProduct>, StoreError> {
-    let mut sql: QueryBuilder<Sqlite> =
+pub(super) async fn product(pool: &PgPool, id: i64) -> Result<Option<StoredProduct>, StoreError> {
+    let mut sql: QueryBuilder<Postgres> =
         QueryBuilder::new("with page as (select * from product where product_id = ");
     sql.push_bind(id).push(")");
     push_select_with_children(&mut sql);
-    let row = sql.build().fetch_optional(&mut *conn).await?;
+    let row = sql.build().fetch_optional(pool).await?;
     row.as_ref().map(product_with_children).transpose()
 }
 
 pub(super) async fn product_by_sku(
-    conn: &mut SqliteConnection,
+    pool: &PgPool,
     sku: &str,
 ) -> Result<Option<StoredProduct>, StoreError> {
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
         "with page as (select * from product where deleted_at is null and (default_code = ",
     );
     sql.push_bind(sku);
@@ -114,24 +84,23 @@ pub(super) async fn product_by_sku(
     sql.push_bind(sku);
     sql.push(")) order by product_id limit 1)");
     push_select_with_children(&mut sql);
-    let row = sql.build().fetch_optional(&mut *conn).await?;
+    let row = sql.build().fetch_optional(pool).await?;
     row.as_ref().map(product_with_children).transpose()
 }
 
-/// The products of the `page` CTE with their category, variants (with stock, in position order)
-/// and translations in one statement: one round trip per answer instead of five, and one
-/// snapshot, so a page never mixes a product with another write's children.
-fn push_select_with_children(sql: &mut QueryBuilder<Sqlite>) {
+/// The products of the `page` CTE with their category, variants (with stock and price, in
+/// position order) and translations, as `json` built by the database.
+fn push_select_with_children(sql: &mut QueryBuilder<Postgres>) {
     sql.push(
         " select page.*, c.name as category_name, c.complete_name as category_complete_name, \
          c.parent_id as category_parent_id, c.write_date as category_write_date, \
-         (select json_group_array(json_array(v.variant_id, v.default_code, v.barcode, v.lst_price, \
-           v.active, json(v.attribute_value_ids), v.write_date, s.qty_available, s.free_qty, pr.price) \
-           order by v.position) \
+         (select coalesce(json_agg(json_build_array(v.variant_id, v.default_code, v.barcode, v.lst_price, \
+           v.active, v.attribute_value_ids, to_char(v.write_date, 'YYYY-MM-DD HH24:MI:SS'), \
+           s.qty_available, s.free_qty, pr.price) order by v.position), '[]'::json) \
           from variant v left join variant_stock s on s.variant_id = v.variant_id \
           left join variant_price pr on pr.variant_id = v.variant_id \
           where v.product_id = page.product_id) as variants_json, \
-         (select json_group_array(json_array(t.lang, t.name, t.description_sale)) \
+         (select coalesce(json_agg(json_build_array(t.lang, t.name, t.description_sale)), '[]'::json) \
           from product_translation t where t.product_id = page.product_id) as translations_json \
          from page left join category c on c.category_id = page.category_id",
     );
@@ -145,7 +114,7 @@ type VariantColumns = (
     Option<String>,
     Option<String>,
     f64,
-    i64,
+    bool,
     Vec<i64>,
     String,
     Option<f64>,
@@ -153,9 +122,9 @@ type VariantColumns = (
     Option<f64>,
 );
 
-fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
-    let mut stored = stored_product(row, &HashMap::new())?;
+fn product_with_children(row: &PgRow) -> Result<StoredProduct, StoreError> {
     let cells = Cells::new(row, "product", "product_id");
+    let mut stored = stored_product(row, &HashMap::new())?;
     let category_name: Option<String> = cells.get("category_name")?;
     stored.category = match category_name {
         Some(name) => Some(Category {
@@ -163,11 +132,11 @@ fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
             name,
             complete_name: cells.get("category_complete_name")?,
             parent_id: cells.get("category_parent_id")?,
-            write_date: parse_odoo_datetime(cells.get("category_write_date")?)?,
+            write_date: cells.get("category_write_date")?,
         }),
         None => None,
     };
-    let variants: Vec<VariantColumns> = json_text(&cells, "variants_json")?;
+    let Json(variants): Json<Vec<VariantColumns>> = cells.get("variants_json")?;
     for (id, default_code, barcode, lst_price, active, attributes, write_date, qty, free, price) in
         variants
     {
@@ -187,13 +156,13 @@ fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
             default_code,
             barcode,
             lst_price,
-            active: active != 0,
+            active,
             product_template_attribute_value_ids: attributes,
             write_date: parse_odoo_datetime(&write_date)?,
         });
     }
-    let translations: Vec<(String, String, Option<String>)> =
-        json_text(&cells, "translations_json")?;
+    let Json(translations): Json<Vec<(String, String, Option<String>)>> =
+        cells.get("translations_json")?;
     stored.product.translations = translations
         .into_iter()
         .map(|(lang, name, description_sale)| {
@@ -209,44 +178,40 @@ fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
     Ok(stored)
 }
 
-fn json_text<T: serde::de::DeserializeOwned>(
-    cells: &Cells<'_, SqliteRow>,
-    column: &str,
-) -> Result<T, StoreError> {
-    let text: String = cells.get(column)?;
-    serde_json::from_str(&text).map_err(|e| corrupt(column, e.to_string()))
-}
-
-fn push_keyset(sql: &mut QueryBuilder<Sqlite>, after: Option<&SortKey>) {
+fn push_keyset(
+    sql: &mut QueryBuilder<Postgres>,
+    after: Option<&SortKey>,
+) -> Result<(), StoreError> {
     match after {
         None => {}
         Some(SortKey::Name { name, id }) => {
-            sql.push(" and (p.name > ").push_bind(name.clone());
-            sql.push(" or (p.name = ")
+            sql.push(" and (p.name, p.product_id) > (")
                 .push_bind(name.clone())
-                .push(" and p.product_id > ")
+                .push(", ")
                 .push_bind(*id)
-                .push("))");
+                .push(")");
         }
         Some(SortKey::Price { price, id }) => {
-            sql.push(" and (p.list_price > ").push_bind(*price);
-            sql.push(" or (p.list_price = ")
+            sql.push(" and (p.list_price, p.product_id) > (")
                 .push_bind(*price)
-                .push(" and p.product_id > ")
+                .push(", ")
                 .push_bind(*id)
-                .push("))");
+                .push(")");
         }
         Some(SortKey::Updated { write_date, id }) => {
-            sql.push(" and (p.write_date < ")
-                .push_bind(write_date.clone());
-            sql.push(" or (p.write_date = ")
-                .push_bind(write_date.clone());
-            sql.push(" and p.product_id < ").push_bind(*id).push("))");
+            // The key comes from a signed page cursor this store made (see `sort_key`).
+            let write_date = parse_odoo_datetime(write_date)?;
+            sql.push(" and (p.write_date, p.product_id) < (")
+                .push_bind(write_date)
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
         }
     }
+    Ok(())
 }
 
-fn sort_key(row: &SqliteRow, sort: ProductSort) -> Result<SortKey, StoreError> {
+fn sort_key(row: &PgRow, sort: ProductSort) -> Result<SortKey, StoreError> {
     let cells = Cells::new(row, "product", "product_id");
     let id: i64 = cells.get("product_id")?;
     Ok(match sort {
@@ -259,47 +224,45 @@ fn sort_key(row: &SqliteRow, sort: ProductSort) -> Result<SortKey, StoreError> {
             id,
         },
         ProductSort::Updated => SortKey::Updated {
-            write_date: cells.get("write_date")?,
+            write_date: odoo_datetime(cells.get::<NaiveDateTime>("write_date")?),
             id,
         },
     })
 }
 
 pub(super) async fn category_tree(
-    conn: &mut SqliteConnection,
+    conn: &mut PgConnection,
 ) -> Result<Vec<CategoryNode>, StoreError> {
     let categories = load_categories(conn).await?;
     let rows = sqlx::query(
         "select category_id, count(*) as products from product \
-         where deleted_at is null and active = 1 and category_id is not null group by category_id",
+         where deleted_at is null and active and category_id is not null group by category_id",
     )
     .fetch_all(&mut *conn)
     .await?;
-    let direct: HashMap<i64, u64> = rows
+    let direct = rows
         .iter()
         .map(|row| {
             let cells = Cells::new(row, "product", "category_id");
-            Ok((
-                cells.get("category_id")?,
-                cells.get::<i64>("products")? as u64,
-            ))
+            let count: i64 = cells.get("products")?;
+            Ok((cells.get("category_id")?, count as u64))
         })
-        .collect::<Result<_, StoreError>>()?;
+        .collect::<Result<HashMap<i64, u64>, StoreError>>()?;
     Ok(category_nodes(categories, &direct))
 }
 
 pub(super) async fn changes_since(
-    conn: &mut SqliteConnection,
+    pool: &PgPool,
     seq: i64,
     limit: u32,
 ) -> Result<ChangePage, StoreError> {
     let mut rows = sqlx::query(
         "select product_id, change_seq, deleted_at is not null as deleted, updated_at from product \
-         where change_seq > ? order by change_seq limit ?",
+         where change_seq > $1 order by change_seq limit $2",
     )
     .bind(seq)
     .bind(i64::from(limit) + 1)
-    .fetch_all(&mut *conn)
+    .fetch_all(pool)
     .await?;
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
@@ -311,7 +274,7 @@ pub(super) async fn changes_since(
                 product_id: cells.get("product_id")?,
                 seq: cells.get("change_seq")?,
                 deleted: cells.get("deleted")?,
-                changed_at: super::sqlite::parse_timestamp(cells.get("updated_at")?)?,
+                changed_at: cells.get("updated_at")?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

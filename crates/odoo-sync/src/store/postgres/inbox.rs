@@ -8,9 +8,11 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
 
-use super::stored::{corrupt, lease_end, Cells};
-use super::{Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD};
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
+use crate::store::stored::{corrupt, lease_end, Cells};
+use crate::store::{
+    Coalesce, StockLevel, StoreError, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD,
+};
 
 pub(super) async fn enqueue(pool: &PgPool, event: &NewWebhookEvent) -> Result<i64, StoreError> {
     let id = sqlx::query_scalar(

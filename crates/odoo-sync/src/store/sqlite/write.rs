@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::search::{search_codes, search_names};
-use super::StoreError;
 use crate::domain::Product;
+use crate::store::search::{search_codes, search_names};
+use crate::store::StoreError;
 
 const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 /// Rows per statement: SQLite allows 32,766 bound values; the widest row here has 17.

@@ -6,11 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::Utc;
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::sqlite::{put_state, state_value};
-use super::sqlite_write::insert_in_chunks;
-use super::stored::{corrupt, Cells};
-use super::{PricingState, StoreError, VariantPrice};
+use super::write::insert_in_chunks;
+use super::{put_state, state_value};
 use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
+use crate::store::stored::{corrupt, Cells};
+use crate::store::{PricingState, StoreError, VariantPrice};
 
 const STATE_KEY: &str = "pricing";
 
