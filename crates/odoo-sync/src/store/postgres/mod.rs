@@ -25,9 +25,10 @@ use super::stored::{
     watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
-    plan_batch, CatalogBatch, CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce,
-    ExistingRow, NewRun, OdooSession, PricingState, ProductPage, ProductQuery, StockLevel,
-    StoreError, StoredProduct, VariantPrice,
+    plan_batch, CatalogBatch, CatalogReader, CatalogWriter, CategoryNode, ChangePage, Checkpoint,
+    Coalesce, ExistingRow, NewRun, OdooSession, PricingState, PricingStore, ProductPage,
+    ProductQuery, RunLedger, StateStore, StockLevel, StoreError, StoredProduct, VariantPrice,
+    WebhookInbox,
 };
 use crate::domain::pricelist::{PricedVariant, PricelistRule};
 use crate::domain::{
@@ -93,7 +94,7 @@ impl PgStore {
 }
 
 #[async_trait]
-impl CatalogStore for PgStore {
+impl CatalogWriter for PgStore {
     async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
         let now = Utc::now();
         let mut tx = self.begin_catalog_write().await?;
@@ -155,6 +156,13 @@ impl CatalogStore for PgStore {
         Ok(deleted)
     }
 
+    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
+        let mut tx = self.begin_catalog_write().await?;
+        let written = inbox::set_stock(&mut tx, levels).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
     async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError> {
         let ids = sqlx::query_scalar(
             "select product_id from product where deleted_at is null order by product_id",
@@ -163,7 +171,10 @@ impl CatalogStore for PgStore {
         .await?;
         Ok(ids)
     }
+}
 
+#[async_trait]
+impl CatalogReader for PgStore {
     async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
         // One snapshot for the four reads, as one SQLite read transaction would give.
         let mut tx = self.pool.begin().await?;
@@ -191,6 +202,62 @@ impl CatalogStore for PgStore {
             .collect()
     }
 
+    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
+        catalog::list_products(&self.pool, query).await
+    }
+
+    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
+        catalog::product(&self.pool, id).await
+    }
+
+    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
+        catalog::product_by_sku(&self.pool, sku).await
+    }
+
+    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let nodes = catalog::category_tree(&mut tx).await?;
+        tx.commit().await?;
+        Ok(nodes)
+    }
+
+    async fn catalog_version(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
+        catalog::changes_since(&self.pool, seq, limit).await
+    }
+
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("select count(*) from product where deleted_at is null")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|source| StoreError::Unavailable {
+                at: self.at.clone(),
+                source,
+            })?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RunLedger for PgStore {
     async fn create_run(&self, new: NewRun<'_>) -> Result<SyncRun, StoreError> {
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
@@ -359,121 +426,10 @@ impl CatalogStore for PgStore {
             .await?;
         rows.iter().map(sync_run).collect()
     }
+}
 
-    async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("select key, value from sync_state where key like $1")
-                .bind(WATERMARK_KEYS)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|(key, value)| watermark_from_state(key, value))
-            .collect()
-    }
-
-    async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        save_watermark(&mut conn, key, mark).await
-    }
-
-    async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError> {
-        session_from_state(state_value(&self.pool, ODOO_SESSION_KEY).await?)
-    }
-
-    async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError> {
-        let value = session_to_state(session);
-        let mut conn = self.pool.acquire().await?;
-        put_state(&mut conn, ODOO_SESSION_KEY, &value).await
-    }
-
-    async fn product_count(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("select count(*) from product where deleted_at is null")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(count as u64)
-    }
-
-    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
-        catalog::list_products(&self.pool, query).await
-    }
-
-    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
-        catalog::product(&self.pool, id).await
-    }
-
-    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
-        catalog::product_by_sku(&self.pool, sku).await
-    }
-
-    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
-        let nodes = catalog::category_tree(&mut tx).await?;
-        tx.commit().await?;
-        Ok(nodes)
-    }
-
-    async fn catalog_version(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
-    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
-        catalog::changes_since(&self.pool, seq, limit).await
-    }
-
-    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
-        let mut tx = self.begin_catalog_write().await?;
-        let written = inbox::set_stock(&mut tx, levels).await?;
-        tx.commit().await?;
-        Ok(written)
-    }
-
-    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
-        pricing::rules(&self.pool).await
-    }
-
-    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        pricing::replace_rules(&mut tx, rules).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
-        pricing::state(&self.pool).await
-    }
-
-    async fn variants_to_price(
-        &self,
-        after_seq: i64,
-    ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
-        let found = pricing::variants_to_price(&mut tx, after_seq).await?;
-        tx.commit().await?;
-        Ok(found)
-    }
-
-    async fn set_prices(
-        &self,
-        prices: &[VariantPrice],
-        state: &PricingState,
-    ) -> Result<u64, StoreError> {
-        let mut tx = self.begin_catalog_write().await?;
-        let changed = pricing::set_prices(&mut tx, prices, state).await?;
-        tx.commit().await?;
-        Ok(changed)
-    }
-
+#[async_trait]
+impl WebhookInbox for PgStore {
     async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
         inbox::enqueue(&self.pool, event).await
     }
@@ -516,10 +472,6 @@ impl CatalogStore for PgStore {
         inbox::retry(&self.pool, id).await
     }
 
-    async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
-        inbox::prune(&self.pool, before, limit).await
-    }
-
     async fn webhook_backlog(&self) -> Result<u64, StoreError> {
         let count: i64 =
             sqlx::query_scalar("select count(*) from webhook_event where state = 'pending'")
@@ -528,15 +480,79 @@ impl CatalogStore for PgStore {
         Ok(count as u64)
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map_err(|source| StoreError::Unavailable {
-                at: self.at.clone(),
-                source,
-            })?;
+    async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        inbox::prune(&self.pool, before, limit).await
+    }
+}
+
+#[async_trait]
+impl PricingStore for PgStore {
+    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
+        pricing::rules(&self.pool).await
+    }
+
+    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        pricing::replace_rules(&mut tx, rules).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
+        pricing::state(&self.pool).await
+    }
+
+    async fn variants_to_price(
+        &self,
+        after_seq: i64,
+    ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let found = pricing::variants_to_price(&mut tx, after_seq).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn set_prices(
+        &self,
+        prices: &[VariantPrice],
+        state: &PricingState,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_catalog_write().await?;
+        let changed = pricing::set_prices(&mut tx, prices, state).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
+
+#[async_trait]
+impl StateStore for PgStore {
+    async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("select key, value from sync_state where key like $1")
+                .bind(WATERMARK_KEYS)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|(key, value)| watermark_from_state(key, value))
+            .collect()
+    }
+
+    async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        save_watermark(&mut conn, key, mark).await
+    }
+
+    async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError> {
+        session_from_state(state_value(&self.pool, ODOO_SESSION_KEY).await?)
+    }
+
+    async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError> {
+        let value = session_to_state(session);
+        let mut conn = self.pool.acquire().await?;
+        put_state(&mut conn, ODOO_SESSION_KEY, &value).await
     }
 }
 

@@ -24,9 +24,10 @@ use super::stored::{
     session_to_state, watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
-    plan_batch, CatalogBatch, CatalogStore, CategoryNode, ChangePage, Checkpoint, Coalesce,
-    ExistingRow, NewRun, OdooSession, PricingState, ProductPage, ProductQuery, StockLevel,
-    StoreError, StoredProduct, VariantPrice,
+    plan_batch, CatalogBatch, CatalogReader, CatalogWriter, CategoryNode, ChangePage, Checkpoint,
+    Coalesce, ExistingRow, NewRun, OdooSession, PricingState, PricingStore, ProductPage,
+    ProductQuery, RunLedger, StateStore, StockLevel, StoreError, StoredProduct, VariantPrice,
+    WebhookInbox,
 };
 use crate::domain::pricelist::{PricedVariant, PricelistRule};
 use crate::domain::{
@@ -111,7 +112,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl CatalogStore for SqliteStore {
+impl CatalogWriter for SqliteStore {
     async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
         let now = Utc::now();
         let mut tx = self.begin_write().await?;
@@ -172,6 +173,13 @@ impl CatalogStore for SqliteStore {
         Ok(deleted)
     }
 
+    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let written = inbox::set_stock(&mut tx, levels).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
     async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError> {
         let ids = sqlx::query_scalar(
             "select product_id from product where deleted_at is null order by product_id",
@@ -180,7 +188,10 @@ impl CatalogStore for SqliteStore {
         .await?;
         Ok(ids)
     }
+}
 
+#[async_trait]
+impl CatalogReader for SqliteStore {
     async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let categories = load_categories(&mut conn).await?;
@@ -203,6 +214,57 @@ impl CatalogStore for SqliteStore {
             .collect()
     }
 
+    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        catalog::list_products(&mut conn, query).await
+    }
+
+    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        catalog::product(&mut conn, id).await
+    }
+
+    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        catalog::product_by_sku(&mut conn, sku).await
+    }
+
+    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        catalog::category_tree(&mut conn).await
+    }
+
+    async fn catalog_version(&self) -> Result<i64, StoreError> {
+        catalog::catalog_version(&self.pool).await
+    }
+
+    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        catalog::changes_since(&mut conn, seq, limit).await
+    }
+
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("select count(*) from product where deleted_at is null")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|source| StoreError::Unavailable {
+                at: self.at.clone(),
+                source,
+            })?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RunLedger for SqliteStore {
     async fn create_run(&self, new: NewRun<'_>) -> Result<SyncRun, StoreError> {
         let now = Utc::now();
         let mut tx = self.begin_write().await?;
@@ -345,112 +407,10 @@ impl CatalogStore for SqliteStore {
             .await?;
         rows.iter().map(sync_run).collect()
     }
+}
 
-    async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("select key, value from sync_state where key like ?")
-                .bind(WATERMARK_KEYS)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|(key, value)| watermark_from_state(key, value))
-            .collect()
-    }
-
-    async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {
-        let _gate = self.gate().await;
-        let mut conn = self.pool.acquire().await?;
-        save_watermark(&mut conn, key, mark).await
-    }
-
-    async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError> {
-        session_from_state(state_value(&self.pool, ODOO_SESSION_KEY).await?)
-    }
-
-    async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError> {
-        let value = session_to_state(session);
-        let _gate = self.gate().await;
-        let mut conn = self.pool.acquire().await?;
-        put_state(&mut conn, ODOO_SESSION_KEY, &value).await
-    }
-
-    async fn product_count(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("select count(*) from product where deleted_at is null")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(count as u64)
-    }
-
-    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::list_products(&mut conn, query).await
-    }
-
-    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::product(&mut conn, id).await
-    }
-
-    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::product_by_sku(&mut conn, sku).await
-    }
-
-    async fn catalog_version(&self) -> Result<i64, StoreError> {
-        catalog::catalog_version(&self.pool).await
-    }
-
-    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::category_tree(&mut conn).await
-    }
-
-    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::changes_since(&mut conn, seq, limit).await
-    }
-
-    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let written = inbox::set_stock(&mut tx, levels).await?;
-        tx.commit().await?;
-        Ok(written)
-    }
-
-    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
-        pricing::rules(&self.pool).await
-    }
-
-    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        pricing::replace_rules(&mut tx, rules).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
-        pricing::state(&self.pool).await
-    }
-
-    async fn variants_to_price(
-        &self,
-        after_seq: i64,
-    ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
-        pricing::variants_to_price(&self.pool, after_seq).await
-    }
-
-    async fn set_prices(
-        &self,
-        prices: &[VariantPrice],
-        state: &PricingState,
-    ) -> Result<u64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let changed = pricing::set_prices(&mut tx, prices, state).await?;
-        tx.commit().await?;
-        Ok(changed)
-    }
-
+#[async_trait]
+impl WebhookInbox for SqliteStore {
     async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
         let _gate = self.gate().await;
         inbox::enqueue(&self.pool, event).await
@@ -501,11 +461,6 @@ impl CatalogStore for SqliteStore {
         inbox::retry(&self.pool, id).await
     }
 
-    async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
-        let _gate = self.gate().await;
-        inbox::prune(&self.pool, before, limit).await
-    }
-
     async fn webhook_backlog(&self) -> Result<u64, StoreError> {
         let count: i64 =
             sqlx::query_scalar("select count(*) from webhook_event where state = 'pending'")
@@ -514,15 +469,76 @@ impl CatalogStore for SqliteStore {
         Ok(count as u64)
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map_err(|source| StoreError::Unavailable {
-                at: self.at.clone(),
-                source,
-            })?;
+    async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        let _gate = self.gate().await;
+        inbox::prune(&self.pool, before, limit).await
+    }
+}
+
+#[async_trait]
+impl PricingStore for SqliteStore {
+    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
+        pricing::rules(&self.pool).await
+    }
+
+    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        pricing::replace_rules(&mut tx, rules).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
+        pricing::state(&self.pool).await
+    }
+
+    async fn variants_to_price(
+        &self,
+        after_seq: i64,
+    ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
+        pricing::variants_to_price(&self.pool, after_seq).await
+    }
+
+    async fn set_prices(
+        &self,
+        prices: &[VariantPrice],
+        state: &PricingState,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let changed = pricing::set_prices(&mut tx, prices, state).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
+
+#[async_trait]
+impl StateStore for SqliteStore {
+    async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("select key, value from sync_state where key like ?")
+                .bind(WATERMARK_KEYS)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|(key, value)| watermark_from_state(key, value))
+            .collect()
+    }
+
+    async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {
+        let _gate = self.gate().await;
+        let mut conn = self.pool.acquire().await?;
+        save_watermark(&mut conn, key, mark).await
+    }
+
+    async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError> {
+        session_from_state(state_value(&self.pool, ODOO_SESSION_KEY).await?)
+    }
+
+    async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError> {
+        let value = session_to_state(session);
+        let _gate = self.gate().await;
+        let mut conn = self.pool.acquire().await?;
+        put_state(&mut conn, ODOO_SESSION_KEY, &value).await
     }
 }
 
