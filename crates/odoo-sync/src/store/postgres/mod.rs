@@ -26,11 +26,9 @@ use super::stored::{
 };
 use super::{
     plan_batch, CatalogBatch, CatalogReader, CatalogWriter, CategoryNode, ChangePage, Checkpoint,
-    Coalesce, ExistingRow, NewRun, OdooSession, PricingState, PricingStore, ProductPage,
-    ProductQuery, RunLedger, StateStore, StockLevel, StoreError, StoredProduct, VariantPrice,
-    WebhookInbox,
+    Coalesce, ExistingRow, NewRun, OdooSession, ProductPage, ProductQuery, RunLedger, StateStore,
+    StockLevel, StoreError, StoredProduct, WebhookInbox,
 };
-use crate::domain::pricelist::{PricedVariant, PricelistRule};
 use crate::domain::{
     Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
     Translation, Trigger, Variant, Watermark, WatermarkKey, WebhookEvent, WebhookState,
@@ -482,48 +480,6 @@ impl WebhookInbox for PgStore {
 
     async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
         inbox::prune(&self.pool, before, limit).await
-    }
-}
-
-#[async_trait]
-impl PricingStore for PgStore {
-    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
-        pricing::rules(&self.pool).await
-    }
-
-    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        pricing::replace_rules(&mut tx, rules).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
-        pricing::state(&self.pool).await
-    }
-
-    async fn variants_to_price(
-        &self,
-        after_seq: i64,
-    ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
-        let found = pricing::variants_to_price(&mut tx, after_seq).await?;
-        tx.commit().await?;
-        Ok(found)
-    }
-
-    async fn set_prices(
-        &self,
-        prices: &[VariantPrice],
-        state: &PricingState,
-    ) -> Result<u64, StoreError> {
-        let mut tx = self.begin_catalog_write().await?;
-        let changed = pricing::set_prices(&mut tx, prices, state).await?;
-        tx.commit().await?;
-        Ok(changed)
     }
 }
 
