@@ -25,12 +25,12 @@ use super::stored::{
 };
 use super::{
     plan_batch, CatalogBatch, CatalogReader, CatalogWriter, CategoryNode, ChangePage, Checkpoint,
-    Coalesce, ExistingRow, NewRun, OdooSession, ProductPage, ProductQuery, RunLedger, StateStore,
-    StockLevel, StoreError, StoredProduct, WebhookInbox,
+    ExistingRow, NewRun, OdooSession, ProductPage, ProductQuery, RunLedger, StateStore, StockLevel,
+    StoreError, StoredProduct,
 };
 use crate::domain::{
-    Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
-    Translation, Trigger, Variant, Watermark, WatermarkKey, WebhookEvent, WebhookState,
+    Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Translation,
+    Trigger, Variant, Watermark, WatermarkKey,
 };
 
 #[derive(Clone)]
@@ -404,72 +404,6 @@ impl RunLedger for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(sync_run).collect()
-    }
-}
-
-#[async_trait]
-impl WebhookInbox for SqliteStore {
-    async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
-        let _gate = self.gate().await;
-        inbox::enqueue(&self.pool, event).await
-    }
-
-    async fn claim_webhooks(
-        &self,
-        limit: u32,
-        lease: Duration,
-        coalesce: Coalesce,
-    ) -> Result<Vec<WebhookEvent>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let events = inbox::claim(&mut tx, limit, lease, coalesce).await?;
-        tx.commit().await?;
-        Ok(events)
-    }
-
-    async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError> {
-        let _gate = self.gate().await;
-        inbox::set_state(&self.pool, ids, "done", None, Some(outcome), None).await
-    }
-
-    async fn reschedule_webhooks(
-        &self,
-        ids: &[i64],
-        run_at: DateTime<Utc>,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let _gate = self.gate().await;
-        inbox::set_state(&self.pool, ids, "pending", error, None, Some(run_at)).await
-    }
-
-    async fn fail_webhooks(&self, ids: &[i64], error: &str) -> Result<(), StoreError> {
-        let _gate = self.gate().await;
-        inbox::set_state(&self.pool, ids, "failed", Some(error), Some("failed"), None).await
-    }
-
-    async fn webhooks(
-        &self,
-        state: Option<WebhookState>,
-        limit: u32,
-    ) -> Result<Vec<WebhookEvent>, StoreError> {
-        inbox::list(&self.pool, state, limit).await
-    }
-
-    async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError> {
-        let _gate = self.gate().await;
-        inbox::retry(&self.pool, id).await
-    }
-
-    async fn webhook_backlog(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("select count(*) from webhook_event where state = 'pending'")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(count as u64)
-    }
-
-    async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
-        let _gate = self.gate().await;
-        inbox::prune(&self.pool, before, limit).await
     }
 }
 
