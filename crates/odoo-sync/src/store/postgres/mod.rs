@@ -25,9 +25,8 @@ use super::stored::{
     watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
-    plan_batch, CatalogBatch, CatalogReader, CatalogWriter, CategoryNode, ChangePage, Checkpoint,
-    ExistingRow, NewRun, OdooSession, ProductPage, ProductQuery, RunLedger, StateStore, StockLevel,
-    StoreError, StoredProduct,
+    plan_batch, CatalogBatch, CatalogWriter, Checkpoint, ExistingRow, NewRun, OdooSession,
+    RunLedger, StateStore, StockLevel, StoreError, StoredProduct,
 };
 use crate::domain::{
     Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Translation,
@@ -168,89 +167,6 @@ impl CatalogWriter for PgStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(ids)
-    }
-}
-
-#[async_trait]
-impl CatalogReader for PgStore {
-    async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
-        // One snapshot for the four reads, as one SQLite read transaction would give.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
-        let categories = load_categories(&mut tx).await?;
-        let mut variants = load_variants(&mut tx).await?;
-        let mut translations = load_translations(&mut tx).await?;
-        let rows = sqlx::query(
-            "select * from product where ($1 or deleted_at is null) order by product_id",
-        )
-        .bind(include_deleted)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        rows.iter()
-            .map(|row| {
-                let mut stored = stored_product(row, &categories)?;
-                stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
-                stored.product.translations =
-                    translations.remove(&stored.product.id).unwrap_or_default();
-                Ok(stored)
-            })
-            .collect()
-    }
-
-    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
-        catalog::list_products(&self.pool, query).await
-    }
-
-    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
-        catalog::product(&self.pool, id).await
-    }
-
-    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
-        catalog::product_by_sku(&self.pool, sku).await
-    }
-
-    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
-        let nodes = catalog::category_tree(&mut tx).await?;
-        tx.commit().await?;
-        Ok(nodes)
-    }
-
-    async fn catalog_version(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
-    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
-        catalog::changes_since(&self.pool, seq, limit).await
-    }
-
-    async fn product_count(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("select count(*) from product where deleted_at is null")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(count as u64)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map_err(|source| StoreError::Unavailable {
-                at: self.at.clone(),
-                source,
-            })?;
-        Ok(())
     }
 }
 

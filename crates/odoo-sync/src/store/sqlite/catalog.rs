@@ -3,120 +3,23 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{load_categories, stored_product};
+use super::{load_categories, load_translations, load_variants, stored_product, SqliteStore};
 use crate::domain::{Category, Translation, Variant};
 use crate::store::query::category_nodes;
 use crate::store::stored::{corrupt, parse_odoo_datetime, Cells};
 use crate::store::{
-    fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
-    StockLevel, StoreError, StoredProduct,
+    fts_query, CatalogReader, CategoryNode, Change, ChangePage, ProductPage, ProductQuery,
+    ProductSort, SortKey, StockLevel, StoreError, StoredProduct,
 };
-
-pub(super) async fn catalog_version(pool: &SqlitePool) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
-            .fetch_one(pool)
-            .await?,
-    )
-}
 
 /// Above this many full-text matches, a search page walks the index of its sort order instead
 /// of sorting every match: about where both cost the same on a 25-product page of a catalog of
 /// 40,000 (walking costs ~25 × catalog / matches row checks, sorting ~matches look-ups).
 const WALK_SORT_INDEX_ABOVE_MATCHES: i64 = 1_000;
-
-pub(super) async fn list_products(
-    conn: &mut SqliteConnection,
-    query: &ProductQuery,
-) -> Result<ProductPage, StoreError> {
-    let mut sql: QueryBuilder<Sqlite> =
-        QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
-    if !query.include_inactive {
-        sql.push(" and p.active = 1");
-    }
-    if let Some(category) = query.category {
-        sql.push(" and p.category_id in (with recursive below(id) as (select ");
-        sql.push_bind(category);
-        sql.push(" union all select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
-    }
-    if let Some(text) = query.text.as_deref() {
-        let Some(fts) = fts_query(text) else {
-            return Ok(ProductPage::default());
-        };
-        let matches: i64 =
-            sqlx::query_scalar("select count(*) from product_search where product_search match ?")
-                .bind(&fts)
-                .fetch_one(&mut *conn)
-                .await?;
-        if matches == 0 {
-            return Ok(ProductPage::default());
-        }
-        // Few matches: look each one up and sort them. Many: walk the sort order's index and keep
-        // the matches, which stops after a page (the unary + keeps SQLite from driving by id).
-        sql.push(if matches > WALK_SORT_INDEX_ABOVE_MATCHES {
-            " and +p.product_id"
-        } else {
-            " and p.product_id"
-        });
-        sql.push(" in (select rowid from product_search where product_search match ");
-        sql.push_bind(fts);
-        sql.push(")");
-    }
-    push_keyset(&mut sql, query.after.as_ref());
-    sql.push(query.sort.order_by("p"));
-    sql.push(" limit ");
-    sql.push_bind(i64::from(query.limit) + 1);
-    sql.push(")");
-    push_select_with_children(&mut sql);
-    sql.push(query.sort.order_by("page"));
-    let rows = sql.build().fetch_all(&mut *conn).await?;
-    let has_more = rows.len() > query.limit as usize;
-    let shown = &rows[..rows.len().min(query.limit as usize)];
-    let next = if has_more {
-        shown
-            .last()
-            .map(|row| sort_key(row, query.sort))
-            .transpose()?
-    } else {
-        None
-    };
-    let products = shown
-        .iter()
-        .map(product_with_children)
-        .collect::<Result<_, _>>()?;
-    Ok(ProductPage { products, next })
-}
-
-pub(super) async fn product(
-    conn: &mut SqliteConnection,
-    id: i64,
-) -> Result<Option<StoredProduct>, StoreError> {
-    let mut sql: QueryBuilder<Sqlite> =
-        QueryBuilder::new("with page as (select * from product where product_id = ");
-    sql.push_bind(id).push(")");
-    push_select_with_children(&mut sql);
-    let row = sql.build().fetch_optional(&mut *conn).await?;
-    row.as_ref().map(product_with_children).transpose()
-}
-
-pub(super) async fn product_by_sku(
-    conn: &mut SqliteConnection,
-    sku: &str,
-) -> Result<Option<StoredProduct>, StoreError> {
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "with page as (select * from product where deleted_at is null and (default_code = ",
-    );
-    sql.push_bind(sku);
-    sql.push(" or product_id in (select product_id from variant where default_code = ");
-    sql.push_bind(sku);
-    sql.push(")) order by product_id limit 1)");
-    push_select_with_children(&mut sql);
-    let row = sql.build().fetch_optional(&mut *conn).await?;
-    row.as_ref().map(product_with_children).transpose()
-}
 
 /// The products of the `page` CTE with their category, variants (with stock, in position order)
 /// and translations in one statement: one round trip per answer instead of five, and one
@@ -265,60 +168,199 @@ fn sort_key(row: &SqliteRow, sort: ProductSort) -> Result<SortKey, StoreError> {
     })
 }
 
-pub(super) async fn category_tree(
-    conn: &mut SqliteConnection,
-) -> Result<Vec<CategoryNode>, StoreError> {
-    let categories = load_categories(conn).await?;
-    let rows = sqlx::query(
-        "select category_id, count(*) as products from product \
-         where deleted_at is null and active = 1 and category_id is not null group by category_id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let direct: HashMap<i64, u64> = rows
-        .iter()
-        .map(|row| {
-            let cells = Cells::new(row, "product", "category_id");
-            Ok((
-                cells.get("category_id")?,
-                cells.get::<i64>("products")? as u64,
-            ))
-        })
-        .collect::<Result<_, StoreError>>()?;
-    Ok(category_nodes(categories, &direct))
-}
-
-pub(super) async fn changes_since(
-    conn: &mut SqliteConnection,
-    seq: i64,
-    limit: u32,
-) -> Result<ChangePage, StoreError> {
-    let mut rows = sqlx::query(
-        "select product_id, change_seq, deleted_at is not null as deleted, updated_at from product \
-         where change_seq > ? order by change_seq limit ?",
-    )
-    .bind(seq)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(&mut *conn)
-    .await?;
-    let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let changes = rows
-        .iter()
-        .map(|row| {
-            let cells = Cells::new(row, "product", "product_id");
-            Ok(Change {
-                product_id: cells.get("product_id")?,
-                seq: cells.get("change_seq")?,
-                deleted: cells.get("deleted")?,
-                changed_at: super::parse_timestamp(cells.get("updated_at")?)?,
+#[async_trait]
+impl CatalogReader for SqliteStore {
+    async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let categories = load_categories(&mut conn).await?;
+        let mut variants = load_variants(&mut conn).await?;
+        let mut translations = load_translations(&mut conn).await?;
+        let rows = sqlx::query(
+            "select * from product where (? or deleted_at is null) order by product_id",
+        )
+        .bind(include_deleted)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let mut stored = stored_product(row, &categories)?;
+                stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
+                stored.product.translations =
+                    translations.remove(&stored.product.id).unwrap_or_default();
+                Ok(stored)
             })
+            .collect()
+    }
+
+    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
+        let mut pooled = self.pool.acquire().await?;
+        let conn: &mut SqliteConnection = &mut pooled;
+        let mut sql: QueryBuilder<Sqlite> =
+            QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
+        if !query.include_inactive {
+            sql.push(" and p.active = 1");
+        }
+        if let Some(category) = query.category {
+            sql.push(" and p.category_id in (with recursive below(id) as (select ");
+            sql.push_bind(category);
+            sql.push(" union all select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+        }
+        if let Some(text) = query.text.as_deref() {
+            let Some(fts) = fts_query(text) else {
+                return Ok(ProductPage::default());
+            };
+            let matches: i64 = sqlx::query_scalar(
+                "select count(*) from product_search where product_search match ?",
+            )
+            .bind(&fts)
+            .fetch_one(&mut *conn)
+            .await?;
+            if matches == 0 {
+                return Ok(ProductPage::default());
+            }
+            // Few matches: look each one up and sort them. Many: walk the sort order's index and keep
+            // the matches, which stops after a page (the unary + keeps SQLite from driving by id).
+            sql.push(if matches > WALK_SORT_INDEX_ABOVE_MATCHES {
+                " and +p.product_id"
+            } else {
+                " and p.product_id"
+            });
+            sql.push(" in (select rowid from product_search where product_search match ");
+            sql.push_bind(fts);
+            sql.push(")");
+        }
+        push_keyset(&mut sql, query.after.as_ref());
+        sql.push(query.sort.order_by("p"));
+        sql.push(" limit ");
+        sql.push_bind(i64::from(query.limit) + 1);
+        sql.push(")");
+        push_select_with_children(&mut sql);
+        sql.push(query.sort.order_by("page"));
+        let rows = sql.build().fetch_all(&mut *conn).await?;
+        let has_more = rows.len() > query.limit as usize;
+        let shown = &rows[..rows.len().min(query.limit as usize)];
+        let next = if has_more {
+            shown
+                .last()
+                .map(|row| sort_key(row, query.sort))
+                .transpose()?
+        } else {
+            None
+        };
+        let products = shown
+            .iter()
+            .map(product_with_children)
+            .collect::<Result<_, _>>()?;
+        Ok(ProductPage { products, next })
+    }
+
+    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
+        let mut pooled = self.pool.acquire().await?;
+        let conn: &mut SqliteConnection = &mut pooled;
+        let mut sql: QueryBuilder<Sqlite> =
+            QueryBuilder::new("with page as (select * from product where product_id = ");
+        sql.push_bind(id).push(")");
+        push_select_with_children(&mut sql);
+        let row = sql.build().fetch_optional(&mut *conn).await?;
+        row.as_ref().map(product_with_children).transpose()
+    }
+
+    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
+        let mut pooled = self.pool.acquire().await?;
+        let conn: &mut SqliteConnection = &mut pooled;
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "with page as (select * from product where deleted_at is null and (default_code = ",
+        );
+        sql.push_bind(sku);
+        sql.push(" or product_id in (select product_id from variant where default_code = ");
+        sql.push_bind(sku);
+        sql.push(")) order by product_id limit 1)");
+        push_select_with_children(&mut sql);
+        let row = sql.build().fetch_optional(&mut *conn).await?;
+        row.as_ref().map(product_with_children).transpose()
+    }
+
+    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
+        let mut pooled = self.pool.acquire().await?;
+        let conn: &mut SqliteConnection = &mut pooled;
+        let categories = load_categories(conn).await?;
+        let rows = sqlx::query(
+            "select category_id, count(*) as products from product \
+             where deleted_at is null and active = 1 and category_id is not null group by category_id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let direct: HashMap<i64, u64> = rows
+            .iter()
+            .map(|row| {
+                let cells = Cells::new(row, "product", "category_id");
+                Ok((
+                    cells.get("category_id")?,
+                    cells.get::<i64>("products")? as u64,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(category_nodes(categories, &direct))
+    }
+
+    async fn catalog_version(&self) -> Result<i64, StoreError> {
+        let pool = &self.pool;
+        Ok(
+            sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
+                .fetch_one(pool)
+                .await?,
+        )
+    }
+
+    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
+        let mut pooled = self.pool.acquire().await?;
+        let conn: &mut SqliteConnection = &mut pooled;
+        let mut rows = sqlx::query(
+            "select product_id, change_seq, deleted_at is not null as deleted, updated_at from product \
+             where change_seq > ? order by change_seq limit ?",
+        )
+        .bind(seq)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&mut *conn)
+        .await?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let changes = rows
+            .iter()
+            .map(|row| {
+                let cells = Cells::new(row, "product", "product_id");
+                Ok(Change {
+                    product_id: cells.get("product_id")?,
+                    seq: cells.get("change_seq")?,
+                    deleted: cells.get("deleted")?,
+                    changed_at: super::parse_timestamp(cells.get("updated_at")?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let last_seq = changes.last().map_or(seq, |change| change.seq);
+        Ok(ChangePage {
+            changes,
+            last_seq,
+            has_more,
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let last_seq = changes.last().map_or(seq, |change| change.seq);
-    Ok(ChangePage {
-        changes,
-        last_seq,
-        has_more,
-    })
+    }
+
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("select count(*) from product where deleted_at is null")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|source| StoreError::Unavailable {
+                at: self.at.clone(),
+                source,
+            })?;
+        Ok(())
+    }
 }

@@ -24,9 +24,8 @@ use super::stored::{
     session_to_state, watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
-    plan_batch, CatalogBatch, CatalogReader, CatalogWriter, CategoryNode, ChangePage, Checkpoint,
-    ExistingRow, NewRun, OdooSession, ProductPage, ProductQuery, RunLedger, StateStore, StockLevel,
-    StoreError, StoredProduct,
+    plan_batch, CatalogBatch, CatalogWriter, Checkpoint, ExistingRow, NewRun, OdooSession,
+    RunLedger, StateStore, StockLevel, StoreError, StoredProduct,
 };
 use crate::domain::{
     Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Translation,
@@ -185,79 +184,6 @@ impl CatalogWriter for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(ids)
-    }
-}
-
-#[async_trait]
-impl CatalogReader for SqliteStore {
-    async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let categories = load_categories(&mut conn).await?;
-        let mut variants = load_variants(&mut conn).await?;
-        let mut translations = load_translations(&mut conn).await?;
-        let rows = sqlx::query(
-            "select * from product where (? or deleted_at is null) order by product_id",
-        )
-        .bind(include_deleted)
-        .fetch_all(&mut *conn)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let mut stored = stored_product(row, &categories)?;
-                stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
-                stored.product.translations =
-                    translations.remove(&stored.product.id).unwrap_or_default();
-                Ok(stored)
-            })
-            .collect()
-    }
-
-    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::list_products(&mut conn, query).await
-    }
-
-    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::product(&mut conn, id).await
-    }
-
-    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::product_by_sku(&mut conn, sku).await
-    }
-
-    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::category_tree(&mut conn).await
-    }
-
-    async fn catalog_version(&self) -> Result<i64, StoreError> {
-        catalog::catalog_version(&self.pool).await
-    }
-
-    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        catalog::changes_since(&mut conn, seq, limit).await
-    }
-
-    async fn product_count(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("select count(*) from product where deleted_at is null")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(count as u64)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map_err(|source| StoreError::Unavailable {
-                at: self.at.clone(),
-                source,
-            })?;
-        Ok(())
     }
 }
 
