@@ -1,4 +1,4 @@
-//! The webhook inbox and stock levels on PostgreSQL. Acknowledging a webhook is one insert;
+//! The webhook inbox on PostgreSQL. Acknowledging a webhook is one insert;
 //! claiming is one statement that leases whole records' bursts, with `for update skip locked` so
 //! that the workers of several processes never wait on, nor take, each other's events.
 
@@ -7,14 +7,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use super::PgStore;
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 use crate::store::stored::{corrupt, lease_end, Cells};
 use crate::store::{
-    Coalesce, StockLevel, StoreError, WebhookInbox, CANDIDATE_ROWS_PER_RECORD,
-    CLAIM_EVENTS_PER_RECORD,
+    Coalesce, StoreError, WebhookInbox, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD,
 };
 
 pub(super) async fn set_state(
@@ -39,36 +38,6 @@ pub(super) async fn set_state(
     .execute(pool)
     .await?;
     Ok(())
-}
-
-/// Writes the levels that changed; returns how many rows were written. A variant named twice
-/// keeps its last level.
-pub(super) async fn set_stock(
-    conn: &mut PgConnection,
-    levels: &[StockLevel],
-) -> Result<u64, StoreError> {
-    let mut last = std::collections::BTreeMap::new();
-    for level in levels {
-        last.insert(level.variant_id, level);
-    }
-    if last.is_empty() {
-        return Ok(0);
-    }
-    let done = sqlx::query(
-        "insert into variant_stock (variant_id, qty_available, free_qty, updated_at) \
-         select s.*, $4 from unnest($1::bigint[], $2::float8[], $3::float8[]) as s(variant_id, qty_available, free_qty) \
-         on conflict (variant_id) do update set qty_available = excluded.qty_available, \
-         free_qty = excluded.free_qty, updated_at = excluded.updated_at \
-         where variant_stock.qty_available <> excluded.qty_available \
-            or variant_stock.free_qty <> excluded.free_qty",
-    )
-    .bind(last.keys().copied().collect::<Vec<i64>>())
-    .bind(last.values().map(|l| l.qty_available).collect::<Vec<f64>>())
-    .bind(last.values().map(|l| l.free_qty).collect::<Vec<f64>>())
-    .bind(Utc::now())
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected())
 }
 
 fn event(row: &PgRow) -> Result<WebhookEvent, StoreError> {

@@ -19,14 +19,12 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
-use self::write::ProductWrite;
 use super::stored::{
     corrupt, lease_end, odoo_datetime, run_not_found, session_from_state, session_to_state,
     watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
-    plan_batch, CatalogBatch, CatalogWriter, Checkpoint, ExistingRow, NewRun, OdooSession,
-    RunLedger, StateStore, StockLevel, StoreError, StoredProduct,
+    Checkpoint, ExistingRow, NewRun, OdooSession, RunLedger, StateStore, StoreError, StoredProduct,
 };
 use crate::domain::{
     Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Translation,
@@ -87,86 +85,6 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         Ok(tx)
-    }
-}
-
-#[async_trait]
-impl CatalogWriter for PgStore {
-    async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
-        let now = Utc::now();
-        let mut tx = self.begin_catalog_write().await?;
-        write::upsert_categories(&mut tx, batch.categories, now).await?;
-        let existing = existing_products(&mut tx, batch.products).await?;
-        let (counts, planned) = plan_batch(batch.products, &existing);
-        let seqs = next_change_seqs(&mut tx, planned.len()).await?;
-        let writes: Vec<ProductWrite> = planned
-            .into_iter()
-            .zip(seqs)
-            .map(|((product, hash), change_seq)| ProductWrite {
-                product,
-                hash,
-                change_seq,
-            })
-            .collect();
-        write::write_products(&mut tx, &writes, now).await?;
-        if let Some(checkpoint) = &batch.checkpoint {
-            advance_run(&mut tx, checkpoint, counts, now).await?;
-        }
-        tx.commit().await?;
-        Ok(counts)
-    }
-
-    async fn mark_deleted(
-        &self,
-        ids: &[i64],
-        checkpoint: Option<Checkpoint<'_>>,
-    ) -> Result<u64, StoreError> {
-        let now = Utc::now();
-        let mut tx = self.begin_catalog_write().await?;
-        // In the order given, once each, as SQLite numbers them.
-        let mut unique = Vec::with_capacity(ids.len());
-        for id in ids {
-            if !unique.contains(id) {
-                unique.push(*id);
-            }
-        }
-        let seqs = next_change_seqs(&mut tx, unique.len()).await?;
-        let done = sqlx::query(
-            "update product set deleted_at = $3, change_seq = gone.seq, updated_at = $3 \
-             from unnest($1::bigint[], $2::bigint[]) as gone(product_id, seq) \
-             where product.product_id = gone.product_id and product.deleted_at is null",
-        )
-        .bind(&unique)
-        .bind(&seqs)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let deleted = done.rows_affected();
-        let counts = RunCounts {
-            deleted,
-            ..RunCounts::default()
-        };
-        if let Some(checkpoint) = &checkpoint {
-            advance_run(&mut tx, checkpoint, counts, now).await?;
-        }
-        tx.commit().await?;
-        Ok(deleted)
-    }
-
-    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
-        let mut tx = self.begin_catalog_write().await?;
-        let written = inbox::set_stock(&mut tx, levels).await?;
-        tx.commit().await?;
-        Ok(written)
-    }
-
-    async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError> {
-        let ids = sqlx::query_scalar(
-            "select product_id from product where deleted_at is null order by product_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids)
     }
 }
 

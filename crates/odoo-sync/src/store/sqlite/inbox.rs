@@ -1,4 +1,4 @@
-//! The webhook inbox and stock levels on SQLite. Acknowledging a webhook is one insert; claiming
+//! The webhook inbox on SQLite. Acknowledging a webhook is one insert; claiming
 //! is one `update … returning` with a lease, so a worker that dies leaves its events to the next.
 
 use std::time::Duration;
@@ -13,8 +13,7 @@ use super::SqliteStore;
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 use crate::store::stored::{corrupt, lease_end, Cells};
 use crate::store::{
-    Coalesce, StockLevel, StoreError, WebhookInbox, CANDIDATE_ROWS_PER_RECORD,
-    CLAIM_EVENTS_PER_RECORD,
+    Coalesce, StoreError, WebhookInbox, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD,
 };
 
 const MICROS: &str = "%Y-%m-%d %H:%M:%S%.6f";
@@ -47,30 +46,6 @@ pub(super) async fn set_state(
     .execute(pool)
     .await?;
     Ok(())
-}
-
-pub(super) async fn set_stock(
-    conn: &mut SqliteConnection,
-    levels: &[StockLevel],
-) -> Result<u64, StoreError> {
-    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let mut written = 0;
-    for level in levels {
-        let done = sqlx::query(
-            "insert into variant_stock (variant_id, qty_available, free_qty, updated_at) values (?, ?, ?, ?) \
-             on conflict (variant_id) do update set qty_available = excluded.qty_available, free_qty = excluded.free_qty, \
-             updated_at = excluded.updated_at \
-             where variant_stock.qty_available != excluded.qty_available or variant_stock.free_qty != excluded.free_qty",
-        )
-        .bind(level.variant_id)
-        .bind(level.qty_available)
-        .bind(level.free_qty)
-        .bind(&now)
-        .execute(&mut *conn)
-        .await?;
-        written += done.rows_affected();
-    }
-    Ok(written)
 }
 
 fn event(row: &SqliteRow) -> Result<WebhookEvent, StoreError> {

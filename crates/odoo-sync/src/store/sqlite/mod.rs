@@ -18,14 +18,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{SqliteConnection, SqlitePool};
 
-use self::write::ProductWrite;
 use super::stored::{
     corrupt, lease_end, odoo_datetime, parse_odoo_datetime, run_not_found, session_from_state,
     session_to_state, watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
 };
 use super::{
-    plan_batch, CatalogBatch, CatalogWriter, Checkpoint, ExistingRow, NewRun, OdooSession,
-    RunLedger, StateStore, StockLevel, StoreError, StoredProduct,
+    Checkpoint, ExistingRow, NewRun, OdooSession, RunLedger, StateStore, StoreError, StoredProduct,
 };
 use crate::domain::{
     Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Translation,
@@ -105,85 +103,6 @@ impl SqliteStore {
     /// The write gate, for a single-statement write outside `begin_write`.
     async fn gate(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.write_gate.lock().await
-    }
-}
-
-#[async_trait]
-impl CatalogWriter for SqliteStore {
-    async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
-        let now = Utc::now();
-        let mut tx = self.begin_write().await?;
-        for category in batch.categories {
-            upsert_category(&mut tx, category, now).await?;
-        }
-        let existing = existing_products(&mut tx, batch.products).await?;
-        let (counts, planned) = plan_batch(batch.products, &existing);
-        let first_seq = next_change_seq(&mut tx).await?;
-        let writes: Vec<ProductWrite> = planned
-            .into_iter()
-            .zip(first_seq..)
-            .map(|((product, hash), change_seq)| ProductWrite {
-                product,
-                hash,
-                change_seq,
-            })
-            .collect();
-        write::write_products(&mut tx, &writes, now).await?;
-        if let Some(checkpoint) = &batch.checkpoint {
-            advance_run(&mut tx, checkpoint, counts, now).await?;
-        }
-        tx.commit().await?;
-        Ok(counts)
-    }
-
-    async fn mark_deleted(
-        &self,
-        ids: &[i64],
-        checkpoint: Option<Checkpoint<'_>>,
-    ) -> Result<u64, StoreError> {
-        let now = Utc::now();
-        let mut tx = self.begin_write().await?;
-        let mut next_seq = next_change_seq(&mut tx).await?;
-        let mut deleted = 0;
-        for id in ids {
-            let done = sqlx::query(
-                "update product set deleted_at = ?, change_seq = ?, updated_at = ? \
-                 where product_id = ? and deleted_at is null",
-            )
-            .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-            .bind(next_seq)
-            .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            deleted += done.rows_affected();
-            next_seq += 1;
-        }
-        let counts = RunCounts {
-            deleted,
-            ..RunCounts::default()
-        };
-        if let Some(checkpoint) = &checkpoint {
-            advance_run(&mut tx, checkpoint, counts, now).await?;
-        }
-        tx.commit().await?;
-        Ok(deleted)
-    }
-
-    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let written = inbox::set_stock(&mut tx, levels).await?;
-        tx.commit().await?;
-        Ok(written)
-    }
-
-    async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError> {
-        let ids = sqlx::query_scalar(
-            "select product_id from product where deleted_at is null order by product_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids)
     }
 }
 
