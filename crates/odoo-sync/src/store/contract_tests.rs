@@ -1204,10 +1204,12 @@ async fn unreadable_values_are_errors_naming_table_column_and_row(test: &TestSto
     let store = test.store.as_ref();
     write(store, &[product(7, "Lamp", 10.0, None)], &[]).await;
     let run = store.create_run(new_run("worker-a")).await.unwrap();
+    let event = store.enqueue_webhook(&save_of(7)).await.unwrap();
     test.execute_raw(
         &[
             "update product set list_price = 'cheap' where product_id = 7",
             "update sync_run set processed = 'many'",
+            "update webhook_event set received_at = 'yesterday'",
         ],
         &[
             "alter table product alter column list_price type text",
@@ -1216,6 +1218,8 @@ async fn unreadable_values_are_errors_naming_table_column_and_row(test: &TestSto
             // column type would also fail the store's prepared statements before any decoding.
             "alter table sync_run alter column processed drop not null",
             "update sync_run set processed = null",
+            "alter table webhook_event alter column received_at drop not null",
+            "update webhook_event set received_at = null",
         ],
     )
     .await;
@@ -1235,6 +1239,12 @@ async fn unreadable_values_are_errors_naming_table_column_and_row(test: &TestSto
     assert_unreadable(store.run(run.id).await, processed);
     assert_unreadable(store.running_run().await, processed);
     assert_unreadable(store.recent_runs(10).await, processed);
+    let received = (
+        "webhook_event",
+        "received_at",
+        &*format!("webhook_event_id={event}"),
+    );
+    assert_unreadable(store.webhooks(None, 10).await, received);
 }
 
 /// Two odoo-sync processes on one PostgreSQL database.

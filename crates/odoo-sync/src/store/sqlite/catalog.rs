@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::SqliteTime;
 use super::{load_categories, load_translations, load_variants, stored_product, SqliteStore};
 use crate::domain::{Category, Translation, Variant};
 use crate::store::query::category_nodes;
@@ -333,7 +334,7 @@ impl CatalogReader for SqliteStore {
                     product_id: cells.get("product_id")?,
                     seq: cells.get("change_seq")?,
                     deleted: cells.get("deleted")?,
-                    changed_at: super::parse_timestamp(cells.get("updated_at")?)?,
+                    changed_at: cells.get::<SqliteTime>("updated_at")?.0,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::parse_timestamp;
 use super::SqliteStore;
+use super::SqliteTime;
 use crate::domain::{NewWebhookEvent, WebhookEvent, WebhookState};
 use crate::store::stored::{corrupt, lease_end, Cells};
 use crate::store::{
@@ -17,11 +17,6 @@ use crate::store::{
 };
 
 const MICROS: &str = "%Y-%m-%d %H:%M:%S%.6f";
-
-/// The inbox's timestamps are RFC 3339 text with microseconds and `Z`, so they compare as text.
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
 
 pub(super) async fn set_state(
     pool: &SqlitePool,
@@ -31,7 +26,7 @@ pub(super) async fn set_state(
     outcome: Option<&str>,
     run_at: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
-    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let now = SqliteTime(Utc::now());
     sqlx::query(
         "update webhook_event set state = ?, last_error = coalesce(?, last_error), outcome = coalesce(?, outcome), \
          run_at = coalesce(?, run_at), locked_until = null, updated_at = ? \
@@ -40,8 +35,8 @@ pub(super) async fn set_state(
     .bind(state)
     .bind(error)
     .bind(outcome)
-    .bind(run_at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))
-    .bind(&now)
+    .bind(run_at.map(SqliteTime))
+    .bind(now)
     .bind(serde_json::to_string(ids).expect("ids serialise"))
     .execute(pool)
     .await?;
@@ -71,11 +66,11 @@ fn event(row: &SqliteRow) -> Result<WebhookEvent, StoreError> {
             .parse()
             .map_err(|e| corrupt("webhook_event.state", e))?,
         attempts: cells.get::<i64>("attempts")? as u32,
-        run_at: parse_timestamp(cells.get("run_at")?)?,
+        run_at: cells.get::<SqliteTime>("run_at")?.0,
         last_error: cells.get("last_error")?,
         outcome: cells.get("outcome")?,
-        received_at: parse_timestamp(cells.get("received_at")?)?,
-        updated_at: parse_timestamp(cells.get("updated_at")?)?,
+        received_at: cells.get::<SqliteTime>("received_at")?.0,
+        updated_at: cells.get::<SqliteTime>("updated_at")?.0,
     })
 }
 
@@ -84,7 +79,7 @@ impl WebhookInbox for SqliteStore {
     async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError> {
         let _gate = self.gate().await;
         let pool = &self.pool;
-        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let now = SqliteTime(Utc::now());
         let id = sqlx::query_scalar(
             "insert into webhook_event (model, record_id, kind, hinted_write_date, payload, state, run_at, received_at, updated_at) \
              values (?, ?, ?, ?, ?, 'pending', ?, ?, ?) returning webhook_event_id",
@@ -94,9 +89,9 @@ impl WebhookInbox for SqliteStore {
         .bind(event.kind.as_str())
         .bind(event.hinted_write_date.map(|at| at.format(MICROS).to_string()))
         .bind(&event.payload)
-        .bind(&now)
-        .bind(&now)
-        .bind(&now)
+        .bind(now)
+        .bind(now)
+        .bind(now)
         .fetch_one(pool)
         .await?;
         Ok(id)
@@ -144,11 +139,11 @@ impl WebhookInbox for SqliteStore {
              and (model, record_id) in (select model, record_id from chosen) \
              returning *",
         )
-        .bind(timestamp(until))
-        .bind(timestamp(now))
+        .bind(SqliteTime(until))
+        .bind(SqliteTime(now))
         .bind(i64::from(limit))
-        .bind(timestamp(ago(coalesce.quiet)))
-        .bind(timestamp(ago(coalesce.max_wait)))
+        .bind(SqliteTime(ago(coalesce.quiet)))
+        .bind(SqliteTime(ago(coalesce.max_wait)))
         .bind(i64::from(limit) * CANDIDATE_ROWS_PER_RECORD)
         .bind(i64::from(limit) * CLAIM_EVENTS_PER_RECORD)
         .fetch_all(&mut *conn)
@@ -196,13 +191,13 @@ impl WebhookInbox for SqliteStore {
     async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError> {
         let _gate = self.gate().await;
         let pool = &self.pool;
-        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let now = SqliteTime(Utc::now());
         let row = sqlx::query(
             "update webhook_event set state = 'pending', attempts = 0, run_at = ?, locked_until = null, outcome = null, \
              updated_at = ? where webhook_event_id = ? and state = 'failed' returning *",
         )
-        .bind(&now)
-        .bind(&now)
+        .bind(now)
+        .bind(now)
         .bind(id)
         .fetch_optional(pool)
         .await?;
@@ -224,7 +219,7 @@ impl WebhookInbox for SqliteStore {
             "delete from webhook_event where webhook_event_id in (select webhook_event_id \
              from webhook_event where state = 'done' and updated_at < ? limit ?)",
         )
-        .bind(timestamp(before))
+        .bind(SqliteTime(before))
         .bind(i64::from(limit))
         .execute(pool)
         .await?;

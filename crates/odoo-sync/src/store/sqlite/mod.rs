@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::sqlite::{Sqlite, SqliteTypeInfo, SqliteValueRef};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -128,7 +131,7 @@ pub(super) async fn put_state(
     )
     .bind(key)
     .bind(value)
-    .bind(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .bind(SqliteTime(Utc::now()))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -199,7 +202,7 @@ async fn upsert_category(
     .bind(category.parent_id)
     .bind(odoo_datetime(category.write_date))
     .bind(category.content_hash())
-    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .bind(SqliteTime(now))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -224,7 +227,7 @@ async fn advance_run(
     .bind(counts.deleted as i64)
     .bind(cursor_json(checkpoint.cursor))
     .bind(checkpoint.total.map(|t| t as i64))
-    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .bind(SqliteTime(now))
     .bind(checkpoint.run.0)
     .execute(&mut *conn)
     .await?;
@@ -256,8 +259,8 @@ async fn held_by_other(
         .await?;
     let cells = Cells::new(&row, "sync_run", "sync_run_id");
     let holder: Option<String> = cells.get("lease_owner")?;
-    let until: Option<String> = cells.get("lease_until")?;
-    let until = until.map(|text| parse_timestamp(&text)).transpose()?;
+    let until: Option<SqliteTime> = cells.get("lease_until")?;
+    let until = until.map(|at| at.0);
     Ok(match (holder, until) {
         (Some(holder), Some(until)) if holder != owner && until > now => Some((holder, until)),
         _ => None,
@@ -382,13 +385,13 @@ pub(super) fn stored_product(
             }
         },
     };
-    let deleted_at: Option<String> = cells.get("deleted_at")?;
+    let deleted_at: Option<SqliteTime> = cells.get("deleted_at")?;
     Ok(StoredProduct {
         stock: BTreeMap::new(),
         prices: BTreeMap::new(),
         category: categ_id.and_then(|id| categories.get(&id).cloned()),
-        deleted_at: deleted_at.map(|text| parse_timestamp(&text)).transpose()?,
-        updated_at: parse_timestamp(cells.get("updated_at")?)?,
+        deleted_at: deleted_at.map(|at| at.0),
+        updated_at: cells.get::<SqliteTime>("updated_at")?.0,
         change_seq: cells.get("change_seq")?,
         product,
     })
@@ -400,7 +403,7 @@ fn sync_run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
     let count = |column: &str| -> Result<u64, StoreError> { Ok(cells.get::<i64>(column)? as u64) };
     let cursor: SyncCursor = serde_json::from_str(&text("cursor")?)
         .map_err(|e| corrupt("sync_run.cursor", e.to_string()))?;
-    let finished_at: Option<String> = cells.get("finished_at")?;
+    let finished_at: Option<SqliteTime> = cells.get("finished_at")?;
     Ok(SyncRun {
         id: RunId(cells.get("sync_run_id")?),
         mode: text("mode")?
@@ -423,9 +426,9 @@ fn sync_run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
         },
         cursor,
         error: cells.get("error")?,
-        started_at: parse_timestamp(&text("started_at")?)?,
-        updated_at: parse_timestamp(&text("updated_at")?)?,
-        finished_at: finished_at.map(|t| parse_timestamp(&t)).transpose()?,
+        started_at: cells.get::<SqliteTime>("started_at")?.0,
+        updated_at: cells.get::<SqliteTime>("updated_at")?.0,
+        finished_at: finished_at.map(|at| at.0),
     })
 }
 
@@ -441,12 +444,40 @@ fn cursor_json(cursor: &SyncCursor) -> String {
     serde_json::to_string(cursor).expect("cursor always serialises")
 }
 
-fn lease_until(now: DateTime<Utc>, lease: Duration) -> String {
-    lease_end(now, lease).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+fn lease_until(now: DateTime<Utc>, lease: Duration) -> SqliteTime {
+    SqliteTime(lease_end(now, lease))
 }
 
-pub(super) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|at| at.with_timezone(&Utc))
-        .map_err(|e| corrupt("timestamp", format!("{text:?}: {e}")))
+/// A timestamp as SQLite keeps it: RFC 3339 text with microseconds and `Z`, one format for every
+/// column, so that timestamps compare as text in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SqliteTime(pub DateTime<Utc>);
+
+impl sqlx::Type<Sqlite> for SqliteTime {
+    fn type_info() -> SqliteTypeInfo {
+        <String as sqlx::Type<Sqlite>>::type_info()
+    }
+
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <String as sqlx::Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'q> sqlx::Encode<'q, Sqlite> for SqliteTime {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Sqlite as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
+        let text = self.0.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        <String as sqlx::Encode<'q, Sqlite>>::encode(text, buf)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Sqlite> for SqliteTime {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let text = <&str as sqlx::Decode<'r, Sqlite>>::decode(value)?;
+        Ok(SqliteTime(
+            DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc),
+        ))
+    }
 }

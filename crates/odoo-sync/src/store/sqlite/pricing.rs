@@ -8,6 +8,7 @@ use chrono::Utc;
 use sqlx::SqliteConnection;
 
 use super::write::insert_in_chunks;
+use super::SqliteTime;
 use super::{put_state, state_value, SqliteStore};
 use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
 use crate::store::stored::{corrupt, Cells};
@@ -109,7 +110,7 @@ impl PricingStore for SqliteStore {
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         let conn: &mut SqliteConnection = &mut tx;
-        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let now = SqliteTime(Utc::now());
         let changed = changed_prices(conn, prices).await?;
         insert_in_chunks(
             conn,
@@ -119,7 +120,7 @@ impl PricingStore for SqliteStore {
                 row.push_bind(price.variant_id)
                     .push_bind(price.price)
                     .push_bind(price.rule_id)
-                    .push_bind(now.clone());
+                    .push_bind(now);
             },
             " on conflict (variant_id) do update set price = excluded.price, \
              rule_id = excluded.rule_id, updated_at = excluded.updated_at",
@@ -137,7 +138,7 @@ impl PricingStore for SqliteStore {
              where product.product_id = repriced.product_id",
         )
         .bind(serde_json::to_string(&seqs).expect("seqs serialise"))
-        .bind(&now)
+        .bind(now)
         .execute(&mut *conn)
         .await?;
         let state = serde_json::to_string(state).expect("the pricing state serialises");

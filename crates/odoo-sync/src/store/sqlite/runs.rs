@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::SqliteTime;
 use super::*;
 
 #[async_trait]
@@ -22,8 +23,8 @@ impl RunLedger for SqliteStore {
         .bind(cursor_json(new.cursor))
         .bind(new.owner)
         .bind(lease_until(now, new.lease))
-        .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .bind(SqliteTime(now))
+        .bind(SqliteTime(now))
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -83,7 +84,7 @@ impl RunLedger for SqliteStore {
         error: Option<&str>,
         watermarks: &BTreeMap<WatermarkKey, Watermark>,
     ) -> Result<SyncRun, StoreError> {
-        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let now = SqliteTime(Utc::now());
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "update sync_run set status = ?, error = ?, finished_at = ?, updated_at = ?, \
@@ -91,8 +92,8 @@ impl RunLedger for SqliteStore {
         )
         .bind(status.as_str())
         .bind(error)
-        .bind(&now)
-        .bind(&now)
+        .bind(now)
+        .bind(now)
         .bind(run.0)
         .execute(&mut *tx)
         .await?;
@@ -109,7 +110,7 @@ impl RunLedger for SqliteStore {
         trigger: Trigger,
         reason: &str,
     ) -> Result<SyncRun, StoreError> {
-        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let now = SqliteTime(Utc::now());
         let cursor = SyncCursor::start(crate::domain::Phase::Done);
         let id: i64 = sqlx::query_scalar(
             "insert into sync_run (mode, trigger, status, cursor, error, started_at, updated_at, finished_at) \
@@ -119,9 +120,9 @@ impl RunLedger for SqliteStore {
         .bind(trigger.as_str())
         .bind(cursor_json(&cursor))
         .bind(reason)
-        .bind(&now)
-        .bind(&now)
-        .bind(&now)
+        .bind(now)
+        .bind(now)
+        .bind(now)
         .fetch_one(&self.pool)
         .await?;
         self.run(RunId(id))

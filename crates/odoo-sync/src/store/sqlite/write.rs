@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::SqliteTime;
 use super::{advance_run, existing_products, next_change_seq, upsert_category, SqliteStore};
 use crate::domain::{Product, RunCounts};
 use crate::store::search::{search_codes, search_names};
@@ -32,9 +33,9 @@ pub(super) async fn write_products(
     if writes.is_empty() {
         return Ok(());
     }
-    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let now = SqliteTime(now);
     for chunk in writes.chunks(ROWS_PER_STATEMENT) {
-        upsert_products(conn, chunk, &now).await?;
+        upsert_products(conn, chunk, now).await?;
     }
     let ids = serde_json::to_string(&writes.iter().map(|w| w.product.id).collect::<Vec<_>>())
         .expect("ids serialise");
@@ -59,7 +60,7 @@ pub(super) async fn write_products(
 async fn upsert_products(
     conn: &mut SqliteConnection,
     writes: &[ProductWrite<'_>],
-    now: &str,
+    now: SqliteTime,
 ) -> Result<(), StoreError> {
     let mut sql = QueryBuilder::<Sqlite>::new(
         "insert into product (product_id, name, default_code, barcode, list_price, category_id, \
@@ -84,8 +85,8 @@ async fn upsert_products(
             .push_bind(write.hash.clone())
             .push("null")
             .push_bind(write.change_seq)
-            .push_bind(now.to_string())
-            .push_bind(now.to_string());
+            .push_bind(now)
+            .push_bind(now);
     });
     sql.push(
         " on conflict (product_id) do update set name = excluded.name, default_code = excluded.default_code, \
@@ -244,9 +245,9 @@ impl CatalogWriter for SqliteStore {
                 "update product set deleted_at = ?, change_seq = ?, updated_at = ? \
                  where product_id = ? and deleted_at is null",
             )
-            .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .bind(SqliteTime(now))
             .bind(next_seq)
-            .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .bind(SqliteTime(now))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -267,7 +268,7 @@ impl CatalogWriter for SqliteStore {
     async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         let conn: &mut SqliteConnection = &mut tx;
-        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let now = SqliteTime(Utc::now());
         let mut written = 0;
         for level in levels {
             let done = sqlx::query(
@@ -279,7 +280,7 @@ impl CatalogWriter for SqliteStore {
             .bind(level.variant_id)
             .bind(level.qty_available)
             .bind(level.free_qty)
-            .bind(&now)
+            .bind(now)
             .execute(&mut *conn)
             .await?;
             written += done.rows_affected();
