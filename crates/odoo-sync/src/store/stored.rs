@@ -2,6 +2,7 @@
 //! text, the `sync_state` values (watermarks, the kept Odoo session), and the errors that name a
 //! stored value that cannot be read back.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -14,8 +15,6 @@ use crate::domain::{RunId, Watermark, WatermarkKey};
 const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 /// The `sync_state` key of the kept Odoo login.
 pub(super) const ODOO_SESSION_KEY: &str = "odoo.session";
-/// The `sync_state` keys of the watermarks (`LIKE` pattern).
-pub(super) const WATERMARK_KEYS: &str = "watermark.%";
 
 pub(super) fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
@@ -103,6 +102,26 @@ pub(super) fn watermark_from_state(
     let mark = NaiveDateTime::parse_from_str(value, ODOO_DATETIME)
         .map_err(|e| corrupt("sync_state value", format!("{value:?}: {e}")))?;
     Ok((key, Watermark(mark)))
+}
+
+/// The watermarks in `sync_state`, read the same way from either database.
+pub(super) async fn load_watermarks<'e, E, DB>(
+    executor: E,
+) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+    DB: sqlx::Database,
+    for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    // The pattern is a constant, so the statement needs no placeholder (whose syntax differs).
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select key, value from sync_state where key like 'watermark.%'")
+            .fetch_all(executor)
+            .await?;
+    rows.iter()
+        .map(|(key, value)| watermark_from_state(key, value))
+        .collect()
 }
 
 pub(super) fn session_to_state(session: &OdooSession) -> String {

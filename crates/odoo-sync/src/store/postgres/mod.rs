@@ -21,8 +21,8 @@ use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
 use super::stored::{
-    corrupt, lease_end, odoo_datetime, run_not_found, session_from_state, session_to_state,
-    watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
+    corrupt, lease_end, odoo_datetime, run_not_found, session_from_state, session_to_state, Cells,
+    ODOO_SESSION_KEY,
 };
 use super::{
     Checkpoint, ExistingRow, NewRun, OdooSession, RunLedger, StateStore, StoreError, StoredProduct,

@@ -3,18 +3,12 @@
 use async_trait::async_trait;
 
 use super::*;
+use crate::store::stored::load_watermarks;
 
 #[async_trait]
 impl StateStore for PgStore {
     async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("select key, value from sync_state where key like $1")
-                .bind(WATERMARK_KEYS)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|(key, value)| watermark_from_state(key, value))
-            .collect()
+        load_watermarks(&self.pool).await
     }
 
     async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError> {

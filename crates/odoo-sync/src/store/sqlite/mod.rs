@@ -24,7 +24,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use super::stored::{
     corrupt, lease_end, odoo_datetime, parse_odoo_datetime, run_not_found, session_from_state,
-    session_to_state, watermark_from_state, Cells, ODOO_SESSION_KEY, WATERMARK_KEYS,
+    session_to_state, Cells, ODOO_SESSION_KEY,
 };
 use super::{
     Checkpoint, ExistingRow, NewRun, OdooSession, RunLedger, StateStore, StoreError, StoredProduct,
