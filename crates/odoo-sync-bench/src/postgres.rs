@@ -3,7 +3,7 @@
 //! reachable server, the PostgreSQL rows say why they are missing and the rest of the run goes on.
 
 use anyhow::Context as _;
-use odoo_sync::store::ScratchDatabase;
+use odoo_sync::testkit::ScratchDatabase;
 use sqlx::Connection as _;
 
 use crate::case::Target;

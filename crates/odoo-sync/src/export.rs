@@ -3,8 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::Variant;
-use crate::store::StoredProduct;
+use crate::domain::{StoredProduct, Variant};
 
 pub fn product_json(stored: &StoredProduct) -> Value {
     let product = &stored.product;

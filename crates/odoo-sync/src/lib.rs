@@ -13,3 +13,5 @@ pub mod odoo_admin;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;

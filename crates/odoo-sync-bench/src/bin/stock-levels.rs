@@ -12,8 +12,8 @@ use std::time::Instant;
 use clap::Parser;
 use odoo_rpc::{ClientConfig, Context, Domain, OdooApi, OdooClient, SearchOptions};
 use odoo_sim::{Dataset, Faults, LatencyModel, Sim, SimConfig};
+use odoo_sync::domain::StockLevel;
 use odoo_sync::engine::fetch;
-use odoo_sync::store::StockLevel;
 use secrecy::SecretString;
 
 #[derive(Debug, Parser)]

@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::stock::StockLevel;
 
 /// A product template, named after Odoo's fields so exports read like Odoo's own answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +98,20 @@ pub mod odoo_datetime {
         let text = String::deserialize(deserializer)?;
         NaiveDateTime::parse_from_str(&text, FORMAT).map_err(serde::de::Error::custom)
     }
+}
+
+/// A product as stored, with what the store knows beyond Odoo's fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredProduct {
+    pub product: Product,
+    /// Stock by variant id, where the stock sweep or a webhook has seen it.
+    pub stock: BTreeMap<i64, StockLevel>,
+    /// Price under the configured pricelist by variant id, where pricing has seen it.
+    pub prices: BTreeMap<i64, Option<f64>>,
+    pub category: Option<Category>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub change_seq: i64,
 }
 
 #[cfg(test)]

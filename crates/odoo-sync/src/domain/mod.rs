@@ -5,12 +5,14 @@ mod catalog;
 mod cursor;
 pub mod pricelist;
 mod run;
+mod stock;
 pub mod watermark;
 mod webhook;
 
-pub use catalog::{Category, Product, Translation, Variant};
+pub use catalog::{Category, Product, StoredProduct, Translation, Variant};
 pub use cursor::{CursorError, Phase, Position, SyncCursor};
 pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
+pub use stock::StockLevel;
 pub use watermark::{Watermark, WatermarkKey};
 pub use webhook::{
     parse_webhook, NewWebhookEvent, WebhookEvent, WebhookKind, WebhookState, WEBHOOK_MODELS,

@@ -194,6 +194,26 @@ pub fn category_chain(parents: &HashMap<i64, Option<i64>>, start: Option<i64>) -
     chain
 }
 
+/// A variant's price under the configured pricelist.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VariantPrice {
+    pub variant_id: i64,
+    pub template_id: i64,
+    /// `None` when the applicable rule computes from a base that is not synced.
+    pub price: Option<f64>,
+    /// `None` when no rule applies (the sales price).
+    pub rule_id: Option<i64>,
+}
+
+/// How far pricing has gone: products changed after `seq` are not priced yet, and prices must
+/// all be computed again at `next_boundary` (a rule starts or ends).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PricingState {
+    pub seq: i64,
+    pub priced_at: chrono::NaiveDateTime,
+    pub next_boundary: Option<chrono::NaiveDateTime>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,9 +11,8 @@ use odoo_rpc::{Context, DecodeError, Domain, Record, SearchOptions};
 use super::{SyncEngine, SyncError};
 use crate::domain::pricelist::{
     next_boundary, price_of, sort_rules, AppliesTo, PriceBase, PriceComputation, Priced,
-    PricelistRule,
+    PricelistRule, PricingState, VariantPrice,
 };
-use crate::store::{PricingState, VariantPrice};
 
 const PRICELIST: &str = "product.pricelist";
 pub const ITEM: &str = "product.pricelist.item";

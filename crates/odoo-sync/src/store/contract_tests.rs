@@ -11,11 +11,33 @@ use serde_json::json;
 use super::*;
 use crate::domain::pricelist::{AppliesTo, PriceBase, PriceComputation};
 use crate::domain::{Phase, Translation, Variant, WebhookKind};
+use crate::testkit::ScratchDatabase;
 
 /// A store and what keeps its database alive (dropped after the store).
 struct TestStore {
     store: Box<dyn CatalogStore>,
+    url: String,
     _database: Database,
+}
+
+impl TestStore {
+    /// Edits the database behind the store's back, as a person or an older version might.
+    async fn execute_raw(&self, sqlite: &[&str], postgres: &[&str]) {
+        match self._database {
+            Database::Sqlite(_) => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+                for sql in sqlite {
+                    sqlx::query(sql).execute(&pool).await.unwrap();
+                }
+            }
+            Database::Postgres(_) => {
+                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+                for sql in postgres {
+                    sqlx::query(sql).execute(&pool).await.unwrap();
+                }
+            }
+        }
+    }
 }
 
 enum Database {
@@ -28,6 +50,7 @@ async fn sqlite() -> TestStore {
     let url = format!("sqlite://{}", dir.path().join("catalog.sqlite").display());
     TestStore {
         store: Box::new(SqliteStore::connect(&url).await.unwrap()),
+        url,
         _database: Database::Sqlite(dir),
     }
 }
@@ -38,6 +61,7 @@ async fn postgres() -> TestStore {
         .expect("PostgreSQL runs (see scripts/test)");
     TestStore {
         store: Box::new(PgStore::connect(&database.url).await.unwrap()),
+        url: database.url.clone(),
         _database: Database::Postgres(database),
     }
 }
@@ -83,7 +107,23 @@ contract!(
     pruning_deletes_only_handled_events_older_than_asked_a_chunk_at_a_time,
     stock_levels_are_written_when_they_change,
     prices_are_written_when_they_change_and_give_their_products_a_new_change,
+    an_endless_lease_is_held_for_a_hundred_years_by_runs_and_webhooks,
 );
+
+/// The contract tests that edit the database by hand, one per store.
+mod hand_edited {
+    #[tokio::test]
+    async fn sqlite_unreadable_values_are_errors_naming_table_column_and_row() {
+        super::unreadable_values_are_errors_naming_table_column_and_row(&super::sqlite().await)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn postgres_unreadable_values_are_errors_naming_table_column_and_row() {
+        super::unreadable_values_are_errors_naming_table_column_and_row(&super::postgres().await)
+            .await;
+    }
+}
 
 fn at(text: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
@@ -1096,6 +1136,115 @@ async fn prices_are_written_when_they_change_and_give_their_products_a_new_chang
     let (variants, _) = store.variants_to_price(feed).await.unwrap();
     assert_eq!(variants.len(), 1);
     assert_eq!(variants[0].template_id, 1);
+}
+
+async fn an_endless_lease_is_held_for_a_hundred_years_by_runs_and_webhooks(
+    store: &dyn CatalogStore,
+) {
+    let years = |n: i64| chrono::Duration::days(365 * n);
+    let before = Utc::now();
+    let run = store
+        .create_run(NewRun {
+            lease: Duration::MAX,
+            ..new_run("worker-a")
+        })
+        .await
+        .unwrap();
+    for holder in ["worker-a", "worker-b"] {
+        match store.claim_run(run.id, "worker-c", LEASE, None).await {
+            Err(StoreError::RunLeased { owner, until, .. }) => {
+                assert_eq!(owner, holder);
+                assert!(
+                    until > before + years(100) - chrono::Duration::days(1)
+                        && until <= Utc::now() + years(100),
+                    "held until {until}, 100 years from now"
+                );
+            }
+            other => panic!("the endless lease of {holder} was taken: {other:?}"),
+        }
+        store
+            .claim_run(run.id, "worker-b", Duration::MAX, Some("worker-a"))
+            .await
+            .unwrap();
+    }
+
+    let id = store.enqueue_webhook(&save_of(7)).await.unwrap();
+    let claimed = store
+        .claim_webhooks(10, Duration::MAX, QUIET)
+        .await
+        .unwrap();
+    assert_eq!(claimed.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
+    assert!(
+        store
+            .claim_webhooks(10, LEASE, QUIET)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a leased event is not claimed again"
+    );
+}
+
+/// What a read of a hand-edited row must say instead of panicking.
+fn assert_unreadable<T: std::fmt::Debug>(
+    result: Result<T, StoreError>,
+    (table, column, row): (&str, &str, &str),
+) {
+    match result {
+        Err(StoreError::Decode {
+            table: t,
+            column: c,
+            row: r,
+            ..
+        }) => assert_eq!((t, c.as_str(), r.as_str()), (table, column, row)),
+        other => panic!("expected {table}.{column} of {row} unreadable, got {other:?}"),
+    }
+}
+
+async fn unreadable_values_are_errors_naming_table_column_and_row(test: &TestStore) {
+    let store = test.store.as_ref();
+    write(store, &[product(7, "Lamp", 10.0, None)], &[]).await;
+    let run = store.create_run(new_run("worker-a")).await.unwrap();
+    let event = store.enqueue_webhook(&save_of(7)).await.unwrap();
+    test.execute_raw(
+        &[
+            "update product set list_price = 'cheap' where product_id = 7",
+            "update sync_run set processed = 'many'",
+            "update webhook_event set received_at = 'yesterday'",
+        ],
+        &[
+            "alter table product alter column list_price type text",
+            "update product set list_price = 'cheap' where product_id = 7",
+            // A NULL where a count is expected, as SQLite cannot drop a `not null`: a new
+            // column type would also fail the store's prepared statements before any decoding.
+            "alter table sync_run alter column processed drop not null",
+            "update sync_run set processed = null",
+            "alter table webhook_event alter column received_at drop not null",
+            "update webhook_event set received_at = null",
+        ],
+    )
+    .await;
+
+    let price = ("product", "list_price", "product_id=7");
+    assert_unreadable(store.product(7).await, price);
+    assert_unreadable(store.export(false).await, price);
+    assert_unreadable(
+        store.list_products(&query(ProductSort::Name, 10)).await,
+        price,
+    );
+    let processed = (
+        "sync_run",
+        "processed",
+        &*format!("sync_run_id={}", run.id.0),
+    );
+    assert_unreadable(store.run(run.id).await, processed);
+    assert_unreadable(store.running_run().await, processed);
+    assert_unreadable(store.recent_runs(10).await, processed);
+    let received = (
+        "webhook_event",
+        "received_at",
+        &*format!("webhook_event_id={event}"),
+    );
+    assert_unreadable(store.webhooks(None, 10).await, received);
 }
 
 /// Two odoo-sync processes on one PostgreSQL database.

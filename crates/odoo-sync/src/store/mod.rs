@@ -1,22 +1,13 @@
 //! The catalog store: where synced products, sync runs and watermarks live.
 //!
-//! Owns the `CatalogStore` trait, its implementations and `StoreError`. Multi-step transactions
-//! are store methods taking domain types, so neither the engine nor http ever sees SQL. Must not
-//! import the engine, http, axum or the Odoo client.
+//! Owns the store traits (`CatalogStore` is all of them), their implementations and
+//! `StoreError`. Multi-step transactions are store methods taking domain types, so neither the
+//! engine nor http ever sees SQL. Must not import the engine, http, axum or the Odoo client.
 
 mod postgres;
-mod postgres_catalog;
-mod postgres_inbox;
-mod postgres_pricing;
-mod postgres_write;
 mod query;
-mod scratch;
 mod search;
 mod sqlite;
-mod sqlite_catalog;
-mod sqlite_inbox;
-mod sqlite_pricing;
-mod sqlite_write;
 mod stored;
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,17 +16,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::pricelist::{PricedVariant, PricelistRule};
+use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
 use crate::domain::{
     Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
     Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
+// Re-exported while http/ and engine/fetch.rs still name them here.
+pub use crate::domain::{StockLevel, StoredProduct};
 pub use postgres::PgStore;
 pub use query::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
 };
-pub use scratch::ScratchDatabase;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +53,15 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("catalog database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value of the wrong type, or NULL where a value is expected.
+    #[error("stored {table}.{column} of row {row} cannot be read")]
+    Decode {
+        table: &'static str,
+        column: String,
+        row: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("stored {what} is corrupt: {detail}")]
     Corrupt { what: String, detail: String },
     #[error(
@@ -84,24 +85,6 @@ pub struct Checkpoint<'a> {
     pub total: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StockLevel {
-    pub variant_id: i64,
-    pub qty_available: f64,
-    pub free_qty: f64,
-}
-
-impl StockLevel {
-    /// A variant without quants in internal locations.
-    pub fn empty(variant_id: i64) -> StockLevel {
-        StockLevel {
-            variant_id,
-            qty_available: 0.0,
-            free_qty: 0.0,
-        }
-    }
-}
-
 /// How many events per wanted record a claim takes at most, counted over whole bursts (the
 /// first record is always taken): Odoo repeats itself (up to 26 POSTs for one creation), and
 /// every claimed row is written under the write lock that acknowledgements wait for.
@@ -118,40 +101,6 @@ pub const CANDIDATE_ROWS_PER_RECORD: i64 = 4;
 pub struct Coalesce {
     pub quiet: Duration,
     pub max_wait: Duration,
-}
-
-/// A variant's price under the configured pricelist.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VariantPrice {
-    pub variant_id: i64,
-    pub template_id: i64,
-    /// `None` when the applicable rule computes from a base that is not synced.
-    pub price: Option<f64>,
-    /// `None` when no rule applies (the sales price).
-    pub rule_id: Option<i64>,
-}
-
-/// How far pricing has gone: products changed after `seq` are not priced yet, and prices must
-/// all be computed again at `next_boundary` (a rule starts or ends).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PricingState {
-    pub seq: i64,
-    pub priced_at: chrono::NaiveDateTime,
-    pub next_boundary: Option<chrono::NaiveDateTime>,
-}
-
-/// A product as stored, with what the store knows beyond Odoo's fields.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredProduct {
-    pub product: Product,
-    /// Stock by variant id, where the stock sweep or a webhook has seen it.
-    pub stock: BTreeMap<i64, StockLevel>,
-    /// Price under the configured pricelist by variant id, where pricing has seen it.
-    pub prices: BTreeMap<i64, Option<f64>>,
-    pub category: Option<Category>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-    pub change_seq: i64,
 }
 
 /// A JSON-RPC login kept for the next process, which then need not log in again (see
@@ -228,8 +177,9 @@ pub struct NewRun<'a> {
     pub lease: Duration,
 }
 
+/// What a sync writes of the catalog: pages of products, deletions, run checkpoints, stock.
 #[async_trait]
-pub trait CatalogStore: Send + Sync + 'static {
+pub trait CatalogWriter: Send + Sync + 'static {
     /// Upserts products and categories (rows whose content did not change are not rewritten),
     /// adds the outcome to the run's counts and stores its cursor, all in one transaction.
     async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError>;
@@ -244,63 +194,43 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Stock per variant, kept apart from the product rows (no product `write_date` tracks it).
     async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError>;
 
-    /// The configured pricelist's rules, as last read from Odoo.
-    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError>;
-    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError>;
-    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError>;
-    /// What pricing needs of the live variants of products changed after `after_seq`, and the
-    /// newest `change_seq` it covers.
-    async fn variants_to_price(
-        &self,
-        after_seq: i64,
-    ) -> Result<(Vec<PricedVariant>, i64), StoreError>;
-    /// Stores the prices that changed (their products get a new `change_seq`) and the state, at
-    /// once; returns how many prices changed.
-    async fn set_prices(
-        &self,
-        prices: &[VariantPrice],
-        state: &PricingState,
-    ) -> Result<u64, StoreError>;
-
-    /// Commits a received webhook to the inbox before it is acknowledged.
-    async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError>;
-    /// Leases the pending events of up to `limit` records that are due and quiet (see
-    /// [`Coalesce`]), every pending event of such a record together, so that a burst for one
-    /// record is one read; at most [`CLAIM_EVENTS_PER_RECORD`] × `limit` events, except that
-    /// the oldest record is taken whole whatever its burst.
-    async fn claim_webhooks(
-        &self,
-        limit: u32,
-        lease: Duration,
-        coalesce: Coalesce,
-    ) -> Result<Vec<WebhookEvent>, StoreError>;
-    async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError>;
-    /// Back to pending, due at `run_at`, unleased.
-    async fn reschedule_webhooks(
-        &self,
-        ids: &[i64],
-        run_at: DateTime<Utc>,
-        error: Option<&str>,
-    ) -> Result<(), StoreError>;
-    async fn fail_webhooks(&self, ids: &[i64], error: &str) -> Result<(), StoreError>;
-    async fn webhooks(
-        &self,
-        state: Option<WebhookState>,
-        limit: u32,
-    ) -> Result<Vec<WebhookEvent>, StoreError>;
-    /// Puts a failed event back in the queue, due now; `None` if there is no such failed event.
-    async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError>;
-    async fn webhook_backlog(&self) -> Result<u64, StoreError>;
-    /// Deletes up to `limit` events handled (`done`) before `before`; returns how many. Pending
-    /// and failed events stay whatever their age.
-    async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
-
     /// Ids of the products that are not marked deleted, ascending.
     async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError>;
+}
 
+/// What the catalog API and the export read.
+#[async_trait]
+pub trait CatalogReader: Send + Sync + 'static {
     /// The whole catalog sorted by id.
     async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError>;
 
+    /// A page of live products matching the query, in its sort order.
+    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError>;
+
+    /// One product by Odoo id, deleted ones included (the caller decides what to show).
+    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError>;
+
+    /// One live product by SKU: the template's `default_code` or one of its variants'.
+    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError>;
+
+    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError>;
+
+    /// A number that changes with every committed write to what the catalog API shows
+    /// (products, variants, translations, categories, stock), whichever process wrote it.
+    async fn catalog_version(&self) -> Result<i64, StoreError>;
+
+    /// Products changed (written or deleted) after `seq`, oldest change first.
+    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError>;
+
+    async fn product_count(&self) -> Result<u64, StoreError>;
+
+    /// A cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Sync runs: one running at a time, held by a leased owner.
+#[async_trait]
+pub trait RunLedger: Send + Sync + 'static {
     /// Starts a run, or fails with `RunInProgress` if one is running.
     async fn create_run(&self, new: NewRun<'_>) -> Result<SyncRun, StoreError>;
 
@@ -335,31 +265,107 @@ pub trait CatalogStore: Send + Sync + 'static {
     ) -> Result<SyncRun, StoreError>;
 
     async fn running_run(&self) -> Result<Option<SyncRun>, StoreError>;
+
     async fn run(&self, run: RunId) -> Result<Option<SyncRun>, StoreError>;
+
     async fn recent_runs(&self, limit: u32) -> Result<Vec<SyncRun>, StoreError>;
+}
+
+/// Received webhooks, committed before they are acknowledged and leased to workers.
+#[async_trait]
+pub trait WebhookInbox: Send + Sync + 'static {
+    /// Commits a received webhook to the inbox before it is acknowledged.
+    async fn enqueue_webhook(&self, event: &NewWebhookEvent) -> Result<i64, StoreError>;
+
+    /// Leases the pending events of up to `limit` records that are due and quiet (see
+    /// [`Coalesce`]), every pending event of such a record together, so that a burst for one
+    /// record is one read; at most [`CLAIM_EVENTS_PER_RECORD`] × `limit` events, except that
+    /// the oldest record is taken whole whatever its burst.
+    async fn claim_webhooks(
+        &self,
+        limit: u32,
+        lease: Duration,
+        coalesce: Coalesce,
+    ) -> Result<Vec<WebhookEvent>, StoreError>;
+
+    async fn complete_webhooks(&self, ids: &[i64], outcome: &str) -> Result<(), StoreError>;
+
+    /// Back to pending, due at `run_at`, unleased.
+    async fn reschedule_webhooks(
+        &self,
+        ids: &[i64],
+        run_at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    async fn fail_webhooks(&self, ids: &[i64], error: &str) -> Result<(), StoreError>;
+
+    async fn webhooks(
+        &self,
+        state: Option<WebhookState>,
+        limit: u32,
+    ) -> Result<Vec<WebhookEvent>, StoreError>;
+
+    /// Puts a failed event back in the queue, due now; `None` if there is no such failed event.
+    async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError>;
+
+    async fn webhook_backlog(&self) -> Result<u64, StoreError>;
+
+    /// Deletes up to `limit` events handled (`done`) before `before`; returns how many. Pending
+    /// and failed events stay whatever their age.
+    async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
+}
+
+/// The configured pricelist's rules and the prices computed from them.
+#[async_trait]
+pub trait PricingStore: Send + Sync + 'static {
+    /// The configured pricelist's rules, as last read from Odoo.
+    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError>;
+
+    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError>;
+
+    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError>;
+
+    /// What pricing needs of the live variants of products changed after `after_seq`, and the
+    /// newest `change_seq` it covers.
+    async fn variants_to_price(
+        &self,
+        after_seq: i64,
+    ) -> Result<(Vec<PricedVariant>, i64), StoreError>;
+
+    /// Stores the prices that changed (their products get a new `change_seq`) and the state, at
+    /// once; returns how many prices changed.
+    async fn set_prices(
+        &self,
+        prices: &[VariantPrice],
+        state: &PricingState,
+    ) -> Result<u64, StoreError>;
+}
+
+/// What a process keeps for the next one: watermarks and the Odoo login.
+#[async_trait]
+pub trait StateStore: Send + Sync + 'static {
     async fn watermarks(&self) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError>;
+
     /// Stores one watermark outside a run (the stock and price sweeps).
     async fn set_watermark(&self, key: WatermarkKey, mark: Watermark) -> Result<(), StoreError>;
-    async fn product_count(&self) -> Result<u64, StoreError>;
 
     /// The Odoo login an earlier process kept, if any.
     async fn odoo_session(&self) -> Result<Option<OdooSession>, StoreError>;
-    async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError>;
 
-    /// A page of live products matching the query, in its sort order.
-    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError>;
-    /// One product by Odoo id, deleted ones included (the caller decides what to show).
-    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError>;
-    /// One live product by SKU: the template's `default_code` or one of its variants'.
-    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError>;
-    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError>;
-    /// A number that changes with every committed write to what the catalog API shows
-    /// (products, variants, translations, categories, stock), whichever process wrote it.
-    async fn catalog_version(&self) -> Result<i64, StoreError>;
-    /// Products changed (written or deleted) after `seq`, oldest change first.
-    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError>;
-    /// A cheap round trip, for readiness checks.
-    async fn ping(&self) -> Result<(), StoreError>;
+    async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError>;
+}
+
+/// Everything the engine and http hold of the store, as one `Arc<dyn CatalogStore>`; each part
+/// says what a caller needs.
+pub trait CatalogStore:
+    CatalogWriter + CatalogReader + RunLedger + WebhookInbox + PricingStore + StateStore
+{
+}
+
+impl<T> CatalogStore for T where
+    T: CatalogWriter + CatalogReader + RunLedger + WebhookInbox + PricingStore + StateStore
+{
 }
 
 #[cfg(test)]

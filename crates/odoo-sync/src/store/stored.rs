@@ -2,7 +2,11 @@
 //! text, the `sync_state` values (watermarks, the kept Odoo session), and the errors that name a
 //! stored value that cannot be read back.
 
-use chrono::NaiveDateTime;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::{OdooSession, StoreError};
 use crate::domain::{RunId, Watermark, WatermarkKey};
@@ -11,14 +15,65 @@ use crate::domain::{RunId, Watermark, WatermarkKey};
 const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 /// The `sync_state` key of the kept Odoo login.
 pub(super) const ODOO_SESSION_KEY: &str = "odoo.session";
-/// The `sync_state` keys of the watermarks (`LIKE` pattern).
-pub(super) const WATERMARK_KEYS: &str = "watermark.%";
 
 pub(super) fn corrupt(what: &str, detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         what: what.to_string(),
         detail: detail.into(),
     }
+}
+
+/// A row of `table` read column by column: a value that does not decode (a wrong type, NULL where
+/// a value is expected, as a hand-edited or older database may hold) is a `StoreError::Decode`
+/// naming the table, the column and the row by its `key` column, never a panic.
+pub(super) struct Cells<'r, R> {
+    row: &'r R,
+    table: &'static str,
+    key: &'static str,
+}
+
+impl<'r, R> Cells<'r, R>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    i64: Type<R::Database> + Decode<'r, R::Database>,
+    String: Type<R::Database> + Decode<'r, R::Database>,
+{
+    pub(super) fn new(row: &'r R, table: &'static str, key: &'static str) -> Self {
+        Cells { row, table, key }
+    }
+
+    pub(super) fn get<T>(&self, column: &str) -> Result<T, StoreError>
+    where
+        T: Type<R::Database> + Decode<'r, R::Database>,
+    {
+        self.row
+            .try_get(column)
+            .map_err(|source| StoreError::Decode {
+                table: self.table,
+                column: column.to_string(),
+                row: self.row_key(),
+                source,
+            })
+    }
+
+    /// The row's key as the error shows it; the key itself may be what is unreadable.
+    fn row_key(&self) -> String {
+        if let Ok(id) = self.row.try_get::<i64, _>(self.key) {
+            format!("{}={id}", self.key)
+        } else if let Ok(text) = self.row.try_get::<String, _>(self.key) {
+            format!("{}={text:?}", self.key)
+        } else {
+            format!("with an unreadable {}", self.key)
+        }
+    }
+}
+
+/// When a lease taken at `now` ends. A lease beyond 100 years (`Duration::MAX` means "until
+/// released") is 100 years: any later date overflows chrono's or the database's time range.
+pub(super) fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    let longest = chrono::Duration::days(365 * 100);
+    now + chrono::Duration::from_std(lease).map_or(longest, |lease| lease.min(longest))
 }
 
 pub(super) fn run_not_found(run: RunId) -> StoreError {
@@ -47,6 +102,26 @@ pub(super) fn watermark_from_state(
     let mark = NaiveDateTime::parse_from_str(value, ODOO_DATETIME)
         .map_err(|e| corrupt("sync_state value", format!("{value:?}: {e}")))?;
     Ok((key, Watermark(mark)))
+}
+
+/// The watermarks in `sync_state`, read the same way from either database.
+pub(super) async fn load_watermarks<'e, E, DB>(
+    executor: E,
+) -> Result<BTreeMap<WatermarkKey, Watermark>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+    DB: sqlx::Database,
+    for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    // The pattern is a constant, so the statement needs no placeholder (whose syntax differs).
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select key, value from sync_state where key like 'watermark.%'")
+            .fetch_all(executor)
+            .await?;
+    rows.iter()
+        .map(|(key, value)| watermark_from_state(key, value))
+        .collect()
 }
 
 pub(super) fn session_to_state(session: &OdooSession) -> String {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use odoo_rpc::{ClientConfig, OdooApi, OdooClient};
 use odoo_sim::{Dataset, Faults, Sim, SimConfig};
-use odoo_sync::store::ScratchDatabase;
+use odoo_sync::testkit::ScratchDatabase;
 use serde_json::Value;
 use tempfile::TempDir;
 

@@ -1,14 +1,18 @@
-//! Writing a page of products in a few multi-row statements per table. sqlx hands every SQLite
-//! statement to the connection's own thread and back; row by row, those hand-offs cost more than
-//! SQLite's work (BENCHMARKS.md, "Rerun on a quiet machine"), so a page is written per table.
+//! Catalog writes on SQLite (`CatalogWriter`): pages of products, deletions, stock. Products are
+//! written in a few multi-row statements per table: sqlx hands every SQLite statement to the
+//! connection's own thread and back, and row by row those hand-offs cost more than SQLite's work
+//! (BENCHMARKS.md, "Rerun on a quiet machine").
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::search::{search_codes, search_names};
-use super::StoreError;
-use crate::domain::Product;
+use super::SqliteTime;
+use super::{advance_run, existing_products, next_change_seq, upsert_category, SqliteStore};
+use crate::domain::{Product, RunCounts};
+use crate::store::search::{search_codes, search_names};
+use crate::store::{plan_batch, CatalogBatch, CatalogWriter, Checkpoint, StockLevel, StoreError};
 
 const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 /// Rows per statement: SQLite allows 32,766 bound values; the widest row here has 17.
@@ -29,9 +33,9 @@ pub(super) async fn write_products(
     if writes.is_empty() {
         return Ok(());
     }
-    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let now = SqliteTime(now);
     for chunk in writes.chunks(ROWS_PER_STATEMENT) {
-        upsert_products(conn, chunk, &now).await?;
+        upsert_products(conn, chunk, now).await?;
     }
     let ids = serde_json::to_string(&writes.iter().map(|w| w.product.id).collect::<Vec<_>>())
         .expect("ids serialise");
@@ -56,7 +60,7 @@ pub(super) async fn write_products(
 async fn upsert_products(
     conn: &mut SqliteConnection,
     writes: &[ProductWrite<'_>],
-    now: &str,
+    now: SqliteTime,
 ) -> Result<(), StoreError> {
     let mut sql = QueryBuilder::<Sqlite>::new(
         "insert into product (product_id, name, default_code, barcode, list_price, category_id, \
@@ -81,8 +85,8 @@ async fn upsert_products(
             .push_bind(write.hash.clone())
             .push("null")
             .push_bind(write.change_seq)
-            .push_bind(now.to_string())
-            .push_bind(now.to_string());
+            .push_bind(now)
+            .push_bind(now);
     });
     sql.push(
         " on conflict (product_id) do update set name = excluded.name, default_code = excluded.default_code, \
@@ -197,4 +201,100 @@ pub(super) async fn insert_in_chunks<T>(
         sql.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+#[async_trait]
+impl CatalogWriter for SqliteStore {
+    async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_write().await?;
+        for category in batch.categories {
+            upsert_category(&mut tx, category, now).await?;
+        }
+        let existing = existing_products(&mut tx, batch.products).await?;
+        let (counts, planned) = plan_batch(batch.products, &existing);
+        let first_seq = next_change_seq(&mut tx).await?;
+        let writes: Vec<ProductWrite> = planned
+            .into_iter()
+            .zip(first_seq..)
+            .map(|((product, hash), change_seq)| ProductWrite {
+                product,
+                hash,
+                change_seq,
+            })
+            .collect();
+        write_products(&mut tx, &writes, now).await?;
+        if let Some(checkpoint) = &batch.checkpoint {
+            advance_run(&mut tx, checkpoint, counts, now).await?;
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn mark_deleted(
+        &self,
+        ids: &[i64],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<u64, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_write().await?;
+        let mut next_seq = next_change_seq(&mut tx).await?;
+        let mut deleted = 0;
+        for id in ids {
+            let done = sqlx::query(
+                "update product set deleted_at = ?, change_seq = ?, updated_at = ? \
+                 where product_id = ? and deleted_at is null",
+            )
+            .bind(SqliteTime(now))
+            .bind(next_seq)
+            .bind(SqliteTime(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            deleted += done.rows_affected();
+            next_seq += 1;
+        }
+        let counts = RunCounts {
+            deleted,
+            ..RunCounts::default()
+        };
+        if let Some(checkpoint) = &checkpoint {
+            advance_run(&mut tx, checkpoint, counts, now).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let conn: &mut SqliteConnection = &mut tx;
+        let now = SqliteTime(Utc::now());
+        let mut written = 0;
+        for level in levels {
+            let done = sqlx::query(
+                "insert into variant_stock (variant_id, qty_available, free_qty, updated_at) values (?, ?, ?, ?) \
+                 on conflict (variant_id) do update set qty_available = excluded.qty_available, free_qty = excluded.free_qty, \
+                 updated_at = excluded.updated_at \
+                 where variant_stock.qty_available != excluded.qty_available or variant_stock.free_qty != excluded.free_qty",
+            )
+            .bind(level.variant_id)
+            .bind(level.qty_available)
+            .bind(level.free_qty)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            written += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let ids = sqlx::query_scalar(
+            "select product_id from product where deleted_at is null order by product_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
 }

@@ -1,3 +1,6 @@
+//! Test support, outside the production build (the crate's own tests, or the `testkit` feature
+//! for the integration tests and the benchmark).
+//!
 //! Fresh PostgreSQL databases for tests and the benchmark: each gets a database of its own,
 //! created through an existing one and dropped (best effort) when the value is dropped, so tests
 //! never see each other's rows and nothing mocks the database.
@@ -8,7 +11,7 @@ use sqlx::{Connection, Executor, PgConnection};
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub struct ScratchDatabase {
-    /// The new database's URL, for `DATABASE_URL` or [`super::PgStore::connect`].
+    /// The new database's URL, for `DATABASE_URL` or [`crate::store::PgStore::connect`].
     pub url: String,
     name: String,
     admin_url: String,

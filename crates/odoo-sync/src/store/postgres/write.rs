@@ -6,12 +6,14 @@
 
 use std::collections::HashSet;
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::PgConnection;
 
-use super::search::search_vector;
-use super::StoreError;
-use crate::domain::{Category, Product};
+use super::{advance_run, existing_products, next_change_seqs, PgStore};
+use crate::domain::{Category, Product, RunCounts};
+use crate::store::search::search_vector;
+use crate::store::{plan_batch, CatalogBatch, CatalogWriter, Checkpoint, StockLevel, StoreError};
 
 /// A product to write, with its content hash and the change sequence it gets.
 pub(super) struct ProductWrite<'a> {
@@ -254,4 +256,108 @@ async fn insert_translations(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+#[async_trait]
+impl CatalogWriter for PgStore {
+    async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_catalog_write().await?;
+        upsert_categories(&mut tx, batch.categories, now).await?;
+        let existing = existing_products(&mut tx, batch.products).await?;
+        let (counts, planned) = plan_batch(batch.products, &existing);
+        let seqs = next_change_seqs(&mut tx, planned.len()).await?;
+        let writes: Vec<ProductWrite> = planned
+            .into_iter()
+            .zip(seqs)
+            .map(|((product, hash), change_seq)| ProductWrite {
+                product,
+                hash,
+                change_seq,
+            })
+            .collect();
+        write_products(&mut tx, &writes, now).await?;
+        if let Some(checkpoint) = &batch.checkpoint {
+            advance_run(&mut tx, checkpoint, counts, now).await?;
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn mark_deleted(
+        &self,
+        ids: &[i64],
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<u64, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.begin_catalog_write().await?;
+        // In the order given, once each, as SQLite numbers them.
+        let mut unique = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !unique.contains(id) {
+                unique.push(*id);
+            }
+        }
+        let seqs = next_change_seqs(&mut tx, unique.len()).await?;
+        let done = sqlx::query(
+            "update product set deleted_at = $3, change_seq = gone.seq, updated_at = $3 \
+             from unnest($1::bigint[], $2::bigint[]) as gone(product_id, seq) \
+             where product.product_id = gone.product_id and product.deleted_at is null",
+        )
+        .bind(&unique)
+        .bind(&seqs)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = done.rows_affected();
+        let counts = RunCounts {
+            deleted,
+            ..RunCounts::default()
+        };
+        if let Some(checkpoint) = &checkpoint {
+            advance_run(&mut tx, checkpoint, counts, now).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Writes the levels that changed; returns how many rows were written. A variant named twice
+    /// keeps its last level.
+    async fn set_stock(&self, levels: &[StockLevel]) -> Result<u64, StoreError> {
+        let mut tx = self.begin_catalog_write().await?;
+        let conn: &mut PgConnection = &mut tx;
+        let mut last = std::collections::BTreeMap::new();
+        for level in levels {
+            last.insert(level.variant_id, level);
+        }
+        if last.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "insert into variant_stock (variant_id, qty_available, free_qty, updated_at) \
+             select s.*, $4 from unnest($1::bigint[], $2::float8[], $3::float8[]) as s(variant_id, qty_available, free_qty) \
+             on conflict (variant_id) do update set qty_available = excluded.qty_available, \
+             free_qty = excluded.free_qty, updated_at = excluded.updated_at \
+             where variant_stock.qty_available <> excluded.qty_available \
+                or variant_stock.free_qty <> excluded.free_qty",
+        )
+        .bind(last.keys().copied().collect::<Vec<i64>>())
+        .bind(last.values().map(|l| l.qty_available).collect::<Vec<f64>>())
+        .bind(last.values().map(|l| l.free_qty).collect::<Vec<f64>>())
+        .bind(Utc::now())
+        .execute(&mut *conn)
+        .await?;
+        let found = done.rows_affected();
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn live_product_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let ids = sqlx::query_scalar(
+            "select product_id from product where deleted_at is null order by product_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
 }

@@ -1,0 +1,344 @@
+//! The catalog API's reads on PostgreSQL: filtered, keyset-paged product lists (full-text search
+//! through the GIN-indexed `search` tsvector), the category tree with counts, one product, and
+//! the change feed. Like SQLite's, a page comes with its children in one statement, one snapshot.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+use super::{load_categories, load_translations, load_variants, stored_product, PgStore};
+use crate::domain::{Category, Translation, Variant};
+use crate::store::query::category_nodes;
+use crate::store::search::ts_query;
+use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells};
+use crate::store::{
+    CatalogReader, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort,
+    SortKey, StockLevel, StoreError, StoredProduct,
+};
+
+/// The products of the `page` CTE with their category, variants (with stock and price, in
+/// position order) and translations, as `json` built by the database.
+fn push_select_with_children(sql: &mut QueryBuilder<Postgres>) {
+    sql.push(
+        " select page.*, c.name as category_name, c.complete_name as category_complete_name, \
+         c.parent_id as category_parent_id, c.write_date as category_write_date, \
+         (select coalesce(json_agg(json_build_array(v.variant_id, v.default_code, v.barcode, v.lst_price, \
+           v.active, v.attribute_value_ids, to_char(v.write_date, 'YYYY-MM-DD HH24:MI:SS'), \
+           s.qty_available, s.free_qty, pr.price) order by v.position), '[]'::json) \
+          from variant v left join variant_stock s on s.variant_id = v.variant_id \
+          left join variant_price pr on pr.variant_id = v.variant_id \
+          where v.product_id = page.product_id) as variants_json, \
+         (select coalesce(json_agg(json_build_array(t.lang, t.name, t.description_sale)), '[]'::json) \
+          from product_translation t where t.product_id = page.product_id) as translations_json \
+         from page left join category c on c.category_id = page.category_id",
+    );
+}
+
+/// A variant as `push_select_with_children` encodes it: id, default_code, barcode, lst_price,
+/// active, attribute value ids, write_date, then stock (null when never seen), then the pricelist
+/// price (null when not priced or not computable).
+type VariantColumns = (
+    i64,
+    Option<String>,
+    Option<String>,
+    f64,
+    bool,
+    Vec<i64>,
+    String,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+);
+
+fn product_with_children(row: &PgRow) -> Result<StoredProduct, StoreError> {
+    let cells = Cells::new(row, "product", "product_id");
+    let mut stored = stored_product(row, &HashMap::new())?;
+    let category_name: Option<String> = cells.get("category_name")?;
+    stored.category = match category_name {
+        Some(name) => Some(Category {
+            id: stored.product.categ_id.unwrap_or_default(),
+            name,
+            complete_name: cells.get("category_complete_name")?,
+            parent_id: cells.get("category_parent_id")?,
+            write_date: cells.get("category_write_date")?,
+        }),
+        None => None,
+    };
+    let Json(variants): Json<Vec<VariantColumns>> = cells.get("variants_json")?;
+    for (id, default_code, barcode, lst_price, active, attributes, write_date, qty, free, price) in
+        variants
+    {
+        if price.is_some() {
+            stored.prices.insert(id, price);
+        }
+        if let (Some(qty_available), Some(free_qty)) = (qty, free) {
+            let level = StockLevel {
+                variant_id: id,
+                qty_available,
+                free_qty,
+            };
+            stored.stock.insert(id, level);
+        }
+        stored.product.variants.push(Variant {
+            id,
+            default_code,
+            barcode,
+            lst_price,
+            active,
+            product_template_attribute_value_ids: attributes,
+            write_date: parse_odoo_datetime(&write_date)?,
+        });
+    }
+    let Json(translations): Json<Vec<(String, String, Option<String>)>> =
+        cells.get("translations_json")?;
+    stored.product.translations = translations
+        .into_iter()
+        .map(|(lang, name, description_sale)| {
+            (
+                lang,
+                Translation {
+                    name,
+                    description_sale,
+                },
+            )
+        })
+        .collect();
+    Ok(stored)
+}
+
+fn push_keyset(
+    sql: &mut QueryBuilder<Postgres>,
+    after: Option<&SortKey>,
+) -> Result<(), StoreError> {
+    match after {
+        None => {}
+        Some(SortKey::Name { name, id }) => {
+            sql.push(" and (p.name, p.product_id) > (")
+                .push_bind(name.clone())
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+        Some(SortKey::Price { price, id }) => {
+            sql.push(" and (p.list_price, p.product_id) > (")
+                .push_bind(*price)
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+        Some(SortKey::Updated { write_date, id }) => {
+            // The key comes from a signed page cursor this store made (see `sort_key`).
+            let write_date = parse_odoo_datetime(write_date)?;
+            sql.push(" and (p.write_date, p.product_id) < (")
+                .push_bind(write_date)
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+    }
+    Ok(())
+}
+
+fn sort_key(row: &PgRow, sort: ProductSort) -> Result<SortKey, StoreError> {
+    let cells = Cells::new(row, "product", "product_id");
+    let id: i64 = cells.get("product_id")?;
+    Ok(match sort {
+        ProductSort::Name => SortKey::Name {
+            name: cells.get("name")?,
+            id,
+        },
+        ProductSort::Price => SortKey::Price {
+            price: cells.get("list_price")?,
+            id,
+        },
+        ProductSort::Updated => SortKey::Updated {
+            write_date: odoo_datetime(cells.get::<NaiveDateTime>("write_date")?),
+            id,
+        },
+    })
+}
+
+#[async_trait]
+impl CatalogReader for PgStore {
+    async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
+        // One snapshot for the four reads, as one SQLite read transaction would give.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let categories = load_categories(&mut tx).await?;
+        let mut variants = load_variants(&mut tx).await?;
+        let mut translations = load_translations(&mut tx).await?;
+        let rows = sqlx::query(
+            "select * from product where ($1 or deleted_at is null) order by product_id",
+        )
+        .bind(include_deleted)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| {
+                let mut stored = stored_product(row, &categories)?;
+                stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
+                stored.product.translations =
+                    translations.remove(&stored.product.id).unwrap_or_default();
+                Ok(stored)
+            })
+            .collect()
+    }
+
+    async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
+        let pool = &self.pool;
+        let mut sql: QueryBuilder<Postgres> =
+            QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
+        if !query.include_inactive {
+            sql.push(" and p.active");
+        }
+        if let Some(category) = query.category {
+            // `union`, not `union all`: a cycle of categories (which Odoo forbids) ends the walk.
+            sql.push(" and p.category_id in (with recursive below(id) as (select ");
+            sql.push_bind(category);
+            sql.push("::bigint union select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+        }
+        if let Some(text) = query.text.as_deref() {
+            let Some(tsquery) = ts_query(text) else {
+                return Ok(ProductPage::default());
+            };
+            sql.push(" and p.search @@ ");
+            sql.push_bind(tsquery);
+            sql.push("::tsquery");
+        }
+        push_keyset(&mut sql, query.after.as_ref())?;
+        sql.push(query.sort.order_by("p"));
+        sql.push(" limit ");
+        sql.push_bind(i64::from(query.limit) + 1);
+        sql.push(")");
+        push_select_with_children(&mut sql);
+        sql.push(query.sort.order_by("page"));
+        let rows = sql.build().fetch_all(pool).await?;
+        let has_more = rows.len() > query.limit as usize;
+        let shown = &rows[..rows.len().min(query.limit as usize)];
+        let next = match shown.last() {
+            Some(row) if has_more => Some(sort_key(row, query.sort)?),
+            _ => None,
+        };
+        let products = shown
+            .iter()
+            .map(product_with_children)
+            .collect::<Result<_, _>>()?;
+        Ok(ProductPage { products, next })
+    }
+
+    async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
+        let pool = &self.pool;
+        let mut sql: QueryBuilder<Postgres> =
+            QueryBuilder::new("with page as (select * from product where product_id = ");
+        sql.push_bind(id).push(")");
+        push_select_with_children(&mut sql);
+        let row = sql.build().fetch_optional(pool).await?;
+        row.as_ref().map(product_with_children).transpose()
+    }
+
+    async fn product_by_sku(&self, sku: &str) -> Result<Option<StoredProduct>, StoreError> {
+        let pool = &self.pool;
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+            "with page as (select * from product where deleted_at is null and (default_code = ",
+        );
+        sql.push_bind(sku);
+        sql.push(" or product_id in (select product_id from variant where default_code = ");
+        sql.push_bind(sku);
+        sql.push(")) order by product_id limit 1)");
+        push_select_with_children(&mut sql);
+        let row = sql.build().fetch_optional(pool).await?;
+        row.as_ref().map(product_with_children).transpose()
+    }
+
+    async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let conn: &mut PgConnection = &mut tx;
+        let categories = load_categories(conn).await?;
+        let rows = sqlx::query(
+            "select category_id, count(*) as products from product \
+             where deleted_at is null and active and category_id is not null group by category_id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let direct = rows
+            .iter()
+            .map(|row| {
+                let cells = Cells::new(row, "product", "category_id");
+                let count: i64 = cells.get("products")?;
+                Ok((cells.get("category_id")?, count as u64))
+            })
+            .collect::<Result<HashMap<i64, u64>, StoreError>>()?;
+        let found = category_nodes(categories, &direct);
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn catalog_version(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
+        let pool = &self.pool;
+        let mut rows = sqlx::query(
+            "select product_id, change_seq, deleted_at is not null as deleted, updated_at from product \
+             where change_seq > $1 order by change_seq limit $2",
+        )
+        .bind(seq)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(pool)
+        .await?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let changes = rows
+            .iter()
+            .map(|row| {
+                let cells = Cells::new(row, "product", "product_id");
+                Ok(Change {
+                    product_id: cells.get("product_id")?,
+                    seq: cells.get("change_seq")?,
+                    deleted: cells.get("deleted")?,
+                    changed_at: cells.get("updated_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let last_seq = changes.last().map_or(seq, |change| change.seq);
+        Ok(ChangePage {
+            changes,
+            last_seq,
+            has_more,
+        })
+    }
+
+    async fn product_count(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("select count(*) from product where deleted_at is null")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|source| StoreError::Unavailable {
+                at: self.at.clone(),
+                source,
+            })?;
+        Ok(())
+    }
+}

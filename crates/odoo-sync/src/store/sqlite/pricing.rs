@@ -1,0 +1,178 @@
+//! Pricelist rules and variant prices on SQLite. A product whose price changes gets a new
+//! `change_seq`, so the change feed and the websites that follow it see price changes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::SqliteConnection;
+
+use super::write::insert_in_chunks;
+use super::SqliteTime;
+use super::{put_state, state_value, SqliteStore};
+use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
+use crate::store::stored::{corrupt, Cells};
+use crate::store::{PricingState, PricingStore, StoreError, VariantPrice};
+
+const STATE_KEY: &str = "pricing";
+
+#[async_trait]
+impl PricingStore for SqliteStore {
+    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
+        let texts: Vec<String> =
+            sqlx::query_scalar("select rule from pricelist_rule order by rule_id")
+                .fetch_all(&self.pool)
+                .await?;
+        texts
+            .iter()
+            .map(|text| {
+                serde_json::from_str(text).map_err(|e| corrupt("pricelist rule", e.to_string()))
+            })
+            .collect()
+    }
+
+    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let conn: &mut SqliteConnection = &mut tx;
+        sqlx::query("delete from pricelist_rule")
+            .execute(&mut *conn)
+            .await?;
+        for rule in rules {
+            sqlx::query("insert into pricelist_rule (rule_id, rule, write_date) values (?, ?, ?)")
+                .bind(rule.id)
+                .bind(serde_json::to_string(rule).expect("a rule serialises"))
+                .bind(rule.write_date.format("%Y-%m-%d %H:%M:%S").to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
+        let text = state_value(&self.pool, STATE_KEY).await?;
+        text.map(|text| {
+            serde_json::from_str(&text).map_err(|e| corrupt("pricing state", e.to_string()))
+        })
+        .transpose()
+    }
+
+    /// The live variants of products changed after `after_seq`, with their category chains, and
+    /// the newest `change_seq` among all products.
+    async fn variants_to_price(
+        &self,
+        after_seq: i64,
+    ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let newest: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
+            .fetch_one(&mut *conn)
+            .await?;
+        let parents: HashMap<i64, Option<i64>> =
+            sqlx::query("select category_id, parent_id from category")
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|row| {
+                    let cells = Cells::new(row, "category", "category_id");
+                    Ok((cells.get("category_id")?, cells.get("parent_id")?))
+                })
+                .collect::<Result<_, StoreError>>()?;
+        let rows = sqlx::query(
+            "select v.variant_id, v.product_id, v.lst_price, p.category_id from variant v \
+             join product p on p.product_id = v.product_id \
+             where p.deleted_at is null and p.change_seq > ? and p.change_seq <= ?",
+        )
+        .bind(after_seq)
+        .bind(newest)
+        .fetch_all(&mut *conn)
+        .await?;
+        let variants = rows
+            .iter()
+            .map(|row| {
+                let cells = Cells::new(row, "variant", "variant_id");
+                Ok(PricedVariant {
+                    variant_id: cells.get("variant_id")?,
+                    template_id: cells.get("product_id")?,
+                    categories: category_chain(&parents, cells.get("category_id")?),
+                    list_price: cells.get("lst_price")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok((variants, newest))
+    }
+
+    /// Writes the prices that changed, gives their products a new `change_seq`, and saves the
+    /// state, in one transaction. Returns how many variant prices changed.
+    async fn set_prices(
+        &self,
+        prices: &[VariantPrice],
+        state: &PricingState,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let conn: &mut SqliteConnection = &mut tx;
+        let now = SqliteTime(Utc::now());
+        let changed = changed_prices(conn, prices).await?;
+        insert_in_chunks(
+            conn,
+            "insert into variant_price (variant_id, price, rule_id, updated_at) ",
+            &changed,
+            |mut row, price| {
+                row.push_bind(price.variant_id)
+                    .push_bind(price.price)
+                    .push_bind(price.rule_id)
+                    .push_bind(now);
+            },
+            " on conflict (variant_id) do update set price = excluded.price, \
+             rule_id = excluded.rule_id, updated_at = excluded.updated_at",
+        )
+        .await?;
+        let products: BTreeSet<i64> = changed.iter().map(|price| price.template_id).collect();
+        let newest: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
+            .fetch_one(&mut *conn)
+            .await?;
+        // Each repriced product gets a change_seq of its own after the newest, as a write would.
+        let seqs: Vec<(i64, i64)> = products.into_iter().zip(newest + 1..).collect();
+        sqlx::query(
+            "update product set change_seq = repriced.seq, updated_at = ?2 \
+             from (select value ->> 0 as product_id, value ->> 1 as seq from json_each(?1)) as repriced \
+             where product.product_id = repriced.product_id",
+        )
+        .bind(serde_json::to_string(&seqs).expect("seqs serialise"))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        let state = serde_json::to_string(state).expect("the pricing state serialises");
+        put_state(conn, STATE_KEY, &state).await?;
+        let changed = changed.len() as u64;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
+
+/// The prices that differ from the stored ones (or are not stored yet), read in one statement.
+async fn changed_prices<'a>(
+    conn: &mut SqliteConnection,
+    prices: &'a [VariantPrice],
+) -> Result<Vec<&'a VariantPrice>, StoreError> {
+    let ids: Vec<i64> = prices.iter().map(|price| price.variant_id).collect();
+    let stored: HashMap<i64, (Option<f64>, Option<i64>)> = sqlx::query(
+        "select variant_id, price, rule_id from variant_price \
+         where variant_id in (select value from json_each(?))",
+    )
+    .bind(serde_json::to_string(&ids).expect("ids serialise"))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        let cells = Cells::new(row, "variant_price", "variant_id");
+        Ok((
+            cells.get("variant_id")?,
+            (cells.get("price")?, cells.get("rule_id")?),
+        ))
+    })
+    .collect::<Result<_, StoreError>>()?;
+    Ok(prices
+        .iter()
+        .filter(|price| stored.get(&price.variant_id) != Some(&(price.price, price.rule_id)))
+        .collect())
+}
