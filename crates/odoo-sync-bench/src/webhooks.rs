@@ -311,7 +311,7 @@ impl Webhooks {
                     .set(
                         "note",
                         format!(
-                            "uncached pages at 100/s; {} errors; every one of {} acknowledged events stored before its 200; {drained}",
+                            "uncached pages at 100/s; {} errors; {} events acknowledged, each after its insert committed; {drained}",
                             c.errors,
                             acked.map_or("-".to_string(), |n| num(n as f64)),
                         ),

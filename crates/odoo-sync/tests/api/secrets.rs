@@ -116,16 +116,13 @@ async fn no_secret_reaches_a_log_line_an_answer_or_the_status_output() {
             .await
             .unwrap(),
     );
-    let sync = format!("{base}/api/products/sync");
-    let step = json!({"forceRefresh": true, "limit": 10});
-    answers.push(
-        http.post(&sync)
+    let sync_step = || {
+        http.post(format!("{base}/api/products/sync"))
             .bearer_auth(admin)
-            .json(&step)
+            .json(&json!({"forceRefresh": true, "limit": 10}))
             .send()
-            .await
-            .unwrap(),
-    );
+    };
+    answers.push(sync_step().await.unwrap());
     answers.push(
         http.post(format!("{base}/api/products/sync/events/ticket"))
             .bearer_auth(admin)
@@ -140,14 +137,7 @@ async fn no_secret_reaches_a_log_line_an_answer_or_the_status_output() {
         error_rate: 1.0,
         ..Default::default()
     });
-    answers.push(
-        http.post(&sync)
-            .bearer_auth(admin)
-            .json(&step)
-            .send()
-            .await
-            .unwrap(),
-    );
+    answers.push(sync_step().await.unwrap());
     for answer in answers {
         seen.push_str(&format!("{:?}\n", answer.headers()));
         seen.push_str(&answer.text().await.unwrap_or_default());
