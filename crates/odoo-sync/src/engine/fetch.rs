@@ -548,12 +548,12 @@ pub async fn quant_product(odoo: &dyn OdooApi, quant_id: i64) -> Result<Option<i
 pub async fn stock_levels(
     odoo: &dyn OdooApi,
     variant_ids: &[i64],
-) -> Result<Vec<crate::store::StockLevel>, SyncError> {
+) -> Result<Vec<crate::domain::StockLevel>, SyncError> {
     const MODEL: &str = "stock.quant";
     const PAGE: u32 = 2000;
-    let mut levels: BTreeMap<i64, crate::store::StockLevel> = variant_ids
+    let mut levels: BTreeMap<i64, crate::domain::StockLevel> = variant_ids
         .iter()
-        .map(|&variant_id| (variant_id, crate::store::StockLevel::empty(variant_id)))
+        .map(|&variant_id| (variant_id, crate::domain::StockLevel::empty(variant_id)))
         .collect();
     let mut after = 0;
     loop {
@@ -580,7 +580,7 @@ pub async fn stock_levels(
             let (id, variant, quantity, reserved) = counted.map_err(|e| bad(MODEL, quant, e))?;
             let level = levels
                 .entry(variant)
-                .or_insert_with(|| crate::store::StockLevel::empty(variant));
+                .or_insert_with(|| crate::domain::StockLevel::empty(variant));
             level.qty_available += quantity;
             level.free_qty += quantity - reserved;
             after = after.max(id);

@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::StoredProduct;
 use crate::domain::{RunStatus, SyncRun};
 use crate::engine::Progress;
-use crate::store::{CategoryNode, StoredProduct};
+use crate::store::CategoryNode;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -23,7 +23,7 @@ use crate::domain::{
 };
 
 // Re-exported while http/ and engine/fetch.rs still name them here.
-pub use crate::domain::{StockLevel, StoredProduct};
+use crate::domain::{StockLevel, StoredProduct};
 pub use postgres::PgStore;
 pub use query::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,

@@ -11,9 +11,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::PgConnection;
 
 use super::{advance_run, existing_products, next_change_seqs, PgStore};
+use crate::domain::StockLevel;
 use crate::domain::{Category, Product, RunCounts};
 use crate::store::search::search_vector;
-use crate::store::{plan_batch, CatalogBatch, CatalogWriter, Checkpoint, StockLevel, StoreError};
+use crate::store::{plan_batch, CatalogBatch, CatalogWriter, Checkpoint, StoreError};
 
 /// A product to write, with its content hash and the change sequence it gets.
 pub(super) struct ProductWrite<'a> {

@@ -10,9 +10,10 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteTime;
 use super::{advance_run, existing_products, next_change_seq, upsert_category, SqliteStore};
+use crate::domain::StockLevel;
 use crate::domain::{Product, RunCounts};
 use crate::store::search::{search_codes, search_names};
-use crate::store::{plan_batch, CatalogBatch, CatalogWriter, Checkpoint, StockLevel, StoreError};
+use crate::store::{plan_batch, CatalogBatch, CatalogWriter, Checkpoint, StoreError};
 
 const ODOO_DATETIME: &str = "%Y-%m-%d %H:%M:%S";
 /// Rows per statement: SQLite allows 32,766 bound values; the widest row here has 17.
