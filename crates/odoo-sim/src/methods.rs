@@ -270,7 +270,8 @@ fn search_read(db: &Db, call: &Call) -> Result<Json, OdooErr> {
     )?;
     // search_read drops active_test once the search is done.
     let ctx = call.ctx.with_active_test(true);
-    let load = Load::of(call.arg(usize::MAX, "load"));
+    // Keyword-only: search_read passes it on to read as **read_kwargs.
+    let load = Load::of(call.kwargs.get("load"));
     Ok(Json::Array(read_records(
         db, call.model, &ids, &fields, &ctx, load,
     )))

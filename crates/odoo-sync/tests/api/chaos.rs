@@ -97,13 +97,10 @@ async fn serve(app: &TestApp, port: u16, extra: &[(&str, &str)]) -> Served {
     }
 }
 
-fn sigkill(served: &Served) {
-    let pid = served.child.id().expect("running");
-    let status = std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+/// SIGKILL, as `sync_cli`'s resume test does: no shutdown, no flush.
+async fn sigkill(served: &mut Served) {
+    served.child.start_kill().expect("the server is running");
+    let _ = served.child.wait().await;
 }
 
 async fn free_port() -> u16 {
@@ -275,8 +272,7 @@ async fn chaos(app: TestApp, size: Size) {
                     .await;
                 sleep_ms(rng.gen_range(0..400)).await;
             }
-            sigkill(&served);
-            let _ = served.child.wait().await;
+            sigkill(&mut served).await;
             tally.kills += 1;
             served = serve(&app, port, &sweeps).await;
         }
@@ -285,13 +281,12 @@ async fn chaos(app: TestApp, size: Size) {
     // Heal: faults off, webhooks drained, then one sweep and one reconcile.
     let sent = app.sim.webhook_counts();
     app.set_faults(odoo_sim::Faults::default());
-    sigkill(&served);
-    let _ = served.child.wait().await;
+    sigkill(&mut served).await;
     let heal = [
         ("SYNC_SWEEP_INTERVAL", "3"),
         ("SYNC_RECONCILE_INTERVAL", "3"),
     ];
-    let served = serve(&app, port, &heal).await;
+    let mut served = serve(&app, port, &heal).await;
     let expected = expected_catalog(&odoo, &["fr_FR"]).await;
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut polls = 0;
@@ -327,7 +322,7 @@ async fn chaos(app: TestApp, size: Size) {
         "chaos: seed {seed}: {} changes ({} refused or timed out) {:?}, {} SIGKILLs, webhooks {sent:?}, 5% RPC 500s, 2% timeouts, 0 differences over {} products",
         tally.changes, tally.failed_changes, tally.by_kind, tally.kills, expected.len()
     );
-    sigkill(&served);
+    sigkill(&mut served).await;
 }
 
 async fn with_webhooks(mut app: TestApp) -> TestApp {
