@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use odoo_rpc::{OdooApi, OdooError};
 
-use crate::domain::{CursorError, RunId};
+use crate::domain::{CursorError, Product, RunId};
 use crate::store::{CatalogStore, StoreError};
 
 pub use progress::{NoProgress, Progress, ProgressObserver};
@@ -105,6 +105,13 @@ pub struct SyncEngine {
     field_plan: Arc<std::sync::Mutex<Option<fetch::FieldPlan>>>,
 }
 
+/// `stock.quant` is missing (no stock app: Odoo answers `KeyError`) or not readable by our user.
+fn stock_unreadable(error: &OdooError) -> bool {
+    error.fault().is_some_and(|fault| {
+        fault.name == "builtins.KeyError" || fault.kind == odoo_rpc::FaultKind::AccessError
+    })
+}
+
 impl SyncEngine {
     pub fn new(
         odoo: Arc<dyn OdooApi>,
@@ -135,6 +142,32 @@ impl SyncEngine {
         let plan = fetch::FieldPlan::discover(self.odoo.as_ref(), &self.settings).await?;
         *self.field_plan.lock().expect("never poisoned") = Some(plan.clone());
         Ok(plan)
+    }
+
+    /// Writes the stock of the products' variants, before the products themselves: a variant
+    /// with no quant at all is then known to have none instead of staying unknown until a quant
+    /// appears (the stock sweep only sees quants that change), and a page replayed after a kill
+    /// writes the same levels again. An Odoo without the stock app, or a user who may not read
+    /// quants, leaves stock unknown rather than failing the sync.
+    async fn record_stock(&self, products: &[Product]) -> Result<(), SyncError> {
+        let variants: Vec<i64> = products
+            .iter()
+            .flat_map(|product| product.variants.iter().map(|variant| variant.id))
+            .collect();
+        if variants.is_empty() {
+            return Ok(());
+        }
+        match fetch::stock_levels(self.odoo.as_ref(), &variants).await {
+            Ok(levels) => {
+                self.store.set_stock(&levels).await?;
+                Ok(())
+            }
+            Err(SyncError::Odoo(error)) if stock_unreadable(&error) => {
+                tracing::debug!(%error, "stock.quant cannot be read: stock left unknown");
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
     }
 
     pub fn odoo(&self) -> &Arc<dyn OdooApi> {

@@ -546,6 +546,7 @@ impl Driver<'_> {
             cursor: &self.run.cursor,
             total: self.run.total,
         };
+        self.engine.record_stock(products).await?;
         let counts = self
             .engine
             .store

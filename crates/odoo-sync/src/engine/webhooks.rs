@@ -308,6 +308,7 @@ impl SyncEngine {
         let products = fetch::products(self.odoo.as_ref(), plan, &[id]).await?;
         match products.first() {
             Some(product) => {
+                self.record_stock(&products).await?;
                 self.store
                     .apply_batch(CatalogBatch {
                         products: &products,

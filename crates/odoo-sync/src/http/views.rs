@@ -59,7 +59,8 @@ pub struct VariantView {
     /// applies). Null without a pricelist, before pricing saw the variant, or when its rule
     /// computes from a base odoo-sync does not sync (the cost, another pricelist).
     pub pricelist_price: Option<f64>,
-    /// Null until the stock sweep or a stock webhook has seen this variant.
+    /// Written with the variant by every sync, then kept fresh by the stock sweep and stock
+    /// webhooks. Null only when Odoo's stock cannot be read (no stock app, or no access to quants).
     pub stock: Option<StockView>,
 }
 
