@@ -7,13 +7,14 @@
 //! `CHAOS_SEED=<n>` replays a run. The small size runs with the tests; the full size (10,000
 //! products, 2,000 changes) is `cargo test -p odoo-sync --test api chaos -- --ignored`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use odoo_rpc::{ClientConfig, Context, Domain, OdooApi, OdooClient, SearchOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::{
@@ -125,13 +126,32 @@ async fn ids(odoo: &dyn OdooApi, model: &str) -> Vec<i64> {
     odoo.search(model, &Domain::all(), &all).await.unwrap()
 }
 
+/// What the changes act on, and what they did to what no product `write_date` shows.
+struct World {
+    templates: Vec<i64>,
+    categories: Vec<i64>,
+    attribute_values: Vec<i64>,
+    /// The chaos's fixed-price rule on `PRICELIST` per template, as far as it knows: what it
+    /// checks against is read back from Odoo (`fixed_rules`).
+    rules: BTreeMap<i64, (i64, f64)>,
+    /// Templates whose stock or pricelist rule the chaos changed.
+    priced_or_stocked: BTreeSet<i64>,
+}
+
+const PRICELIST: i64 = 1;
+const WH_STOCK: i64 = 8;
+
 async fn one_change(
     odoo: &dyn OdooApi,
     rng: &mut StdRng,
-    templates: &mut Vec<i64>,
-    categories: &[i64],
-    attribute_values: &[i64],
+    world: &mut World,
 ) -> (&'static str, bool) {
+    let World {
+        templates,
+        categories,
+        attribute_values,
+        ..
+    } = world;
     let template = templates[rng.gen_range(0..templates.len())];
     let name = format!("Chaos {}", rng.gen_range(0..1_000_000));
     let price = f64::from(rng.gen_range(100..100_000)) / 100.0;
@@ -142,18 +162,18 @@ async fn one_change(
             .is_ok()
     };
     match rng.gen_range(0..100) {
-        0..=19 => (
+        0..=17 => (
             "edit",
             write(json!({"name": name, "list_price": price}), plain).await,
         ),
-        20..=29 => {
+        18..=25 => {
             let first = write(json!({"list_price": price}), plain.clone()).await;
             let second = write(json!({"list_price": price + 1.0}), plain).await;
             ("same-second double edit", first && second)
         }
-        30..=39 => ("archive", write(json!({"active": false}), plain).await),
-        40..=49 => ("unarchive", write(json!({"active": true}), plain).await),
-        50..=57 => {
+        26..=33 => ("archive", write(json!({"active": false}), plain).await),
+        34..=41 => ("unarchive", write(json!({"active": true}), plain).await),
+        42..=48 => {
             let deleted = odoo
                 .unlink("product.template", &[template], &plain)
                 .await
@@ -163,7 +183,7 @@ async fn one_change(
             }
             ("delete", deleted)
         }
-        58..=69 => {
+        49..=59 => {
             let categ = categories[rng.gen_range(0..categories.len())];
             let vals = values(json!({"name": name, "list_price": price, "categ_id": categ}));
             match odoo.create("product.template", vec![vals], &plain).await {
@@ -174,21 +194,21 @@ async fn one_change(
                 Err(_) => ("create", false),
             }
         }
-        70..=79 => {
+        60..=67 => {
             let categ = categories[rng.gen_range(0..categories.len())];
             (
                 "category move",
                 write(json!({"categ_id": categ}), plain).await,
             )
         }
-        80..=89 => {
+        68..=75 => {
             let french = Context::default().lang("fr_FR");
             (
                 "translation edit",
                 write(json!({"name": format!("{name} (fr)")}), french).await,
             )
         }
-        _ => {
+        76..=83 => {
             let value = attribute_values[rng.gen_range(0..attribute_values.len())];
             let extra = f64::from(rng.gen_range(0..5_000)) / 100.0;
             let written = odoo
@@ -202,7 +222,187 @@ async fn one_change(
                 .is_ok();
             ("price_extra change", written)
         }
+        84..=91 => {
+            world.priced_or_stocked.insert(template);
+            ("stock change", stock_change(odoo, rng, template).await)
+        }
+        _ => {
+            // Half the time a template that has a rule, so rules get repriced and removed too.
+            let ruled: Vec<i64> = world.rules.keys().copied().collect();
+            let template = match ruled.is_empty() || rng.gen_bool(0.5) {
+                true => template,
+                false => ruled[rng.gen_range(0..ruled.len())],
+            };
+            world.priced_or_stocked.insert(template);
+            pricelist_change(odoo, rng, template, &mut world.rules).await
+        }
     }
+}
+
+/// An inventory adjustment on one of the template's variants: moves no product `write_date`.
+async fn stock_change(odoo: &dyn OdooApi, rng: &mut StdRng, template: i64) -> bool {
+    let plain = Context::default();
+    let Ok(variants) = odoo
+        .search(
+            "product.product",
+            &Domain::leaf("product_tmpl_id", "=", template),
+            &SearchOptions::default(),
+        )
+        .await
+    else {
+        return false;
+    };
+    let Some(variant) = variants.get(rng.gen_range(0..variants.len().max(1))) else {
+        return false;
+    };
+    let quantity = f64::from(rng.gen_range(0..500));
+    let vals = values(
+        json!({"product_id": variant, "location_id": WH_STOCK, "inventory_quantity": quantity}),
+    );
+    let Ok(quant) = odoo.create("stock.quant", vec![vals], &plain).await else {
+        return false;
+    };
+    odoo.execute_kw(
+        "stock.quant",
+        "action_apply_inventory",
+        vec![json!(quant)],
+        Map::new(),
+    )
+    .await
+    .is_ok()
+}
+
+/// Creates, reprices or removes the template's fixed-price rule: moves no product `write_date`.
+async fn pricelist_change(
+    odoo: &dyn OdooApi,
+    rng: &mut StdRng,
+    template: i64,
+    rules: &mut BTreeMap<i64, (i64, f64)>,
+) -> (&'static str, bool) {
+    let plain = Context::default();
+    let price = f64::from(rng.gen_range(100..10_000)) / 100.0;
+    match rules.get(&template).copied() {
+        None => {
+            let vals = values(json!({"pricelist_id": PRICELIST, "applied_on": "1_product",
+                "product_tmpl_id": template, "compute_price": "fixed", "fixed_price": price}));
+            match odoo
+                .create("product.pricelist.item", vec![vals], &plain)
+                .await
+            {
+                Ok(created) => {
+                    rules.insert(template, (created[0], price));
+                    ("pricelist rule created", true)
+                }
+                Err(_) => ("pricelist rule created", false),
+            }
+        }
+        Some((rule, _)) if rng.gen_bool(0.5) => {
+            let vals = values(json!({"fixed_price": price}));
+            let written = odoo
+                .write("product.pricelist.item", &[rule], vals, &plain)
+                .await
+                .is_ok();
+            if written {
+                rules.insert(template, (rule, price));
+            }
+            ("pricelist rule repriced", written)
+        }
+        Some((rule, _)) => {
+            let removed = odoo
+                .unlink("product.pricelist.item", &[rule], &plain)
+                .await
+                .is_ok();
+            if removed {
+                rules.remove(&template);
+            }
+            ("pricelist rule removed", removed)
+        }
+    }
+}
+
+/// The fixed price each template's rule sets, read back from Odoo: a create that timed out may
+/// still have committed. Where two rules cover a template, Odoo applies the newest.
+async fn fixed_rules(odoo: &dyn OdooApi) -> BTreeMap<i64, f64> {
+    let domain = Domain::leaf("pricelist_id", "=", PRICELIST).and(Domain::leaf(
+        "applied_on",
+        "=",
+        "1_product",
+    ));
+    let options = SearchOptions {
+        order: Some("id".into()),
+        ..Default::default()
+    };
+    let fields = ["product_tmpl_id", "fixed_price"];
+    let rules = odoo
+        .search_read("product.pricelist.item", &domain, &fields, &options)
+        .await
+        .unwrap();
+    rules
+        .iter()
+        .map(|rule| {
+            let template = rule.get_many2one_id("product_tmpl_id").unwrap().unwrap();
+            (template, rule.get_f64("fixed_price").unwrap())
+        })
+        .collect()
+}
+
+/// Stock and pricelist prices of the templates the chaos touched, against Odoo: what `catalog
+/// export` (Odoo's own fields) cannot show. The template's fixed rule's price, else the variant's
+/// sales price.
+async fn storefront_differences(odoo: &dyn OdooApi, url: &str, world: &World) -> Vec<String> {
+    let touched: Vec<i64> = world.priced_or_stocked.iter().copied().collect();
+    let fields = ["id", "product_tmpl_id", "qty_available", "lst_price"];
+    let variants = odoo
+        .search_read(
+            "product.product",
+            &Domain::leaf("product_tmpl_id", "in", touched.clone()),
+            &fields,
+            &SearchOptions {
+                // The catalog serves a template's archived variants too, marked inactive.
+                context: Context::default().active_test(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let odoo_variants: BTreeMap<i64, &odoo_rpc::Record> =
+        variants.iter().map(|v| (v.id().unwrap(), v)).collect();
+    let rules = fixed_rules(odoo).await;
+    let mut differences = Vec::new();
+    for template in touched {
+        let answer = reqwest::get(format!("{url}/api/products/{template}"))
+            .await
+            .unwrap();
+        if answer.status() == reqwest::StatusCode::NOT_FOUND {
+            continue; // deleted or archived since: `catalog export` covers it
+        }
+        let product: Value = answer.json().await.unwrap();
+        for variant in product["variants"].as_array().into_iter().flatten() {
+            let id = variant["id"].as_i64().unwrap();
+            let Some(odoo_variant) = odoo_variants.get(&id) else {
+                differences.push(format!("variant {id} served but not in Odoo"));
+                continue;
+            };
+            let on_hand = odoo_variant.get_f64("qty_available").unwrap();
+            if variant["stock"]["onHand"].as_f64() != Some(on_hand) {
+                differences.push(format!(
+                    "variant {id}: stock {}, Odoo {on_hand}",
+                    variant["stock"]
+                ));
+            }
+            let price = match rules.get(&template) {
+                Some(fixed) => *fixed,
+                None => odoo_variant.get_f64("lst_price").unwrap(),
+            };
+            let served = variant["pricelistPrice"].as_f64();
+            if !served.is_some_and(|served| (served - price).abs() < 1e-6) {
+                differences.push(format!(
+                    "variant {id}: pricelist price {served:?}, expected {price}"
+                ));
+            }
+        }
+    }
+    differences
 }
 
 async fn admin_json(url: &str) -> Value {
@@ -234,9 +434,13 @@ async fn chaos(app: TestApp, size: Size) {
         .await;
 
     let odoo = impatient_odoo(&app).await;
-    let mut templates = ids(&odoo, "product.template").await;
-    let categories = ids(&odoo, "product.category").await;
-    let attribute_values = ids(&odoo, "product.template.attribute.value").await;
+    let mut world = World {
+        templates: ids(&odoo, "product.template").await,
+        categories: ids(&odoo, "product.category").await,
+        attribute_values: ids(&odoo, "product.template.attribute.value").await,
+        rules: BTreeMap::new(),
+        priced_or_stocked: BTreeSet::new(),
+    };
     app.set_faults(odoo_sim::Faults {
         drop_webhooks: 0.3,
         error_rate: 0.05,
@@ -250,14 +454,7 @@ async fn chaos(app: TestApp, size: Size) {
     kill_at.sort_unstable();
     let mut tally = Tally::default();
     for step in 0..size.changes {
-        let (kind, done) = one_change(
-            &odoo,
-            &mut rng,
-            &mut templates,
-            &categories,
-            &attribute_values,
-        )
-        .await;
+        let (kind, done) = one_change(&odoo, &mut rng, &mut world).await;
         tally.changes += 1;
         tally.failed_changes += usize::from(!done);
         *tally.by_kind.entry(kind).or_default() += 1;
@@ -302,12 +499,19 @@ async fn chaos(app: TestApp, size: Size) {
         let quiet =
             status["current"].is_null() && pending["events"].as_array().is_some_and(Vec::is_empty);
         // Two sweep periods at least: one sweep and one reconcile after the drain.
-        if quiet && polls >= 2 && app.export().await == expected {
+        let storefront = storefront_differences(&odoo, &served.url, &world).await;
+        if quiet && polls >= 2 && storefront.is_empty() && app.export().await == expected {
             break;
         }
         if Instant::now() > deadline {
             eprintln!("chaos: {tally:?}; webhooks {sent:?}; seed {seed}");
             assert_same_catalog(&app.export().await, &expected);
+            assert!(
+                storefront.is_empty(),
+                "{} stock or price differences, first ones:\n{}",
+                storefront.len(),
+                storefront[..storefront.len().min(15)].join("\n")
+            );
             panic!("never quiet: status {status}, pending {pending}");
         }
     }
@@ -318,9 +522,14 @@ async fn chaos(app: TestApp, size: Size) {
     .await;
     assert_eq!(failed["events"], json!([]), "no event failed");
     assert_same_catalog(&app.export().await, &expected);
+    assert_eq!(
+        storefront_differences(&odoo, &served.url, &world).await,
+        Vec::<String>::new()
+    );
     eprintln!(
-        "chaos: seed {seed}: {} changes ({} refused or timed out) {:?}, {} SIGKILLs, webhooks {sent:?}, 5% RPC 500s, 2% timeouts, 0 differences over {} products",
-        tally.changes, tally.failed_changes, tally.by_kind, tally.kills, expected.len()
+        "chaos: seed {seed}: {} changes ({} refused or timed out) {:?}, {} SIGKILLs, webhooks {sent:?}, 5% RPC 500s, 2% timeouts, 0 differences over {} products and the stock and prices of {} templates",
+        tally.changes, tally.failed_changes, tally.by_kind, tally.kills, expected.len(),
+        world.priced_or_stocked.len()
     );
     sigkill(&mut served).await;
 }
@@ -328,6 +537,8 @@ async fn chaos(app: TestApp, size: Size) {
 async fn with_webhooks(mut app: TestApp) -> TestApp {
     app.env
         .insert("WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
+    app.env
+        .insert("SYNC_PRICELIST_ID".into(), PRICELIST.to_string());
     app
 }
 
