@@ -641,3 +641,69 @@ async fn during_a_rotation_the_previous_secret_still_opens_its_door_and_nothing_
     server.wait_for_idle().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_sync_gives_every_variant_its_stock_even_one_that_never_had_a_quant() {
+    let app = spawn_app(30).await;
+    let odoo = app.odoo().await;
+    let never_stocked = json!({"name": "Never stocked"})
+        .as_object()
+        .unwrap()
+        .clone();
+    let created = odoo
+        .create("product.template", vec![never_stocked], &Context::default())
+        .await
+        .unwrap()[0];
+    app.cli_ok(&["sync", "--full"]).await;
+    // No sweep: what the page writes is all there is.
+    let server = app
+        .serve(&[
+            ("SYNC_SWEEP_INTERVAL", "0"),
+            ("SYNC_RECONCILE_INTERVAL", "0"),
+        ])
+        .await;
+
+    let fields = ["id", "qty_available", "free_qty"];
+    let options = odoo_rpc::SearchOptions::default();
+    let in_odoo: std::collections::BTreeMap<i64, (f64, f64)> = odoo
+        .search_read(
+            "product.product",
+            &odoo_rpc::Domain::all(),
+            &fields,
+            &options,
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let stock = (
+                v.get_f64("qty_available").unwrap(),
+                v.get_f64("free_qty").unwrap(),
+            );
+            (v.id().unwrap(), stock)
+        })
+        .collect();
+    let page = server.json("/api/products?limit=100").await;
+    let variants: Vec<&Value> = page["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["variants"].as_array().unwrap())
+        .collect();
+    assert_eq!(
+        variants.len(),
+        in_odoo.len(),
+        "every active variant is served"
+    );
+    for variant in variants {
+        let (on_hand, free) = in_odoo[&variant["id"].as_i64().unwrap()];
+        assert_eq!(variant["stock"], json!({"onHand": on_hand, "free": free}));
+    }
+    let product = server.json(&format!("/api/products/{created}")).await;
+    assert_eq!(
+        product["variants"][0]["stock"],
+        json!({"onHand": 0.0, "free": 0.0}),
+        "{product}"
+    );
+    server.stop().await;
+}
