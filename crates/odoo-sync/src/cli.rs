@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -313,19 +313,37 @@ async fn demo(config: Config, args: DemoArgs) -> anyhow::Result<()> {
         let token = std::env::var("ADMIN_TOKEN").unwrap_or_else(|_| "demo-admin-token".to_string());
         let secret =
             std::env::var("CRON_SECRET").unwrap_or_else(|_| "demo-cron-secret".to_string());
+        let webhook_secret =
+            std::env::var("WEBHOOK_SECRET").unwrap_or_else(|_| "demo-webhook-secret".to_string());
         let config = config
             .with("ADMIN_TOKEN", token.clone())?
-            .with("CRON_SECRET", secret.clone())?;
+            .with("CRON_SECRET", secret.clone())?
+            .with("WEBHOOK_SECRET", webhook_secret.clone())?;
+        let odoo = engine.odoo().clone();
         serve_with(config, |addr| {
             println!("\nadmin page:   http://{addr}/admin   (admin token: {token})");
             println!("catalog API:  http://{addr}/api/products?limit=24   openapi: http://{addr}/api/openapi.json");
             println!("cron:         curl -H 'Authorization: Bearer {secret}' http://{addr}/api/cron/sync");
             println!("Ctrl-C stops.");
+            let webhook = format!("http://{addr}/api/products/sync/webhook");
+            tokio::spawn(install_demo_webhooks(odoo, webhook, webhook_secret));
         })
         .await?;
     }
     sim.shutdown().await;
     Ok(())
+}
+
+/// The simulator's automation rules, as `odoo install-webhooks` sets them on a real Odoo: an
+/// edit made in the simulator reaches the demo's catalog in seconds, with no sync to start.
+async fn install_demo_webhooks(odoo: Arc<dyn odoo_rpc::OdooApi>, url: String, secret: String) {
+    let url = odoo_admin::webhook_url(&url, &secret);
+    match odoo_admin::install(odoo.as_ref(), &url, false).await {
+        Ok(_) => println!(
+            "webhooks:     the simulator's automation rules POST every change to odoo-sync"
+        ),
+        Err(error) => tracing::warn!(%error, "the demo's webhook rules could not be installed"),
+    }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
