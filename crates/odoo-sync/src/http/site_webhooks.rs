@@ -72,6 +72,8 @@ impl From<SiteDelivery> for DeliveryView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryList {
     pub deliveries: Vec<DeliveryView>,
+    /// Failed deliveries in all, whatever the filter (for a dashboard's warning).
+    pub failed: u64,
 }
 
 #[utoipa::path(get, path = "/api/site-webhooks", params(DeliveryParams), tag = "site webhooks", security(("admin" = [])),
@@ -95,8 +97,10 @@ pub async fn list(
         ));
     }
     let deliveries = state.store.site_deliveries(status, limit).await?;
+    let failed = state.store.failed_site_deliveries().await?;
     Ok(Json(DeliveryList {
         deliveries: deliveries.into_iter().map(DeliveryView::from).collect(),
+        failed,
     }))
 }
 

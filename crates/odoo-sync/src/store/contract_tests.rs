@@ -1543,7 +1543,7 @@ async fn every_catalog_write_queues_its_event_for_each_target_in_its_own_transac
         qty_available: 4.0,
         free_qty: 3.0,
     };
-    store.set_stock(&[level.clone()]).await.unwrap();
+    store.set_stock(&[level]).await.unwrap();
     let events = new_events(store, &mut seen).await;
     assert_eq!(events[0]["changes"]["upserted"], json!([1]));
     assert_eq!(

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use odoo_rpc::{Context, Domain, SearchOptions};
+use odoo_rpc::Context;
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -465,6 +465,7 @@ async fn after_the_last_attempt_a_delivery_is_failed_and_kept_and_replay_sends_i
         sleep_ms(50).await;
     }
     let delivery = &failed["deliveries"][0];
+    assert_eq!(failed["failed"], 1, "{failed}");
     assert_eq!(delivery["attempts"], 4, "{failed}");
     assert_eq!(delivery["lastStatus"], 500);
     assert_eq!(delivery["lastError"], "HTTP 500: answered 500");
@@ -496,6 +497,12 @@ async fn after_the_last_attempt_a_delivery_is_failed_and_kept_and_replay_sends_i
     assert_eq!(again.status(), 404, "only a failed delivery is replayed");
     let anonymous = server.get("/api/site-webhooks").send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
+    let openapi = server.json("/api/openapi.json").await;
+    let list = &openapi["paths"]["/api/site-webhooks"]["get"];
+    assert!(list["security"].is_array(), "admin only: {list}");
+    assert!(openapi["paths"]["/api/site-webhooks/{id}/replay"]["post"].is_object());
+    let example = &openapi["components"]["schemas"]["DeliveryView"]["example"];
+    assert_eq!(example["event"]["type"], "catalog.changed", "{example}");
     server.stop().await;
 }
 
