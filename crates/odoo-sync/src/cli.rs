@@ -51,6 +51,15 @@ enum Command {
     /// Set Odoo up for odoo-sync (automation rules sending webhooks) and check it.
     #[command(subcommand)]
     Odoo(OdooCommand),
+    /// The signed catalog.changed webhooks sent to SITE_WEBHOOK_URLS.
+    #[command(subcommand)]
+    SiteWebhooks(SiteWebhooksCommand),
+}
+
+#[derive(Subcommand)]
+enum SiteWebhooksCommand {
+    /// Send a signed catalog.test event to each URL and print each answer; fails if any is not 2xx.
+    Test,
 }
 
 #[derive(Subcommand)]
@@ -133,6 +142,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Demo(args) => demo(config, args).await,
         Command::Sim(args) => odoo_sim::run(args).await,
         Command::Odoo(command) => odoo(config, command).await,
+        Command::SiteWebhooks(SiteWebhooksCommand::Test) => test_site_webhooks(config).await,
     }
 }
 
@@ -385,6 +395,46 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+/// One signed `catalog.test` event per URL, each answer printed: `URL -> STATUS BODY`.
+async fn test_site_webhooks(config: Config) -> anyhow::Result<()> {
+    use crate::domain::site_event::new_event_id;
+    use crate::engine::site_webhooks;
+    let site = config
+        .site_webhooks
+        .as_ref()
+        .context("SITE_WEBHOOK_URLS is not set: there is no site webhook to test")?;
+    let key = site.key();
+    let client = site_webhooks::client();
+    let body = serde_json::json!({
+        "type": "catalog.test",
+        "changes": {"upserted": [], "deleted": []},
+        "tags": [],
+    })
+    .to_string();
+    let mut failed = 0;
+    for url in &site.urls {
+        match site_webhooks::send(&client, &key, url, &new_event_id(), &body).await {
+            Ok(answer) => {
+                println!("{url} -> {} {}", answer.status, answer.body.trim());
+                if !(200..300).contains(&answer.status) {
+                    failed += 1;
+                }
+            }
+            Err(error) => {
+                println!("{url} -> error: {}", anyhow::Error::new(error));
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} site webhook URLs did not accept the test event",
+            site.urls.len()
+        );
+    }
+    Ok(())
 }
 
 async fn odoo(config: Config, command: OdooCommand) -> anyhow::Result<()> {

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::SyncMode;
 use crate::engine::scheduler::{parse_cron, Schedule};
+use crate::engine::site_webhooks::{parse_retry_delays, SiteWebhookSettings, DEFAULT_RETRY_DELAYS};
 use crate::engine::SyncSettings;
 use crate::store::StoreKind;
 
@@ -53,6 +54,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("WEBHOOK_RETENTION_DAYS", "days a handled webhook event stays in the inbox (failed ones stay until retried); default 7; 0 keeps them forever"),
     ("WEBHOOK_COALESCE_MS", "a record's webhooks are handled once none came for this long (at most 1 s after the first), so a burst is one read; default 100"),
     ("SYNC_RECONCILE_INTERVAL", "seconds between deletion reconciles (ids only); default 3600; 0 disables"),
+    ("SITE_WEBHOOK_URLS", "URLs told of every catalog change (signed catalog.changed POSTs), comma-separated; unset: none"),
+    ("SITE_WEBHOOK_SECRET", "signing secret of those POSTs: whsec_ + base64 key of 24 to 64 bytes (Standard Webhooks); needed with SITE_WEBHOOK_URLS"),
+    ("SITE_WEBHOOK_RETRY_DELAYS", "waits after each failed delivery attempt (ms, s, m, h), jittered ±20%; default 5s,5m,30m,2h,5h,10h"),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -119,6 +123,8 @@ pub struct Config {
     pub database_url: String,
     pub sync: SyncSettings,
     pub serve: ServeSettings,
+    /// Where catalog changes are reported; `None` without `SITE_WEBHOOK_URLS`.
+    pub site_webhooks: Option<SiteWebhookSettings>,
 }
 
 impl Config {
@@ -177,11 +183,13 @@ impl Config {
             ));
         }
         let serve = serve_settings(&values)?;
+        let site_webhooks = site_webhook_settings(&values)?;
         let config = Config {
             raw,
             database_url,
             sync,
             serve,
+            site_webhooks,
         };
         config.timeout()?;
         Ok(config)
@@ -314,6 +322,39 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
 }
 
 const DAY_SECONDS: u64 = 86_400;
+
+fn site_webhook_settings(values: &Values) -> Result<Option<SiteWebhookSettings>, ConfigError> {
+    let urls = values.list(
+        "SITE_WEBHOOK_URLS",
+        |url| url.starts_with("http://") || url.starts_with("https://"),
+        "http:// or https:// URLs",
+    )?;
+    let secret = values.secret("SITE_WEBHOOK_SECRET");
+    if let Some(secret) = &secret {
+        crate::domain::site_event::parse_signing_secret(secret.expose_secret())
+            .map_err(|reason| invalid("SITE_WEBHOOK_SECRET", reason))?;
+    }
+    let delays = values
+        .text("SITE_WEBHOOK_RETRY_DELAYS")
+        .unwrap_or(DEFAULT_RETRY_DELAYS);
+    let retry_delays = parse_retry_delays(delays).map_err(|reason| {
+        invalid(
+            "SITE_WEBHOOK_RETRY_DELAYS",
+            format!("{reason}; expected waits like 5s,5m,30m,2h"),
+        )
+    })?;
+    if urls.is_empty() {
+        return Ok(None);
+    }
+    let secret = secret.ok_or(ConfigError::Missing {
+        key: "SITE_WEBHOOK_SECRET",
+    })?;
+    Ok(Some(SiteWebhookSettings {
+        urls,
+        secret,
+        retry_delays,
+    }))
+}
 
 /// `CACHE_CONTROL` as catalog answers carry it. A private catalog's answers depend on the
 /// credential, so no shared cache (a CDN) may keep them: `public` becomes `private`, and the
@@ -674,6 +715,52 @@ mod tests {
             err.to_string()
                 .starts_with("WEBHOOK_RETENTION_DAYS is invalid"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn site_webhooks_need_a_standard_webhooks_secret_and_name_what_is_wrong() {
+        let url = (
+            "SITE_WEBHOOK_URLS",
+            "https://shop.example/hook, http://other/hook",
+        );
+        let secret = (
+            "SITE_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        );
+        let config = Config::from_values(values(&[url, secret])).unwrap();
+        let site = config.site_webhooks.unwrap();
+        assert_eq!(
+            site.urls,
+            ["https://shop.example/hook", "http://other/hook"]
+        );
+        assert_eq!(site.retry_delays.len(), 6);
+        assert!(Config::from_values(BTreeMap::new())
+            .unwrap()
+            .site_webhooks
+            .is_none());
+        let error = |pairs: &[(&str, &str)]| Config::from_values(values(pairs)).unwrap_err();
+        assert_eq!(
+            error(&[url]),
+            ConfigError::Missing {
+                key: "SITE_WEBHOOK_SECRET"
+            }
+        );
+        let message = error(&[url, ("SITE_WEBHOOK_SECRET", "hunter2")]).to_string();
+        assert!(
+            message.starts_with("SITE_WEBHOOK_SECRET is invalid") && message.contains("whsec_"),
+            "{message}"
+        );
+        let message = error(&[("SITE_WEBHOOK_URLS", "shop.example/hook"), secret]).to_string();
+        assert!(
+            message.starts_with("SITE_WEBHOOK_URLS is invalid"),
+            "{message}"
+        );
+        let message = error(&[url, secret, ("SITE_WEBHOOK_RETRY_DELAYS", "5s,soon")]).to_string();
+        assert!(
+            message.starts_with("SITE_WEBHOOK_RETRY_DELAYS is invalid")
+                && message.contains("'soon'"),
+            "{message}"
         );
     }
 

@@ -12,16 +12,26 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, OdooSettings};
+use crate::engine::site_webhooks::SiteWebhookWorker;
 use crate::engine::{SyncEngine, SyncService};
 use crate::http::{AppState, Application};
-use crate::store::{CatalogStore, OdooSession, PgStore, SqliteStore, StoreError, StoreKind};
+use crate::store::{
+    CatalogStore, OdooSession, PgStore, SiteTargets, SqliteStore, StoreError, StoreKind,
+};
 
 /// The store `DATABASE_URL` names: `sqlite://…` or `postgres://…` (`postgresql://…`).
 pub async fn open_store(config: &Config) -> Result<Arc<dyn CatalogStore>, StoreError> {
     let url = &config.database_url;
+    // Every catalog write, whichever command makes it, queues its site webhooks.
+    let urls = config.site_webhooks.as_ref().map(|site| site.urls.clone());
+    let targets = SiteTargets::new(urls.unwrap_or_default());
     Ok(match StoreKind::of_url(url) {
-        Some(StoreKind::Sqlite) => Arc::new(SqliteStore::connect(url).await?),
-        Some(StoreKind::Postgres) => Arc::new(PgStore::connect(url).await?),
+        Some(StoreKind::Sqlite) => {
+            Arc::new(SqliteStore::connect(url).await?.with_site_webhooks(targets))
+        }
+        Some(StoreKind::Postgres) => {
+            Arc::new(PgStore::connect(url).await?.with_site_webhooks(targets))
+        }
         None => return Err(StoreError::UnsupportedUrl(url.clone())),
     })
 }
@@ -113,6 +123,10 @@ pub async fn application(
         settings: config.odoo()?,
         client: OnceCell::new(),
     });
+    if let Some(site) = &config.site_webhooks {
+        let worker = SiteWebhookWorker::new(store.clone(), site.clone());
+        tokio::spawn(worker.run(cancel.clone()));
+    }
     let engine = SyncEngine::new(odoo.clone(), store, config.sync.clone());
     let service = SyncService::new(engine, cancel.clone());
     let state = AppState::new(service, odoo, config.serve.clone());

@@ -5,6 +5,7 @@ mod catalog;
 mod cursor;
 pub mod pricelist;
 mod run;
+pub mod site_event;
 mod stock;
 pub mod watermark;
 mod webhook;

@@ -11,6 +11,7 @@ mod progress;
 mod runner;
 pub mod scheduler;
 mod service;
+pub mod site_webhooks;
 pub mod sweeps;
 pub mod webhooks;
 

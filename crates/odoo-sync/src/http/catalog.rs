@@ -218,8 +218,9 @@ pub async fn changes(
     }))
 }
 
+/// The same token the site webhooks carry as `changeToken`.
 fn encode_change_token(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("changes:{seq}"))
+    crate::domain::site_event::change_token(seq)
 }
 
 fn decode_change_token(token: &str) -> Result<i64, ApiError> {

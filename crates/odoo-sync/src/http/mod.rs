@@ -15,6 +15,7 @@ mod health;
 mod openapi;
 mod page_cursor;
 mod request_id;
+mod site_webhooks;
 mod stream_ticket;
 mod sync;
 mod views;
@@ -146,6 +147,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/products/sync/webhooks/{id}/retry",
             post(webhook::retry),
+        )
+        .route("/api/site-webhooks", get(site_webhooks::list))
+        .route(
+            "/api/site-webhooks/{id}/replay",
+            post(site_webhooks::replay),
         )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{catalog, sync, views, webhook};
+use super::{catalog, site_webhooks, sync, views, webhook};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,15 +13,17 @@ use super::{catalog, sync, views, webhook};
         catalog::list_products, catalog::product_by_id, catalog::product_by_sku, catalog::categories, catalog::changes,
         sync::start_sync, sync::status, sync::runs, sync::events, sync::stream_ticket, sync::cron,
         webhook::receive, webhook::list, webhook::retry,
+        site_webhooks::list, site_webhooks::replay,
     ),
     components(schemas(
         views::ProductView, views::CategoryRef, views::VariantView, views::StockView, views::TranslationView, views::CategoryView,
         views::RunView, catalog::ProductList, catalog::CategoryList, catalog::ChangeFeed, catalog::ChangeView,
         sync::SyncBody, sync::TicketView, sync::StepView, sync::StartedView, sync::StatusView, sync::RunList,
         webhook::Accepted, webhook::EventView, webhook::EventList,
+        site_webhooks::DeliveryView, site_webhooks::DeliveryList,
     )),
     modifiers(&BearerSchemes),
-    tags((name = "catalog", description = "What the website reads"), (name = "sync", description = "Starting and watching syncs"), (name = "webhooks", description = "Odoo automation rules in, the inbox out"))
+    tags((name = "catalog", description = "What the website reads"), (name = "sync", description = "Starting and watching syncs"), (name = "webhooks", description = "Odoo automation rules in, the inbox out"), (name = "site webhooks", description = "Signed catalog.changed events out to websites (SITE_WEBHOOK_URLS)"))
 )]
 pub struct ApiDoc;
 

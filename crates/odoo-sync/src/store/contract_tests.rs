@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::*;
 use crate::domain::pricelist::{AppliesTo, PriceBase, PriceComputation};
+use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
 use crate::domain::{Phase, Translation, Variant, WebhookKind};
 use crate::testkit::ScratchDatabase;
 
@@ -36,6 +37,27 @@ impl TestStore {
                     sqlx::query(sql).execute(&pool).await.unwrap();
                 }
             }
+        }
+    }
+}
+
+impl TestStore {
+    /// Another handle on the same database, queueing site webhooks for `urls`.
+    async fn with_site_targets(&self, urls: &[&str]) -> Box<dyn CatalogStore> {
+        let targets = SiteTargets::new(urls.iter().map(|u| u.to_string()).collect());
+        match self._database {
+            Database::Sqlite(_) => Box::new(
+                SqliteStore::connect(&self.url)
+                    .await
+                    .unwrap()
+                    .with_site_webhooks(targets),
+            ),
+            Database::Postgres(_) => Box::new(
+                PgStore::connect(&self.url)
+                    .await
+                    .unwrap()
+                    .with_site_webhooks(targets),
+            ),
         }
     }
 }
@@ -108,6 +130,30 @@ contract!(
     stock_levels_are_written_when_they_change,
     prices_are_written_when_they_change_and_give_their_products_a_new_change,
     an_endless_lease_is_held_for_a_hundred_years_by_runs_and_webhooks,
+);
+
+/// The site outbox contract, on handles with targets (one per store).
+macro_rules! outbox_contract {
+    ($($name:ident),* $(,)?) => {
+        mod outbox {
+            $(mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::super::$name(&super::super::sqlite().await).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::super::$name(&super::super::postgres().await).await;
+                }
+            })*
+        }
+    };
+}
+
+outbox_contract!(
+    every_catalog_write_queues_its_event_for_each_target_in_its_own_transaction,
+    deliveries_are_leased_retried_failed_replayed_and_delivered,
+    two_handles_claiming_at_once_never_take_the_same_delivery,
 );
 
 /// The contract tests that edit the database by hand, one per store.
@@ -1412,4 +1458,296 @@ mod postgres_concurrency {
             Ok(_) => panic!("connected to port 1"),
         }
     }
+}
+
+fn event_of(delivery: &SiteDelivery) -> serde_json::Value {
+    serde_json::from_str(&delivery.body).unwrap()
+}
+
+async fn all_deliveries(store: &dyn CatalogStore) -> Vec<SiteDelivery> {
+    store.site_deliveries(None, 500).await.unwrap()
+}
+
+/// The events queued since `seen` deliveries, one per event (the first target's).
+async fn new_events(store: &dyn CatalogStore, seen: &mut usize) -> Vec<serde_json::Value> {
+    let all = all_deliveries(store).await;
+    let fresh: Vec<serde_json::Value> = all[*seen..]
+        .iter()
+        .filter(|d| d.url == "http://a.test/hook")
+        .map(event_of)
+        .collect();
+    *seen = all.len();
+    fresh
+}
+
+async fn every_catalog_write_queues_its_event_for_each_target_in_its_own_transaction(
+    test: &TestStore,
+) {
+    let store = test
+        .with_site_targets(&["http://a.test/hook", "http://b.test/hook"])
+        .await;
+    let store = store.as_ref();
+    let mut chair = product(1, "Chair", 10.0, Some(2));
+    chair.public_categ_ids = vec![7];
+    let categories = [
+        category(1, "All", None),
+        category(2, "All / Chairs", Some(1)),
+    ];
+    write(
+        store,
+        &[chair.clone(), product(2, "Desk", 20.0, None)],
+        &categories,
+    )
+    .await;
+    let deliveries = all_deliveries(store).await;
+    assert_eq!(deliveries.len(), 2, "one event, two targets");
+    assert_eq!(deliveries[0].event_id, deliveries[1].event_id);
+    assert!(deliveries[0].event_id.starts_with("msg_"));
+    let urls: BTreeSet<&str> = deliveries.iter().map(|d| d.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        BTreeSet::from(["http://a.test/hook", "http://b.test/hook"])
+    );
+    assert!(deliveries
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Pending && d.attempts == 0));
+    let feed = store.changes_since(0, 10).await.unwrap();
+    assert_eq!(
+        event_of(&deliveries[0]),
+        json!({
+            "type": "catalog.changed",
+            "changes": {"upserted": [1, 2], "deleted": []},
+            "tags": ["category:1", "category:2", "product:1", "product:2", "products", "public-category:7"],
+            "changeToken": crate::domain::site_event::change_token(feed.last_seq),
+        })
+    );
+    let mut seen = 2;
+
+    write(store, &[chair.clone()], &categories).await;
+    assert!(
+        new_events(store, &mut seen).await.is_empty(),
+        "nothing changed, nothing said"
+    );
+
+    assert_eq!(store.mark_deleted(&[2, 99], None).await.unwrap(), 1);
+    let events = new_events(store, &mut seen).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0]["changes"],
+        json!({"upserted": [], "deleted": [2]})
+    );
+    assert_eq!(events[0]["tags"], json!(["product:2", "products"]));
+
+    let level = StockLevel {
+        variant_id: 100,
+        qty_available: 4.0,
+        free_qty: 3.0,
+    };
+    store.set_stock(&[level]).await.unwrap();
+    let events = new_events(store, &mut seen).await;
+    assert_eq!(events[0]["changes"]["upserted"], json!([1]));
+    assert_eq!(
+        events[0]["tags"],
+        json!(["category:2", "product:1", "products", "public-category:7"])
+    );
+    store.set_stock(&[level]).await.unwrap();
+    assert!(new_events(store, &mut seen).await.is_empty());
+
+    let state = PricingState {
+        seq: 0,
+        priced_at: at("2026-11-24 10:00:00"),
+        next_boundary: None,
+    };
+    let price = VariantPrice {
+        variant_id: 100,
+        template_id: 1,
+        price: Some(8.0),
+        rule_id: None,
+    };
+    store.set_prices(&[price], &state).await.unwrap();
+    let events = new_events(store, &mut seen).await;
+    assert_eq!(events[0]["changes"]["upserted"], json!([1]));
+    let token =
+        crate::domain::site_event::change_token(store.changes_since(0, 10).await.unwrap().last_seq);
+    assert_eq!(
+        events[0]["changeToken"],
+        json!(token),
+        "the token after the repricing"
+    );
+
+    // A write that fails rolls its event back with it.
+    let cursor = SyncCursor::start(Phase::Categories);
+    let failed = store
+        .apply_batch(CatalogBatch {
+            products: &[product(3, "Lamp", 5.0, None)],
+            categories: &[],
+            checkpoint: Some(Checkpoint {
+                run: RunId(424_242),
+                cursor: &cursor,
+                total: None,
+            }),
+        })
+        .await;
+    assert!(failed.is_err());
+    assert!(new_events(store, &mut seen).await.is_empty());
+
+    // A handle without targets (no SITE_WEBHOOK_URLS) queues nothing.
+    write(test.store.as_ref(), &[product(4, "Rug", 5.0, None)], &[]).await;
+    assert!(new_events(store, &mut seen).await.is_empty());
+
+    // A big write is split into events of at most 1,000 ids, a bigger one collapses.
+    let many: Vec<Product> = (1000..2500)
+        .map(|id| product(id, "Bulk", 1.0, None))
+        .collect();
+    write(store, &many, &[]).await;
+    let events = new_events(store, &mut seen).await;
+    let sizes: Vec<usize> = events
+        .iter()
+        .map(|e| e["changes"]["upserted"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [1000, 500]);
+    let more: Vec<Product> = (3000..5100)
+        .map(|id| product(id, "Bulk", 1.0, None))
+        .collect();
+    write(store, &more, &[]).await;
+    let events = new_events(store, &mut seen).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["changes"], json!({"full": true}));
+    assert_eq!(events[0]["tags"], json!(["products"]));
+}
+
+async fn queue_one(store: &dyn CatalogStore, id: i64) {
+    write(store, &[product(id, "Queued", 1.0, None)], &[]).await;
+}
+
+async fn deliveries_are_leased_retried_failed_replayed_and_delivered(test: &TestStore) {
+    let store = test.with_site_targets(&["http://a.test/hook"]).await;
+    let store = store.as_ref();
+    queue_one(store, 1).await;
+    let lease = Duration::from_secs(60);
+    let claimed = store.claim_site_deliveries(10, lease).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let id = claimed[0].id;
+    assert!(
+        store
+            .claim_site_deliveries(10, lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+
+    let soon = Utc::now() + chrono::Duration::milliseconds(-1);
+    store
+        .site_retry_later(id, soon, Some(500), "HTTP 500: down")
+        .await
+        .unwrap();
+    let again = store.claim_site_deliveries(10, lease).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (
+            again[0].attempts,
+            again[0].last_status,
+            again[0].last_error.as_deref()
+        ),
+        (1, Some(500), Some("HTTP 500: down"))
+    );
+    assert_eq!(again[0].event_id, claimed[0].event_id);
+    let later = Utc::now() + chrono::Duration::hours(1);
+    store
+        .site_retry_later(id, later, None, "timed out")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_site_deliveries(10, lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due"
+    );
+    let pending = store
+        .site_deliveries(Some(DeliveryStatus::Pending), 10)
+        .await
+        .unwrap();
+    assert_eq!((pending[0].attempts, pending[0].last_status), (2, None));
+    assert!((pending[0].next_at - later).num_milliseconds().abs() < 2);
+
+    store
+        .site_failed(id, Some(502), "HTTP 502: gone")
+        .await
+        .unwrap();
+    let failed = store
+        .site_deliveries(Some(DeliveryStatus::Failed), 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!((failed[0].attempts, failed[0].last_status), (3, Some(502)));
+    assert_eq!(store.failed_site_deliveries().await.unwrap(), 1);
+    assert!(store
+        .site_deliveries(Some(DeliveryStatus::Pending), 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let replayed = store.replay_site_delivery(id).await.unwrap().unwrap();
+    assert_eq!(
+        (replayed.status, replayed.attempts),
+        (DeliveryStatus::Pending, 0)
+    );
+    assert_eq!(store.failed_site_deliveries().await.unwrap(), 0);
+    assert!(
+        store.replay_site_delivery(id).await.unwrap().is_none(),
+        "only failed ones"
+    );
+    // A worker that dies holding a lease: once the lease ends, another takes the delivery.
+    let dead = store
+        .claim_site_deliveries(10, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    let taken = store.claim_site_deliveries(10, lease).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    store.site_delivered(id, 204).await.unwrap();
+    let delivered = store
+        .site_deliveries(Some(DeliveryStatus::Delivered), 10)
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(
+        (delivered[0].attempts, delivered[0].last_status),
+        (1, Some(204))
+    );
+    assert!(delivered[0].delivered_at.is_some());
+    assert!(store
+        .claim_site_deliveries(10, Duration::ZERO)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.replay_site_delivery(id).await.unwrap().is_none());
+}
+
+async fn two_handles_claiming_at_once_never_take_the_same_delivery(test: &TestStore) {
+    let urls = ["http://a.test/hook", "http://b.test/hook"];
+    let one = test.with_site_targets(&urls).await;
+    let two = test.with_site_targets(&urls).await;
+    for id in 1..=25 {
+        queue_one(one.as_ref(), id).await;
+    }
+    let lease = Duration::from_secs(60);
+    let mut taken = Vec::new();
+    loop {
+        let (a, b) = tokio::join!(
+            one.claim_site_deliveries(3, lease),
+            two.claim_site_deliveries(3, lease)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        if a.is_empty() && b.is_empty() {
+            break;
+        }
+        taken.extend(a.into_iter().chain(b).map(|d| d.id));
+    }
+    assert_eq!(taken.len(), 50, "every delivery claimed");
+    let unique: BTreeSet<i64> = taken.iter().copied().collect();
+    assert_eq!(unique.len(), 50, "none claimed twice");
 }

@@ -11,12 +11,14 @@ mod sqlite;
 mod stored;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
+use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
 use crate::domain::{
     Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
     Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
@@ -356,15 +358,94 @@ pub trait StateStore: Send + Sync + 'static {
     async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError>;
 }
 
+/// Where catalog changes are reported (`SITE_WEBHOOK_URLS`), and the bell rung after a commit
+/// that queued deliveries. Held by the store: every catalog write queues its events for these
+/// URLs in its own transaction, whichever command (serve, a CLI sync) made it.
+#[derive(Debug, Default)]
+pub struct SiteTargets {
+    pub urls: Vec<String>,
+    pub queued: tokio::sync::Notify,
+}
+
+impl SiteTargets {
+    pub fn new(urls: Vec<String>) -> Arc<SiteTargets> {
+        Arc::new(SiteTargets {
+            urls,
+            queued: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Wakes this process's worker after a commit that queued deliveries.
+    fn rung(&self, queued: bool) {
+        if queued {
+            self.queued.notify_one();
+        }
+    }
+}
+
+/// The outbox of "catalog changed" events to websites, one delivery per event and target URL.
+#[async_trait]
+pub trait SiteOutbox: Send + Sync + 'static {
+    /// Notified after this process committed a change that queued deliveries.
+    fn site_targets(&self) -> Arc<SiteTargets>;
+
+    /// Leases up to `limit` due pending deliveries, oldest due first; a leased delivery is not
+    /// claimed again (by any process) until the lease ends or it is settled.
+    async fn claim_site_deliveries(
+        &self,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<SiteDelivery>, StoreError>;
+
+    /// The receiver answered 2xx (`status`).
+    async fn site_delivered(&self, id: i64, status: u16) -> Result<(), StoreError>;
+
+    /// The attempt failed; due again at `next_at`.
+    async fn site_retry_later(
+        &self,
+        id: i64,
+        next_at: DateTime<Utc>,
+        status: Option<u16>,
+        error: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The last attempt failed: kept as failed until replayed.
+    async fn site_failed(
+        &self,
+        id: i64,
+        status: Option<u16>,
+        error: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Deliveries in the status (all when `None`), oldest first.
+    async fn site_deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<SiteDelivery>, StoreError>;
+
+    /// Puts a failed delivery back in the queue, due now with its attempts reset; `None` if
+    /// there is no such failed delivery.
+    async fn replay_site_delivery(&self, id: i64) -> Result<Option<SiteDelivery>, StoreError>;
+
+    async fn failed_site_deliveries(&self) -> Result<u64, StoreError>;
+}
+
 /// Everything the engine and http hold of the store, as one `Arc<dyn CatalogStore>`; each part
 /// says what a caller needs.
 pub trait CatalogStore:
-    CatalogWriter + CatalogReader + RunLedger + WebhookInbox + PricingStore + StateStore
+    CatalogWriter + CatalogReader + RunLedger + WebhookInbox + PricingStore + StateStore + SiteOutbox
 {
 }
 
 impl<T> CatalogStore for T where
-    T: CatalogWriter + CatalogReader + RunLedger + WebhookInbox + PricingStore + StateStore
+    T: CatalogWriter
+        + CatalogReader
+        + RunLedger
+        + WebhookInbox
+        + PricingStore
+        + StateStore
+        + SiteOutbox
 {
 }
 

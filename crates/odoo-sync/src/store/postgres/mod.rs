@@ -6,6 +6,7 @@
 
 mod catalog;
 mod inbox;
+mod outbox;
 mod pricing;
 mod runs;
 mod state;
@@ -42,6 +43,8 @@ pub struct PgStore {
     pool: PgPool,
     /// Host, port and database, to name the database in `Unavailable` errors (never the password).
     at: String,
+    /// Where catalog changes are reported (none: no outbox rows are written).
+    site: std::sync::Arc<super::SiteTargets>,
 }
 
 impl PgStore {
@@ -74,7 +77,17 @@ impl PgStore {
             .await
             .map_err(unavailable)?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool, at })
+        Ok(PgStore {
+            pool,
+            at,
+            site: Default::default(),
+        })
+    }
+
+    /// Every catalog write from now on queues a "catalog changed" delivery for each URL.
+    pub fn with_site_webhooks(mut self, targets: std::sync::Arc<super::SiteTargets>) -> Self {
+        self.site = targets;
+        self
     }
 
     /// A transaction that writes what the catalog API shows. It locks the catalog version row

@@ -8,8 +8,10 @@ use chrono::Utc;
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
+use super::outbox::queue_site_change;
 use super::{next_change_seqs, put_state, state_value, PgStore};
 use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
+use crate::domain::site_event::CatalogChange;
 use crate::store::stored::{corrupt, Cells};
 use crate::store::{PricingState, PricingStore, StoreError, VariantPrice};
 
@@ -149,6 +151,10 @@ impl PricingStore for PgStore {
             .collect::<BTreeSet<i64>>()
             .into_iter()
             .collect();
+        let change = CatalogChange {
+            upserted: products.iter().copied().collect(),
+            ..CatalogChange::default()
+        };
         let seqs = next_change_seqs(conn, products.len()).await?;
         sqlx::query(
             "update product set change_seq = repriced.seq, updated_at = $3 \
@@ -162,8 +168,10 @@ impl PricingStore for PgStore {
         .await?;
         let state = serde_json::to_string(state).expect("the pricing state serialises");
         put_state(conn, STATE_KEY, &state).await?;
+        let queued = queue_site_change(conn, &self.site, change).await?;
         let changed = changed.len() as u64;
         tx.commit().await?;
+        self.site.rung(queued);
         Ok(changed)
     }
 }

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::PgConnection;
 
+use super::outbox::queue_site_change;
 use super::{advance_run, existing_products, next_change_seqs, PgStore};
+use crate::domain::site_event::CatalogChange;
 use crate::domain::StockLevel;
 use crate::domain::{Category, Product, RunCounts};
 use crate::store::search::search_vector;
@@ -39,10 +41,10 @@ pub(super) async fn upsert_categories(
     conn: &mut PgConnection,
     categories: &[Category],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     let categories = last_of_each(categories.iter().collect(), |c| c.id);
     if categories.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let ids: Vec<i64> = categories.iter().map(|c| c.id).collect();
     let names: Vec<&str> = categories.iter().map(|c| c.name.as_str()).collect();
@@ -53,13 +55,14 @@ pub(super) async fn upsert_categories(
     let parents: Vec<Option<i64>> = categories.iter().map(|c| c.parent_id).collect();
     let dates: Vec<NaiveDateTime> = categories.iter().map(|c| c.write_date).collect();
     let hashes: Vec<String> = categories.iter().map(|c| c.content_hash()).collect();
-    sqlx::query(
+    let rows = sqlx::query(
         "insert into category (category_id, name, complete_name, parent_id, write_date, content_hash, updated_at) \
          select c.*, $7 from unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamp[], $6::text[]) \
            as c(category_id, name, complete_name, parent_id, write_date, content_hash) \
          on conflict (category_id) do update set name = excluded.name, complete_name = excluded.complete_name, \
          parent_id = excluded.parent_id, write_date = excluded.write_date, content_hash = excluded.content_hash, \
-         updated_at = excluded.updated_at where category.content_hash <> excluded.content_hash",
+         updated_at = excluded.updated_at where category.content_hash <> excluded.content_hash \
+         returning category_id",
     )
     .bind(&ids)
     .bind(&names)
@@ -68,9 +71,12 @@ pub(super) async fn upsert_categories(
     .bind(&dates)
     .bind(&hashes)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(())
+    Ok(rows
+        .iter()
+        .map(|row| sqlx::Row::try_get(row, 0))
+        .collect::<Result<_, _>>()?)
 }
 
 pub(super) async fn write_products(
@@ -264,7 +270,10 @@ impl CatalogWriter for PgStore {
     async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
         let now = Utc::now();
         let mut tx = self.begin_catalog_write().await?;
-        upsert_categories(&mut tx, batch.categories, now).await?;
+        let mut change = CatalogChange::default();
+        for id in upsert_categories(&mut tx, batch.categories, now).await? {
+            change.other_tags.insert(format!("category:{id}"));
+        }
         let existing = existing_products(&mut tx, batch.products).await?;
         let (counts, planned) = plan_batch(batch.products, &existing);
         let seqs = next_change_seqs(&mut tx, planned.len()).await?;
@@ -281,7 +290,12 @@ impl CatalogWriter for PgStore {
         if let Some(checkpoint) = &batch.checkpoint {
             advance_run(&mut tx, checkpoint, counts, now).await?;
         }
+        change
+            .upserted
+            .extend(writes.iter().map(|write| write.product.id));
+        let queued = queue_site_change(&mut tx, &self.site, change).await?;
         tx.commit().await?;
+        self.site.rung(queued);
         Ok(counts)
     }
 
@@ -303,14 +317,22 @@ impl CatalogWriter for PgStore {
         let done = sqlx::query(
             "update product set deleted_at = $3, change_seq = gone.seq, updated_at = $3 \
              from unnest($1::bigint[], $2::bigint[]) as gone(product_id, seq) \
-             where product.product_id = gone.product_id and product.deleted_at is null",
+             where product.product_id = gone.product_id and product.deleted_at is null \
+             returning product.product_id",
         )
         .bind(&unique)
         .bind(&seqs)
         .bind(now)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        let deleted = done.rows_affected();
+        let deleted = done.len() as u64;
+        let change = CatalogChange {
+            deleted: done
+                .iter()
+                .map(|row| sqlx::Row::try_get(row, 0))
+                .collect::<Result<_, _>>()?,
+            ..CatalogChange::default()
+        };
         let counts = RunCounts {
             deleted,
             ..RunCounts::default()
@@ -318,7 +340,9 @@ impl CatalogWriter for PgStore {
         if let Some(checkpoint) = &checkpoint {
             advance_run(&mut tx, checkpoint, counts, now).await?;
         }
+        let queued = queue_site_change(&mut tx, &self.site, change).await?;
         tx.commit().await?;
+        self.site.rung(queued);
         Ok(deleted)
     }
 
@@ -340,16 +364,33 @@ impl CatalogWriter for PgStore {
              on conflict (variant_id) do update set qty_available = excluded.qty_available, \
              free_qty = excluded.free_qty, updated_at = excluded.updated_at \
              where variant_stock.qty_available <> excluded.qty_available \
-                or variant_stock.free_qty <> excluded.free_qty",
+                or variant_stock.free_qty <> excluded.free_qty \
+             returning variant_id",
         )
         .bind(last.keys().copied().collect::<Vec<i64>>())
         .bind(last.values().map(|l| l.qty_available).collect::<Vec<f64>>())
         .bind(last.values().map(|l| l.free_qty).collect::<Vec<f64>>())
         .bind(Utc::now())
-        .execute(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-        let found = done.rows_affected();
+        let found = done.len() as u64;
+        let variants: Vec<i64> = done
+            .iter()
+            .map(|row| sqlx::Row::try_get(row, 0))
+            .collect::<Result<_, _>>()?;
+        let products: Vec<i64> = sqlx::query_scalar(
+            "select distinct product_id from variant where variant_id = any($1)",
+        )
+        .bind(&variants)
+        .fetch_all(&mut *conn)
+        .await?;
+        let change = CatalogChange {
+            upserted: products.into_iter().collect(),
+            ..CatalogChange::default()
+        };
+        let queued = queue_site_change(conn, &self.site, change).await?;
         tx.commit().await?;
+        self.site.rung(queued);
         Ok(found)
     }
 

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod inbox;
+mod outbox;
 mod pricing;
 mod runs;
 mod state;
@@ -45,6 +46,8 @@ pub struct SqliteStore {
     write_gate: Arc<tokio::sync::Mutex<()>>,
     /// The URL, to name the database in `Unavailable` errors.
     at: String,
+    /// Where catalog changes are reported (none: no outbox rows are written).
+    site: Arc<super::SiteTargets>,
 }
 
 /// A write transaction holding the store's write gate until it commits or is dropped.
@@ -95,7 +98,14 @@ impl SqliteStore {
             pool,
             write_gate: Arc::default(),
             at: url.to_string(),
+            site: Arc::default(),
         })
+    }
+
+    /// Every catalog write from now on queues a "catalog changed" delivery for each URL.
+    pub fn with_site_webhooks(mut self, targets: Arc<super::SiteTargets>) -> Self {
+        self.site = targets;
+        self
     }
 
     async fn begin_write(&self) -> Result<WriteTx, StoreError> {
@@ -184,12 +194,13 @@ async fn next_change_seq(conn: &mut SqliteConnection) -> Result<i64, StoreError>
     Ok(max + 1)
 }
 
+/// Writes a category when its content changed; returns whether it did.
 async fn upsert_category(
     conn: &mut SqliteConnection,
     category: &Category,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
         "insert into category (category_id, name, complete_name, parent_id, write_date, content_hash, updated_at) \
          values (?, ?, ?, ?, ?, ?, ?) \
          on conflict (category_id) do update set name = excluded.name, complete_name = excluded.complete_name, \
@@ -205,7 +216,7 @@ async fn upsert_category(
     .bind(SqliteTime(now))
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 async fn advance_run(

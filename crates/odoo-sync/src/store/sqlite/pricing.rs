@@ -7,10 +7,12 @@ use async_trait::async_trait;
 use chrono::Utc;
 use sqlx::SqliteConnection;
 
+use super::outbox::queue_site_change;
 use super::write::insert_in_chunks;
 use super::SqliteTime;
 use super::{put_state, state_value, SqliteStore};
 use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
+use crate::domain::site_event::CatalogChange;
 use crate::store::stored::{corrupt, Cells};
 use crate::store::{PricingState, PricingStore, StoreError, VariantPrice};
 
@@ -127,6 +129,10 @@ impl PricingStore for SqliteStore {
         )
         .await?;
         let products: BTreeSet<i64> = changed.iter().map(|price| price.template_id).collect();
+        let change = CatalogChange {
+            upserted: products.clone(),
+            ..CatalogChange::default()
+        };
         let newest: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
             .fetch_one(&mut *conn)
             .await?;
@@ -143,8 +149,10 @@ impl PricingStore for SqliteStore {
         .await?;
         let state = serde_json::to_string(state).expect("the pricing state serialises");
         put_state(conn, STATE_KEY, &state).await?;
+        let queued = queue_site_change(conn, &self.site, change).await?;
         let changed = changed.len() as u64;
         tx.commit().await?;
+        self.site.rung(queued);
         Ok(changed)
     }
 }

@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::outbox::queue_site_change;
 use super::SqliteTime;
 use super::{advance_run, existing_products, next_change_seq, upsert_category, SqliteStore};
+use crate::domain::site_event::CatalogChange;
 use crate::domain::StockLevel;
 use crate::domain::{Product, RunCounts};
 use crate::store::search::{search_codes, search_names};
@@ -209,8 +211,13 @@ impl CatalogWriter for SqliteStore {
     async fn apply_batch(&self, batch: CatalogBatch<'_>) -> Result<RunCounts, StoreError> {
         let now = Utc::now();
         let mut tx = self.begin_write().await?;
+        let mut change = CatalogChange::default();
         for category in batch.categories {
-            upsert_category(&mut tx, category, now).await?;
+            if upsert_category(&mut tx, category, now).await? {
+                change
+                    .other_tags
+                    .insert(format!("category:{}", category.id));
+            }
         }
         let existing = existing_products(&mut tx, batch.products).await?;
         let (counts, planned) = plan_batch(batch.products, &existing);
@@ -228,7 +235,12 @@ impl CatalogWriter for SqliteStore {
         if let Some(checkpoint) = &batch.checkpoint {
             advance_run(&mut tx, checkpoint, counts, now).await?;
         }
+        change
+            .upserted
+            .extend(writes.iter().map(|write| write.product.id));
+        let queued = queue_site_change(&mut tx, &self.site, change).await?;
         tx.commit().await?;
+        self.site.rung(queued);
         Ok(counts)
     }
 
@@ -241,6 +253,7 @@ impl CatalogWriter for SqliteStore {
         let mut tx = self.begin_write().await?;
         let mut next_seq = next_change_seq(&mut tx).await?;
         let mut deleted = 0;
+        let mut change = CatalogChange::default();
         for id in ids {
             let done = sqlx::query(
                 "update product set deleted_at = ?, change_seq = ?, updated_at = ? \
@@ -253,6 +266,9 @@ impl CatalogWriter for SqliteStore {
             .execute(&mut *tx)
             .await?;
             deleted += done.rows_affected();
+            if done.rows_affected() > 0 {
+                change.deleted.insert(*id);
+            }
             next_seq += 1;
         }
         let counts = RunCounts {
@@ -262,7 +278,9 @@ impl CatalogWriter for SqliteStore {
         if let Some(checkpoint) = &checkpoint {
             advance_run(&mut tx, checkpoint, counts, now).await?;
         }
+        let queued = queue_site_change(&mut tx, &self.site, change).await?;
         tx.commit().await?;
+        self.site.rung(queued);
         Ok(deleted)
     }
 
@@ -271,6 +289,7 @@ impl CatalogWriter for SqliteStore {
         let conn: &mut SqliteConnection = &mut tx;
         let now = SqliteTime(Utc::now());
         let mut written = 0;
+        let mut changed_variants = Vec::new();
         for level in levels {
             let done = sqlx::query(
                 "insert into variant_stock (variant_id, qty_available, free_qty, updated_at) values (?, ?, ?, ?) \
@@ -285,8 +304,23 @@ impl CatalogWriter for SqliteStore {
             .execute(&mut *conn)
             .await?;
             written += done.rows_affected();
+            if done.rows_affected() > 0 {
+                changed_variants.push(level.variant_id);
+            }
         }
+        let products: Vec<i64> = sqlx::query_scalar(
+            "select distinct product_id from variant where variant_id in (select value from json_each(?))",
+        )
+        .bind(serde_json::to_string(&changed_variants).expect("ids serialise"))
+        .fetch_all(&mut *conn)
+        .await?;
+        let change = CatalogChange {
+            upserted: products.into_iter().collect(),
+            ..CatalogChange::default()
+        };
+        let queued = queue_site_change(conn, &self.site, change).await?;
         tx.commit().await?;
+        self.site.rung(queued);
         Ok(written)
     }
 
