@@ -154,8 +154,8 @@ pub struct SiteWebhookWorker {
     settings: SiteWebhookSettings,
     key: Vec<u8>,
     client: reqwest::Client,
-    /// The soonest retry this worker scheduled, to wake for it before the next poll.
-    soonest_retry: Mutex<Option<DateTime<Utc>>>,
+    /// The retries this worker scheduled, to wake for each before the next poll.
+    retries: Mutex<Vec<DateTime<Utc>>>,
 }
 
 impl SiteWebhookWorker {
@@ -165,7 +165,7 @@ impl SiteWebhookWorker {
             store,
             settings,
             client: client(),
-            soonest_retry: Mutex::new(None),
+            retries: Mutex::default(),
         }
     }
 
@@ -204,10 +204,7 @@ impl SiteWebhookWorker {
                 let next_at = Utc::now() + delay;
                 tracing::info!(event = %delivery.event_id, url = %delivery.url, attempts, %error, %next_at,
                     "site webhook not accepted; will retry");
-                {
-                    let mut soonest = self.soonest_retry.lock().expect("never poisoned");
-                    *soonest = Some(soonest.map_or(next_at, |s| s.min(next_at)));
-                }
+                self.retries.lock().expect("never poisoned").push(next_at);
                 self.store
                     .site_retry_later(delivery.id, next_at, status, &error)
                     .await
@@ -233,14 +230,16 @@ impl SiteWebhookWorker {
             }
             let now = Utc::now();
             let wait = {
-                let mut soonest = self.soonest_retry.lock().expect("never poisoned");
-                match *soonest {
-                    Some(at) if at <= now => {
-                        *soonest = None;
-                        Duration::ZERO
-                    }
-                    Some(at) => (at - now).to_std().unwrap_or_default().min(POLL),
-                    None => POLL,
+                let mut retries = self.retries.lock().expect("never poisoned");
+                let scheduled = retries.len();
+                retries.retain(|at| *at > now);
+                if retries.len() < scheduled {
+                    Duration::ZERO
+                } else {
+                    let soonest = retries.iter().min().map(|at| *at - now);
+                    soonest
+                        .and_then(|wait| wait.to_std().ok())
+                        .map_or(POLL, |wait| wait.min(POLL))
                 }
             };
             tokio::select! {

@@ -244,6 +244,20 @@ async fn settled_since(site: &Site, server_url: &str, seen: &mut usize) -> Vec<R
     panic!("site webhooks stayed pending");
 }
 
+/// The tags an event about product `id` carries: the product, its category, its website
+/// categories (as the catalog API shows them), and `products`.
+async fn expected_tags(server: &crate::helpers::TestServer, id: i64) -> BTreeSet<String> {
+    let product = server.json(&format!("/api/products/{id}")).await;
+    let mut tags = BTreeSet::from([format!("product:{id}"), "products".to_string()]);
+    if let Some(category) = product["category"]["id"].as_i64() {
+        tags.insert(format!("category:{category}"));
+    }
+    for public in product["publicCategoryIds"].as_array().unwrap() {
+        tags.insert(format!("public-category:{public}"));
+    }
+    tags
+}
+
 /// Every product of the catalog, archived ones included.
 async fn product_ids(app: &TestApp) -> Vec<i64> {
     app.export().await.into_keys().collect()
@@ -314,15 +328,7 @@ async fn every_kind_of_catalog_change_reaches_the_site_with_exactly_its_ids_and_
     .await;
     let events = settled_since(&site, &server.url, &mut seen).await;
     assert_eq!(named(&events), (BTreeSet::from([edited]), BTreeSet::new()));
-    let product = server.json(&path).await;
-    let category = product["category"]["id"].as_i64().unwrap();
-    let expected: BTreeSet<String> = [
-        format!("product:{edited}"),
-        format!("category:{category}"),
-        "products".to_string(),
-    ]
-    .into();
-    assert_eq!(tags(&events), expected);
+    assert_eq!(tags(&events), expected_tags(&server, edited).await);
     let feed = server.json("/api/changes").await;
     let last = events.last().unwrap().event();
     assert_eq!(
@@ -343,9 +349,11 @@ async fn every_kind_of_catalog_change_reaches_the_site_with_exactly_its_ids_and_
     app.cli_ok(&["sync", "--incremental"]).await;
     let events = settled_since(&site, &server.url, &mut seen).await;
     assert_eq!(named(&events), (BTreeSet::from([synced]), BTreeSet::new()));
+    assert_eq!(tags(&events), expected_tags(&server, synced).await);
 
     // A deletion in Odoo.
     let gone = all[7];
+    let gone_tags = expected_tags(&server, gone).await;
     odoo.unlink("product.template", &[gone], &plain)
         .await
         .unwrap();
@@ -358,7 +366,7 @@ async fn every_kind_of_catalog_change_reaches_the_site_with_exactly_its_ids_and_
     .await;
     let events = settled_since(&site, &server.url, &mut seen).await;
     assert_eq!(named(&events), (BTreeSet::new(), BTreeSet::from([gone])));
-    assert!(tags(&events).contains(&format!("product:{gone}")));
+    assert_eq!(tags(&events), gone_tags);
 
     // A repricing: a pricelist rule for one product moves no product in Odoo.
     let repriced = all[9];
@@ -379,6 +387,7 @@ async fn every_kind_of_catalog_change_reaches_the_site_with_exactly_its_ids_and_
         named(&events),
         (BTreeSet::from([repriced]), BTreeSet::new())
     );
+    assert_eq!(tags(&events), expected_tags(&server, repriced).await);
 
     let received = site.received();
     assert!(received
