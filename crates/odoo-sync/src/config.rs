@@ -51,7 +51,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("WEBHOOK_SECRET", "secret of POST /api/products/sync/webhook (?token= or X-Webhook-Token); unset disables it"),
     ("SYNC_SWEEP_INTERVAL", "seconds between the incremental sweeps that heal lost webhooks (and the stock sweep); default 300; 0 disables"),
     ("WEBHOOK_WORKERS", "webhook inbox workers in this process; default 1; 0 only receives (another instance processes)"),
-    ("WEBHOOK_RETENTION_DAYS", "days a handled webhook event stays in the inbox (failed ones stay until retried); default 7; 0 keeps them forever"),
+    ("WEBHOOK_RETENTION_DAYS", "days a handled webhook event (and a delivered site webhook) is kept (failed ones stay until retried); default 7; 0 keeps them forever"),
     ("WEBHOOK_COALESCE_MS", "a record's webhooks are handled once none came for this long (at most 1 s after the first), so a burst is one read; default 100"),
     ("SYNC_RECONCILE_INTERVAL", "seconds between deletion reconciles (ids only); default 3600; 0 disables"),
     ("SITE_WEBHOOK_URLS", "URLs told of every catalog change (signed catalog.changed POSTs), comma-separated; unset: none"),

@@ -204,7 +204,7 @@ async fn prune_once(service: &SyncService, retention: Option<Duration>) {
         Ok(0) => {}
         Ok(pruned) => tracing::info!(
             pruned,
-            "deleted handled webhook events past their retention"
+            "deleted handled webhook events and delivered site webhooks past their retention"
         ),
         Err(error) => tracing::warn!(%error, "webhook inbox pruning failed"),
     }

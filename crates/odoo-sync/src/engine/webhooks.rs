@@ -360,7 +360,12 @@ impl SyncEngine {
         };
         let mut pruned = 0;
         loop {
-            let deleted = self.store.prune_webhooks(before, PRUNE_CHUNK).await?;
+            // Handled inbox events and delivered site webhooks: both only history by then.
+            let deleted = self.store.prune_webhooks(before, PRUNE_CHUNK).await?
+                + self
+                    .store
+                    .prune_site_deliveries(before, PRUNE_CHUNK)
+                    .await?;
             pruned += deleted;
             if deleted < u64::from(PRUNE_CHUNK) {
                 return Ok(pruned);

@@ -154,6 +154,7 @@ outbox_contract!(
     every_catalog_write_queues_its_event_for_each_target_in_its_own_transaction,
     deliveries_are_leased_retried_failed_replayed_and_delivered,
     two_handles_claiming_at_once_never_take_the_same_delivery,
+    pruning_deletes_only_delivered_deliveries_older_than_asked,
 );
 
 /// The contract tests that edit the database by hand, one per store.
@@ -1725,6 +1726,53 @@ async fn deliveries_are_leased_retried_failed_replayed_and_delivered(test: &Test
         .unwrap()
         .is_empty());
     assert!(store.replay_site_delivery(id).await.unwrap().is_none());
+}
+
+async fn pruning_deletes_only_delivered_deliveries_older_than_asked(test: &TestStore) {
+    let store = test.with_site_targets(&["http://a.test/hook"]).await;
+    let store = store.as_ref();
+    for id in 1..=4 {
+        queue_one(store, id).await;
+    }
+    let claimed = store
+        .claim_site_deliveries(10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 4);
+    store.site_delivered(claimed[0].id, 200).await.unwrap();
+    store.site_delivered(claimed[1].id, 200).await.unwrap();
+    store
+        .site_failed(claimed[2].id, Some(500), "HTTP 500")
+        .await
+        .unwrap();
+    let before_deliveries = Utc::now() - chrono::Duration::hours(1);
+    assert_eq!(
+        store
+            .prune_site_deliveries(before_deliveries, 10)
+            .await
+            .unwrap(),
+        0,
+        "delivered after the cut"
+    );
+    let now = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(store.prune_site_deliveries(now, 1).await.unwrap(), 1);
+    assert_eq!(store.prune_site_deliveries(now, 10).await.unwrap(), 1);
+    assert_eq!(store.prune_site_deliveries(now, 10).await.unwrap(), 0);
+    let left: Vec<(i64, DeliveryStatus)> = store
+        .site_deliveries(None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| (d.id, d.status))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            (claimed[2].id, DeliveryStatus::Failed),
+            (claimed[3].id, DeliveryStatus::Pending)
+        ],
+        "failed and pending deliveries stay"
+    );
 }
 
 async fn two_handles_claiming_at_once_never_take_the_same_delivery(test: &TestStore) {

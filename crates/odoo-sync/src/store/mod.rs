@@ -429,6 +429,14 @@ pub trait SiteOutbox: Send + Sync + 'static {
     async fn replay_site_delivery(&self, id: i64) -> Result<Option<SiteDelivery>, StoreError>;
 
     async fn failed_site_deliveries(&self) -> Result<u64, StoreError>;
+
+    /// Deletes at most `limit` deliveries delivered before `before`; pending and failed ones
+    /// stay. Returns how many went.
+    async fn prune_site_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Everything the engine and http hold of the store, as one `Arc<dyn CatalogStore>`; each part

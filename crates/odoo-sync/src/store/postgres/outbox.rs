@@ -193,6 +193,22 @@ impl SiteOutbox for PgStore {
         rows.iter().map(delivery).collect()
     }
 
+    async fn prune_site_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let deleted = sqlx::query(
+            "delete from site_outbox where site_outbox_id in (select site_outbox_id \
+             from site_outbox where status = 'delivered' and delivered_at < $1 limit $2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?;
+        Ok(deleted.rows_affected())
+    }
+
     async fn replay_site_delivery(&self, id: i64) -> Result<Option<SiteDelivery>, StoreError> {
         let row = sqlx::query(
             "update site_outbox set status = 'pending', attempts = 0, next_at = $1, \

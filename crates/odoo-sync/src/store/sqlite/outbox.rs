@@ -196,6 +196,23 @@ impl SiteOutbox for SqliteStore {
         rows.iter().map(delivery).collect()
     }
 
+    async fn prune_site_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let _gate = self.gate().await;
+        let deleted = sqlx::query(
+            "delete from site_outbox where site_outbox_id in (select site_outbox_id \
+             from site_outbox where status = 'delivered' and delivered_at < ? limit ?)",
+        )
+        .bind(SqliteTime(before))
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?;
+        Ok(deleted.rows_affected())
+    }
+
     async fn replay_site_delivery(&self, id: i64) -> Result<Option<SiteDelivery>, StoreError> {
         let replayed = {
             let _gate = self.gate().await;
