@@ -59,6 +59,8 @@
       webhooksTitle: 'Webhooks en échec', colModel: 'Modèle', colRecord: 'Enregistrement',
       colAttempts: 'Tentatives', colLastError: 'Dernière erreur', colReceived: 'Reçu', colAction: 'Action',
       retry: 'Rejouer', noWebhooks: 'Aucun webhook en échec.', webhookRetried: 'Webhook n° {id} remis en file.',
+      siteWebhooksTitle: 'Notifications au site en échec', colUrl: 'Adresse', colCreated: 'Créée',
+      siteWebhookReplayed: 'Notification n° {id} renvoyée.',
       networkError: 'Serveur injoignable. Vérifiez votre connexion.',
       genericError: 'Erreur inattendue (HTTP {status}).',
     },
@@ -107,6 +109,8 @@
       webhooksTitle: 'Failed webhooks', colModel: 'Model', colRecord: 'Record',
       colAttempts: 'Attempts', colLastError: 'Last error', colReceived: 'Received', colAction: 'Action',
       retry: 'Retry', noWebhooks: 'No failed webhooks.', webhookRetried: 'Webhook #{id} queued again.',
+      siteWebhooksTitle: 'Failed site notifications', colUrl: 'URL', colCreated: 'Created',
+      siteWebhookReplayed: 'Notification #{id} sent again.',
       networkError: 'Cannot reach the server. Check your connection.',
       genericError: 'Unexpected error (HTTP {status}).',
     },
@@ -120,6 +124,7 @@
     live: null,            // RunView shown in the progress panel (current run, else last run)
     runs: null,            // history rows
     webhooks: null,        // failed webhook events; null = not loaded, false = endpoint absent (404)
+    siteWebhooks: null,    // failed deliveries to the site; null = not loaded, false = endpoint absent (404)
     tracking: false,       // following a running run
     trackRunId: null,
     trackSince: 0,
@@ -298,6 +303,7 @@
       applyStatus(status);
       loadHistory();
       loadWebhooks();
+      loadSiteWebhooks();
     } catch (err) {
       safeStorage(() => sessionStorage.removeItem(TOKEN_KEY));
       // 401: wrong token. 503 sync_api_disabled: ADMIN_TOKEN unset on the server; its message says so.
@@ -312,7 +318,7 @@
     stopTracking();
     clearInterval(state.idleTimer);
     safeStorage(() => sessionStorage.removeItem(TOKEN_KEY));
-    Object.assign(state, { token: null, status: null, live: null, runs: null, webhooks: null, starting: false, loginError: error });
+    Object.assign(state, { token: null, status: null, live: null, runs: null, webhooks: null, siteWebhooks: null, starting: false, loginError: error });
     hideBanner();
     $('sync-notice').hidden = true;
     $('token-input').value = '';
@@ -463,6 +469,7 @@
     refreshStatus();   // cards: last success, catalog size, next schedule
     loadHistory();
     loadWebhooks();
+    loadSiteWebhooks();
   }
 
   /** Show the run right away (before any event arrives) and follow it. */
@@ -544,6 +551,32 @@
       else handleError(err);
     }
     renderWebhooks();
+  }
+
+  async function loadSiteWebhooks() {
+    if (!state.token || state.siteWebhooks === false) return;
+    try {
+      const data = await api('/api/site-webhooks?status=failed');
+      state.siteWebhooks = (data && data.deliveries) || [];
+    } catch (err) {
+      if (err.status === 404) state.siteWebhooks = false;   // older server: no outbox, hide the panel
+      else handleError(err);
+    }
+    renderSiteWebhooks();
+  }
+
+  async function replaySiteWebhook(id, button) {
+    setBusy(button, true);
+    try {
+      await api(`/api/site-webhooks/${encodeURIComponent(id)}/replay`, { method: 'POST' });
+      showNotice(t('siteWebhookReplayed', { id }));
+      if (Array.isArray(state.siteWebhooks)) state.siteWebhooks = state.siteWebhooks.filter((d) => d.id !== id);
+      renderSiteWebhooks();
+      loadSiteWebhooks();
+    } catch (err) {
+      setBusy(button, false);
+      handleError(err);
+    }
   }
 
   async function retryWebhook(id, button) {
@@ -739,6 +772,29 @@
     }));
   }
 
+  function renderSiteWebhooks() {
+    // A warning, not a log: shown only while some notification to the site has failed for good.
+    const panel = $('site-webhooks-panel');
+    const deliveries = Array.isArray(state.siteWebhooks) ? state.siteWebhooks : [];
+    panel.hidden = deliveries.length === 0;
+    if (panel.hidden) return;
+    const count = $('site-webhooks-count');
+    count.hidden = deliveries.length === 0;
+    count.textContent = fmtNum(deliveries.length);
+    const heads = columnLabels('site-webhooks-table');
+    $('site-webhooks-body').replaceChildren(...deliveries.map((d) => {
+      const button = el('button', { type: 'button', className: 'btn btn--secondary btn--sm', dataset: { testid: 'site-webhook-replay', id: d.id } }, t('retry'));
+      button.addEventListener('click', () => replaySiteWebhook(d.id, button));
+      return el('tr', { dataset: { siteWebhookId: d.id } },
+        cell(heads, 0, el('span', { className: 'mono' }, d.id)),
+        cell(heads, 1, el('span', { className: 'mono' }, d.url)),
+        cell(heads, 2, fmtNum(d.attempts)),
+        cell(heads, 3, el('span', { className: 'err__text' }, d.lastError || '—')),
+        cell(heads, 4, d.createdAt ? timeEl(d.createdAt, fmtRelative(d.createdAt)) : '—'),
+        cell(heads, 5, button));
+    }));
+  }
+
   // ---------------------------------------------------------------- wiring
   function init() {
     applyStaticI18n();
@@ -750,6 +806,7 @@
     $('full-sync-button').addEventListener('click', () => startSync(true));
     $('history-refresh').addEventListener('click', loadHistory);
     $('webhooks-refresh').addEventListener('click', loadWebhooks);
+    $('site-webhooks-refresh').addEventListener('click', loadSiteWebhooks);
     document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && !$('error-banner').hidden && !$('confirm-dialog').open) hideBanner(); });
 
     const saved = safeStorage(() => sessionStorage.getItem(TOKEN_KEY));

@@ -1,5 +1,6 @@
 //! The admin page in a real browser: headless Chromium logs in, clicks "Synchroniser" on a
-//! 20,000-product catalog, watches the progress bar move and the run end, and saves a screenshot.
+//! 20,000-product catalog, watches the progress bar move and the run end, and saves a screenshot;
+//! and it shows the site notifications that failed for good, each with a button to send it again.
 
 use std::process::Stdio;
 
@@ -152,5 +153,84 @@ async fn the_admin_logs_in_clicks_synchroniser_and_watches_the_whole_run_end() {
     let last = app.last_run().await;
     assert_eq!(last["counts"]["created"], 20_000, "{last}");
     assert_eq!(last["trigger"], "api");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_sees_failed_site_notifications_and_sends_one_again() {
+    let mut app = spawn_app(10).await;
+    // Nothing listens on the discard port: every delivery is refused, then failed for good.
+    for (key, value) in [
+        ("SITE_WEBHOOK_URLS", "http://127.0.0.1:9/api/revalidate"),
+        (
+            "SITE_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ),
+        ("SITE_WEBHOOK_RETRY_DELAYS", "10ms"),
+    ] {
+        app.env.insert(key.into(), value.into());
+    }
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app.serve(&[]).await;
+    let mut failed = Vec::new();
+    for _ in 0..300 {
+        let list: serde_json::Value = server
+            .admin_get("/api/site-webhooks?status=failed")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        failed = list["deliveries"].as_array().unwrap().clone();
+        if !failed.is_empty() {
+            break;
+        }
+        sleep_ms(100).await;
+    }
+    assert!(!failed.is_empty(), "the refused deliveries end failed");
+    let (_driver, port) = start_chromedriver().await;
+    let client = browser(port).await;
+    client.goto(&format!("{}/admin", server.url)).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("[data-testid='token-input']"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_TOKEN)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("[data-testid='login-button']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let replay = client
+        .wait()
+        .for_element(Locator::Css("[data-testid='site-webhook-replay']"))
+        .await
+        .unwrap();
+    let count = client
+        .find(Locator::Css("[data-testid='site-webhooks-count']"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count, failed.len().to_string());
+    let id = replay.attr("data-id").await.unwrap().unwrap();
+    replay.click().await.unwrap();
+    let notice = client
+        .wait()
+        .for_element(Locator::Css("[data-testid='sync-notice']:not([hidden])"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    client.close().await.unwrap();
+    assert_eq!(notice, format!("Notification n° {id} renvoyée."));
     server.stop().await;
 }
