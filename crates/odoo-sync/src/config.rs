@@ -53,6 +53,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("WEBHOOK_RETENTION_DAYS", "days a handled webhook event stays in the inbox (failed ones stay until retried); default 7; 0 keeps them forever"),
     ("WEBHOOK_COALESCE_MS", "a record's webhooks are handled once none came for this long (at most 1 s after the first), so a burst is one read; default 100"),
     ("SYNC_RECONCILE_INTERVAL", "seconds between deletion reconciles (ids only); default 3600; 0 disables"),
+    ("METRICS_TOKEN", "bearer token of GET /metrics; unset: /metrics is open"),
+    ("METRICS_TOKEN_PREVIOUS", "the metrics token being rotated out, accepted beside METRICS_TOKEN"),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -105,6 +107,8 @@ pub struct ServeSettings {
     pub timezone: chrono_tz::Tz,
     pub cursor_secret: Option<SecretString>,
     pub webhook_secret: Option<RotatingSecret>,
+    /// Bearer token of `GET /metrics`; `None` leaves it open.
+    pub metrics_token: Option<RotatingSecret>,
     pub sweep_interval: Option<Duration>,
     pub reconcile_interval: Option<Duration>,
     pub webhook_workers: usize,
@@ -295,6 +299,7 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
         timezone,
         cursor_secret: values.secret("CURSOR_SECRET"),
         webhook_secret: values.rotating_secret("WEBHOOK_SECRET")?,
+        metrics_token: values.rotating_secret("METRICS_TOKEN")?,
         sweep_interval: interval(values.number("SYNC_SWEEP_INTERVAL", 300u64, 0..=86_400)?),
         reconcile_interval: interval(values.number(
             "SYNC_RECONCILE_INTERVAL",

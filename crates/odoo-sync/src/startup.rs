@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, OdooSettings};
 use crate::engine::{SyncEngine, SyncService};
 use crate::http::{AppState, Application};
+use crate::meters::MeteredOdoo;
 use crate::store::{CatalogStore, OdooSession, PgStore, SqliteStore, StoreError, StoreKind};
 
 /// The store `DATABASE_URL` names: `sqlite://…` or `postgres://…` (`postgresql://…`).
@@ -109,10 +110,10 @@ pub async fn application(
     cancel: CancellationToken,
 ) -> anyhow::Result<Application> {
     let store = open_store(config).await?;
-    let odoo: Arc<dyn OdooApi> = Arc::new(LazyOdoo {
+    let odoo: Arc<dyn OdooApi> = Arc::new(MeteredOdoo::new(Arc::new(LazyOdoo {
         settings: config.odoo()?,
         client: OnceCell::new(),
-    });
+    })));
     let engine = SyncEngine::new(odoo.clone(), store, config.sync.clone());
     let service = SyncService::new(engine, cancel.clone());
     let state = AppState::new(service, odoo, config.serve.clone());

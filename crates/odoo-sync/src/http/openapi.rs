@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{catalog, sync, views, webhook};
+use super::{catalog, metrics, sync, views, webhook};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +13,7 @@ use super::{catalog, sync, views, webhook};
         catalog::list_products, catalog::product_by_id, catalog::product_by_sku, catalog::categories, catalog::changes,
         sync::start_sync, sync::status, sync::runs, sync::events, sync::stream_ticket, sync::cron,
         webhook::receive, webhook::list, webhook::retry,
+        metrics::scrape,
     ),
     components(schemas(
         views::ProductView, views::CategoryRef, views::VariantView, views::StockView, views::TranslationView, views::CategoryView,
@@ -21,7 +22,7 @@ use super::{catalog, sync, views, webhook};
         webhook::Accepted, webhook::EventView, webhook::EventList,
     )),
     modifiers(&BearerSchemes),
-    tags((name = "catalog", description = "What the website reads"), (name = "sync", description = "Starting and watching syncs"), (name = "webhooks", description = "Odoo automation rules in, the inbox out"))
+    tags((name = "catalog", description = "What the website reads"), (name = "sync", description = "Starting and watching syncs"), (name = "webhooks", description = "Odoo automation rules in, the inbox out"), (name = "operations", description = "Metrics for Prometheus"))
 )]
 pub struct ApiDoc;
 
@@ -30,7 +31,7 @@ struct BearerSchemes;
 impl Modify for BearerSchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for name in ["admin", "cron"] {
+        for name in ["admin", "cron", "metrics"] {
             let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
             components.add_security_scheme(name, SecurityScheme::Http(scheme));
         }

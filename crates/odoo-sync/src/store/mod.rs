@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
 use crate::domain::{
-    Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
-    Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
+    Category, InboxStats, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor,
+    SyncMode, SyncRun, Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
 // Re-exported while http/ and engine/fetch.rs still name them here.
@@ -310,6 +310,9 @@ pub trait WebhookInbox: Send + Sync + 'static {
     async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError>;
 
     async fn webhook_backlog(&self) -> Result<u64, StoreError>;
+
+    /// Pending and failed counts and the oldest pending event's arrival, in one read.
+    async fn webhook_inbox_stats(&self) -> Result<InboxStats, StoreError>;
 
     /// Deletes up to `limit` events handled (`done`) before `before`; returns how many. Pending
     /// and failed events stay whatever their age.
