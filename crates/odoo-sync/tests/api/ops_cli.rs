@@ -21,6 +21,23 @@ async fn the_openapi_command_prints_the_document_the_server_serves_without_any_c
     let printed: Value = serde_json::from_slice(&output.stdout).expect("the output is JSON");
     assert_eq!(printed, served);
     assert!(printed["paths"]["/metrics"]["get"].is_object());
+    // Query parameters are declared as such (typed clients build URLs from them).
+    let list = &printed["paths"]["/api/products"]["get"]["parameters"];
+    let limit = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit");
+    assert_eq!(limit.unwrap()["in"], "query", "{list}");
+    let by_id = &printed["paths"]["/api/products/{id}"]["get"]["parameters"];
+    for parameter in by_id.as_array().unwrap() {
+        let expected = if parameter["name"] == "id" {
+            "path"
+        } else {
+            "query"
+        };
+        assert_eq!(parameter["in"], expected, "{parameter}");
+    }
     server.stop().await;
 }
 
