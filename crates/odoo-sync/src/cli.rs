@@ -51,6 +51,14 @@ enum Command {
     /// Set Odoo up for odoo-sync (automation rules sending webhooks) and check it.
     #[command(subcommand)]
     Odoo(OdooCommand),
+    /// Print the OpenAPI document of the HTTP API (the one `GET /api/openapi.json` serves).
+    Openapi,
+    /// Exit 0 when the server at BIND answers GET /healthz (for container health checks).
+    Healthcheck {
+        /// The server's base URL; default: http:// and BIND (a wildcard BIND asks 127.0.0.1).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// The signed catalog.changed webhooks sent to SITE_WEBHOOK_URLS.
     #[command(subcommand)]
     SiteWebhooks(SiteWebhooksCommand),
@@ -130,6 +138,10 @@ pub fn is_closed_pipe(error: &anyhow::Error) -> bool {
 
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        // Needs no configuration: CI and scripts/generate-ts-client run it bare.
+        return print_openapi();
+    }
     telemetry::init("warn,odoo_sync=info,odoo_sim=warn");
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
@@ -143,7 +155,49 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Sim(args) => odoo_sim::run(args).await,
         Command::Odoo(command) => odoo(config, command).await,
         Command::SiteWebhooks(SiteWebhooksCommand::Test) => test_site_webhooks(config).await,
+        Command::Openapi => print_openapi(),
+        Command::Healthcheck { url } => healthcheck(&config, url).await,
     }
+}
+
+fn print_openapi() -> anyhow::Result<()> {
+    use utoipa::OpenApi as _;
+    let document = crate::http::ApiDoc::openapi()
+        .to_pretty_json()
+        .context("serialising the OpenAPI document")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{document}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `GET /healthz` of a running server, for images without curl: exit 0 on a 200 within 5 s.
+async fn healthcheck(config: &Config, url: Option<String>) -> anyhow::Result<()> {
+    let base = match url {
+        Some(url) => url,
+        None => {
+            let mut bind = config.serve.bind;
+            if bind.ip().is_unspecified() {
+                bind.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{bind}")
+        }
+    };
+    let url = format!("{}/healthz", base.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "GET {url} answered {}",
+        response.status()
+    );
+    Ok(())
 }
 
 async fn sync(mut config: Config, args: SyncArgs) -> anyhow::Result<()> {

@@ -57,6 +57,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("SITE_WEBHOOK_URLS", "URLs told of every catalog change (signed catalog.changed POSTs), comma-separated; unset: none"),
     ("SITE_WEBHOOK_SECRET", "signing secret of those POSTs: whsec_ + base64 key of 24 to 64 bytes (Standard Webhooks); needed with SITE_WEBHOOK_URLS"),
     ("SITE_WEBHOOK_RETRY_DELAYS", "waits after each failed delivery attempt (ms, s, m, h), jittered ±20%; default 5s,5m,30m,2h,5h,10h"),
+    ("METRICS_TOKEN", "bearer token of GET /metrics; unset: /metrics is open"),
+    ("METRICS_TOKEN_PREVIOUS", "the metrics token being rotated out, accepted beside METRICS_TOKEN"),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -109,6 +111,8 @@ pub struct ServeSettings {
     pub timezone: chrono_tz::Tz,
     pub cursor_secret: Option<SecretString>,
     pub webhook_secret: Option<RotatingSecret>,
+    /// Bearer token of `GET /metrics`; `None` leaves it open.
+    pub metrics_token: Option<RotatingSecret>,
     pub sweep_interval: Option<Duration>,
     pub reconcile_interval: Option<Duration>,
     pub webhook_workers: usize,
@@ -303,6 +307,7 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
         timezone,
         cursor_secret: values.secret("CURSOR_SECRET"),
         webhook_secret: values.rotating_secret("WEBHOOK_SECRET")?,
+        metrics_token: values.rotating_secret("METRICS_TOKEN")?,
         sweep_interval: interval(values.number("SYNC_SWEEP_INTERVAL", 300u64, 0..=86_400)?),
         reconcile_interval: interval(values.number(
             "SYNC_RECONCILE_INTERVAL",

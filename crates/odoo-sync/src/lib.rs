@@ -9,6 +9,7 @@ pub mod domain;
 pub mod engine;
 pub mod export;
 pub mod http;
+pub mod meters;
 pub mod odoo_admin;
 pub mod startup;
 pub mod store;

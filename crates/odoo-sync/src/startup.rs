@@ -15,6 +15,7 @@ use crate::config::{Config, OdooSettings};
 use crate::engine::site_webhooks::SiteWebhookWorker;
 use crate::engine::{SyncEngine, SyncService};
 use crate::http::{AppState, Application};
+use crate::meters::MeteredOdoo;
 use crate::store::{
     CatalogStore, OdooSession, PgStore, SiteTargets, SqliteStore, StoreError, StoreKind,
 };
@@ -119,10 +120,10 @@ pub async fn application(
     cancel: CancellationToken,
 ) -> anyhow::Result<Application> {
     let store = open_store(config).await?;
-    let odoo: Arc<dyn OdooApi> = Arc::new(LazyOdoo {
+    let odoo: Arc<dyn OdooApi> = Arc::new(MeteredOdoo::new(Arc::new(LazyOdoo {
         settings: config.odoo()?,
         client: OnceCell::new(),
-    });
+    })));
     if let Some(site) = &config.site_webhooks {
         let worker = SiteWebhookWorker::new(store.clone(), site.clone());
         tokio::spawn(worker.run(cancel.clone()));

@@ -16,5 +16,6 @@ pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
 pub use stock::StockLevel;
 pub use watermark::{Watermark, WatermarkKey};
 pub use webhook::{
-    parse_webhook, NewWebhookEvent, WebhookEvent, WebhookKind, WebhookState, WEBHOOK_MODELS,
+    parse_webhook, InboxStats, NewWebhookEvent, WebhookEvent, WebhookKind, WebhookState,
+    WEBHOOK_MODELS,
 };

@@ -117,6 +117,16 @@ pub struct WebhookEvent {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How full the inbox is, for the metrics: events waiting or given up on, and how long the
+/// oldest waiting one has been there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InboxStats {
+    pub pending: u64,
+    pub failed: u64,
+    /// When the oldest pending event was received; `None` when none is pending.
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+}
+
 impl WebhookEvent {
     pub fn product_id(&self) -> Option<i64> {
         let payload: Value = serde_json::from_str(&self.payload).ok()?;

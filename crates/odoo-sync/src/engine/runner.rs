@@ -18,9 +18,10 @@ use super::fetch::{self, FieldPlan};
 use super::lease::is_dead_local_owner;
 use super::{Progress, ProgressObserver, SyncEngine, SyncError};
 use crate::domain::{
-    Category, Phase, Position, Product, RunStatus, SyncCursor, SyncMode, SyncRun, Trigger,
-    Watermark, WatermarkKey,
+    Category, Phase, Position, Product, RunCounts, RunStatus, SyncCursor, SyncMode, SyncRun,
+    Trigger, Watermark, WatermarkKey,
 };
+use crate::meters;
 use crate::store::{CatalogBatch, Checkpoint, NewRun, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +100,7 @@ impl SyncEngine {
                     &BTreeMap::new(),
                 )
                 .await?;
+            meters::run_ended(running.mode, RunStatus::Failed);
         }
         self.create(request).await
     }
@@ -185,6 +187,7 @@ impl SyncEngine {
         cancel: &CancellationToken,
     ) -> Result<SyncRun, SyncError> {
         let id = run.id;
+        let mode = run.mode;
         let mut driver = Driver {
             engine: self,
             run,
@@ -212,6 +215,7 @@ impl SyncEngine {
                 self.store
                     .finish_run(id, RunStatus::Failed, Some(&message), &BTreeMap::new())
                     .await?;
+                meters::run_ended(mode, RunStatus::Failed);
                 Err(error)
             }
         }
@@ -516,6 +520,11 @@ impl Driver<'_> {
             .mark_deleted(&gone, Some(checkpoint))
             .await?;
         self.run.counts.deleted += deleted;
+        let deletions = RunCounts {
+            deleted,
+            ..RunCounts::default()
+        };
+        meters::products_synced(meters::Source::Run, &deletions);
         if deleted > 0 {
             tracing::info!(run = %self.run.id, deleted, "products deleted in Odoo marked deleted");
         }
@@ -557,6 +566,7 @@ impl Driver<'_> {
             })
             .await?;
         self.run.counts.add(counts);
+        meters::products_synced(meters::Source::Run, &counts);
         self.run.processed += counts.processed();
         self.report();
         self.keep_lease().await
@@ -603,6 +613,7 @@ impl Driver<'_> {
         let run = store
             .finish_run(self.run.id, RunStatus::Succeeded, None, &watermarks)
             .await?;
+        meters::run_ended(run.mode, RunStatus::Succeeded);
         tracing::info!(run = %run.id, counts = ?run.counts, "sync run succeeded");
         Ok(run)
     }

@@ -82,6 +82,7 @@ async fn fire(service: &SyncService, mode: SyncMode) {
             {
                 tracing::error!(%error, "could not record the skipped run");
             }
+            crate::meters::run_ended(mode, crate::domain::RunStatus::Skipped);
         }
         Err(error) => tracing::error!(%error, %mode, "scheduled sync could not start"),
     }

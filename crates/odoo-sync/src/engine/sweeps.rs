@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::fetch;
 use super::{SyncEngine, SyncError, SyncRequest, SyncService};
-use crate::domain::{SyncMode, Trigger, Watermark, WatermarkKey};
+use crate::domain::{RunCounts, SyncMode, Trigger, Watermark, WatermarkKey};
+use crate::meters;
 use crate::store::CatalogBatch;
 
 const PAGE: u32 = 500;
@@ -30,6 +31,11 @@ impl SyncEngine {
             .filter(|id| !in_odoo.contains(id))
             .collect();
         let deleted = self.store.mark_deleted(&gone, None).await?;
+        let counts = RunCounts {
+            deleted,
+            ..RunCounts::default()
+        };
+        meters::products_synced(meters::Source::Sweep, &counts);
         if deleted > 0 {
             tracing::info!(deleted, "reconcile marked products deleted in Odoo");
         }
@@ -69,6 +75,7 @@ impl SyncEngine {
                     checkpoint: None,
                 })
                 .await?;
+            meters::products_synced(meters::Source::Sweep, &counts);
             updated += counts.updated;
         }
         self.advance(WatermarkKey::AttributeValue, changed.newest)

@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 use super::fetch::{self, FieldPlan};
 use super::pricing;
 use super::{SyncEngine, SyncError};
-use crate::domain::{watermark::truncate_to_second, WebhookEvent, WebhookKind};
+use crate::domain::{watermark::truncate_to_second, RunCounts, WebhookEvent, WebhookKind};
+use crate::meters;
 use crate::store::{CatalogBatch, Coalesce};
 
 /// The first Odoo series that sends webhooks after its commit.
@@ -309,17 +310,24 @@ impl SyncEngine {
         match products.first() {
             Some(product) => {
                 self.record_stock(&products).await?;
-                self.store
+                let counts = self
+                    .store
                     .apply_batch(CatalogBatch {
                         products: &products,
                         categories: &[],
                         checkpoint: None,
                     })
                     .await?;
+                meters::products_synced(meters::Source::Webhook, &counts);
                 Ok(Some(product.write_date))
             }
             None => {
-                self.store.mark_deleted(&[id], None).await?;
+                let deleted = self.store.mark_deleted(&[id], None).await?;
+                let counts = RunCounts {
+                    deleted,
+                    ..RunCounts::default()
+                };
+                meters::products_synced(meters::Source::Webhook, &counts);
                 Ok(None)
             }
         }

@@ -17,6 +17,7 @@ use crate::store::{ProductQuery, ProductSort};
 const MAX_PAGE: u32 = 100;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct ListParams {
     /// Products per page, 1 to 100 (default 24).
@@ -103,6 +104,7 @@ pub async fn list_products(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LangParam {
     /// Language of names and descriptions, e.g. `fr_FR`.
@@ -157,6 +159,7 @@ pub async fn categories(State(state): State<AppState>) -> Result<Json<CategoryLi
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesParams {
     /// `nextToken` of the previous answer; absent: from the beginning.

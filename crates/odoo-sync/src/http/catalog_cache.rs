@@ -133,6 +133,7 @@ pub async fn versioned(State(state): State<AppState>, request: Request, next: Ne
         .get(header::IF_NONE_MATCH)
         .is_some_and(|given| etag.to_str().is_ok_and(|tag| matches_tag(given, tag)));
     if revalidated {
+        cache_result("not_modified");
         return with_validators(
             StatusCode::NOT_MODIFIED.into_response(),
             etag,
@@ -143,6 +144,7 @@ pub async fn versioned(State(state): State<AppState>, request: Request, next: Ne
         .then(|| cache.get(&key, version))
         .flatten();
     if let Some(cached) = cached {
+        cache_result("hit");
         let mut response = Response::new(Body::from(cached.body));
         if let Some(content_type) = cached.content_type {
             response
@@ -151,6 +153,7 @@ pub async fn versioned(State(state): State<AppState>, request: Request, next: Ne
         }
         return with_validators(response, etag, cache_control);
     }
+    cache_result("miss");
     let response = next.run(request).await;
     if response.status() != StatusCode::OK {
         return response;
@@ -170,6 +173,10 @@ pub async fn versioned(State(state): State<AppState>, request: Request, next: Ne
         etag,
         cache_control,
     )
+}
+
+fn cache_result(result: &'static str) {
+    metrics::counter!(crate::meters::CATALOG_CACHE, "result" => result).increment(1);
 }
 
 /// `Cache-Control: no-cache` (a browser's hard reload, a load test of the queries): the body is

@@ -12,6 +12,7 @@ mod error;
 mod etag;
 mod extract;
 mod health;
+mod metrics;
 mod openapi;
 mod page_cursor;
 mod request_id;
@@ -59,6 +60,8 @@ pub struct AppState {
     catalog_cache: Arc<catalog_cache::CatalogCache>,
     version_reads: Arc<catalog_version::VersionReads>,
     readiness: Arc<health::ReadinessCache>,
+    /// Renders `GET /metrics`.
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Fires when the server stops: long-lived answers (SSE) end so shutdown does not wait on them.
     shutdown: CancellationToken,
 }
@@ -78,6 +81,7 @@ impl AppState {
             catalog_cache: Arc::new(catalog_cache::CatalogCache::new(&key)),
             version_reads: Arc::default(),
             readiness: Arc::default(),
+            metrics: crate::meters::install(),
             shutdown: CancellationToken::new(),
             sync,
             odoo,
@@ -128,7 +132,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             catalog_cache::versioned,
-        ));
+        ))
+        .route_layer(middleware::from_fn(metrics::count_catalog_requests));
     let documents = Router::new()
         .route("/api/openapi.json", get(openapi::document))
         .layer(middleware::from_fn_with_state(
@@ -168,7 +173,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::webhook_only,
-        ));
+        ))
+        .route_layer(middleware::from_fn(metrics::time_webhook_ack));
     // The progress stream checks its own credential: the admin token or a stream ticket.
     let sync = Router::new()
         .route("/api/products/sync/events", get(sync::events))
@@ -183,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::scrape))
         .fallback(|| async { ApiError::NotFound("no such route".to_string()) })
         .layer(middleware::from_fn(no_sniffing))
         .layer(middleware::from_fn(request_id::assign))

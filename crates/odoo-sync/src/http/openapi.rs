@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{catalog, site_webhooks, sync, views, webhook};
+use super::{catalog, metrics, site_webhooks, sync, views, webhook};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,7 @@ use super::{catalog, site_webhooks, sync, views, webhook};
         sync::start_sync, sync::status, sync::runs, sync::events, sync::stream_ticket, sync::cron,
         webhook::receive, webhook::list, webhook::retry,
         site_webhooks::list, site_webhooks::replay,
+        metrics::scrape,
     ),
     components(schemas(
         views::ProductView, views::CategoryRef, views::VariantView, views::StockView, views::TranslationView, views::CategoryView,
@@ -23,7 +24,7 @@ use super::{catalog, site_webhooks, sync, views, webhook};
         site_webhooks::DeliveryView, site_webhooks::DeliveryList,
     )),
     modifiers(&BearerSchemes),
-    tags((name = "catalog", description = "What the website reads"), (name = "sync", description = "Starting and watching syncs"), (name = "webhooks", description = "Odoo automation rules in, the inbox out"), (name = "site webhooks", description = "Signed catalog.changed events out to websites (SITE_WEBHOOK_URLS)"))
+    tags((name = "catalog", description = "What the website reads"), (name = "sync", description = "Starting and watching syncs"), (name = "webhooks", description = "Odoo automation rules in, the inbox out"), (name = "site webhooks", description = "Signed catalog.changed events out to websites (SITE_WEBHOOK_URLS)"), (name = "operations", description = "Metrics for Prometheus"))
 )]
 pub struct ApiDoc;
 
@@ -32,7 +33,7 @@ struct BearerSchemes;
 impl Modify for BearerSchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for name in ["admin", "cron"] {
+        for name in ["admin", "cron", "metrics"] {
             let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
             components.add_security_scheme(name, SecurityScheme::Http(scheme));
         }

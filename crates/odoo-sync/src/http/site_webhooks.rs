@@ -14,6 +14,7 @@ use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryParams {
     /// `pending`, `failed` or `delivered`; all when absent.
     status: Option<String>,

@@ -134,6 +134,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<StatusView>, A
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunsParams {
     /// How many runs, newest first, 1 to 200 (default 20).
@@ -165,6 +166,7 @@ pub async fn runs(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsParams {
     /// A stream ticket from `POST /api/products/sync/events/ticket`, for clients that cannot send
@@ -253,6 +255,7 @@ fn sse_event(name: &str, view: &RunView) -> Event {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CronParams {
     /// `true` for a full sync with deletions.

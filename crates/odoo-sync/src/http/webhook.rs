@@ -14,6 +14,7 @@ use super::AppState;
 use crate::domain::{parse_webhook, WebhookEvent, WebhookKind, WebhookState};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WebhookParams {
     /// The webhook secret, for senders that cannot add headers (Odoo).
     // Checked by `auth::webhook_only` before the handler; declared for the OpenAPI document.
@@ -57,6 +58,7 @@ pub async fn receive(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InboxParams {
     /// `pending`, `done` or `failed`; all when absent.

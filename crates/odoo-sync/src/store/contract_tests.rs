@@ -123,6 +123,7 @@ contract!(
     watermarks_are_stored_one_by_one_and_overwritten,
     the_kept_odoo_session_is_replaced_and_is_no_watermark,
     the_inbox_leases_reschedules_completes_fails_and_retries_events,
+    inbox_stats_count_pending_and_failed_events_and_date_the_oldest_pending_one,
     a_burst_for_one_record_waits_until_it_is_quiet_then_is_claimed_whole,
     a_record_that_never_goes_quiet_is_claimed_after_the_longest_wait,
     a_claim_takes_whole_bursts_within_its_event_budget,
@@ -987,6 +988,30 @@ async fn the_inbox_leases_reschedules_completes_fails_and_retries_events(store: 
         store.claim_webhooks(10, LEASE, QUIET).await.unwrap().len(),
         1
     );
+}
+
+async fn inbox_stats_count_pending_and_failed_events_and_date_the_oldest_pending_one(
+    store: &dyn CatalogStore,
+) {
+    assert_eq!(
+        store.webhook_inbox_stats().await.unwrap(),
+        InboxStats::default()
+    );
+    let first = store.enqueue_webhook(&save_of(1)).await.unwrap();
+    let second = store.enqueue_webhook(&save_of(2)).await.unwrap();
+    let third = store.enqueue_webhook(&save_of(3)).await.unwrap();
+    store.fail_webhooks(&[third], "gave up").await.unwrap();
+    let received =
+        |id: i64, events: &[WebhookEvent]| events.iter().find(|e| e.id == id).unwrap().received_at;
+    let events = store.webhooks(None, 10).await.unwrap();
+    let stats = store.webhook_inbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.failed), (2, 1));
+    assert_eq!(stats.oldest_pending_at, Some(received(first, &events)));
+    // The first one done: the oldest pending one is now the second.
+    store.complete_webhooks(&[first], "applied").await.unwrap();
+    let stats = store.webhook_inbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.failed), (1, 1));
+    assert_eq!(stats.oldest_pending_at, Some(received(second, &events)));
 }
 
 async fn a_burst_for_one_record_waits_until_it_is_quiet_then_is_claimed_whole(

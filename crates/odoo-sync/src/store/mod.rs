@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
 use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
 use crate::domain::{
-    Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
-    Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
+    Category, InboxStats, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor,
+    SyncMode, SyncRun, Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
 // Re-exported while http/ and engine/fetch.rs still name them here.
@@ -312,6 +312,9 @@ pub trait WebhookInbox: Send + Sync + 'static {
     async fn retry_webhook(&self, id: i64) -> Result<Option<WebhookEvent>, StoreError>;
 
     async fn webhook_backlog(&self) -> Result<u64, StoreError>;
+
+    /// Pending and failed counts and the oldest pending event's arrival, in one read.
+    async fn webhook_inbox_stats(&self) -> Result<InboxStats, StoreError>;
 
     /// Deletes up to `limit` events handled (`done`) before `before`; returns how many. Pending
     /// and failed events stay whatever their age.

@@ -9,6 +9,7 @@ use crate::helpers::{spawn_app, ADMIN_TOKEN, CRON_SECRET};
 use crate::webhooks::WEBHOOK_SECRET;
 
 const CATALOG_TOKEN: &str = "door-site-token";
+const METRICS_TOKEN: &str = "door-metrics-token";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Role {
@@ -16,6 +17,7 @@ enum Role {
     Cron,
     Webhook,
     Catalog,
+    Metrics,
 }
 
 fn secret(role: Role) -> &'static str {
@@ -24,6 +26,7 @@ fn secret(role: Role) -> &'static str {
         Role::Cron => CRON_SECRET,
         Role::Webhook => WEBHOOK_SECRET,
         Role::Catalog => CATALOG_TOKEN,
+        Role::Metrics => METRICS_TOKEN,
     }
 }
 
@@ -82,6 +85,7 @@ fn doors() -> Vec<Door> {
             &[Webhook],
             Some("token"),
         ),
+        door(Method::GET, "/metrics", &[Metrics], None),
     ]
 }
 
@@ -95,9 +99,16 @@ async fn only_the_right_credential_opens_each_door_in_the_header_or_where_allowe
         .serve(&[
             ("CATALOG_PUBLIC", "false"),
             ("CATALOG_TOKEN", CATALOG_TOKEN),
+            ("METRICS_TOKEN", METRICS_TOKEN),
         ])
         .await;
-    let all = [Role::Admin, Role::Cron, Role::Webhook, Role::Catalog];
+    let all = [
+        Role::Admin,
+        Role::Cron,
+        Role::Webhook,
+        Role::Catalog,
+        Role::Metrics,
+    ];
     let mut failures = Vec::new();
     for door in doors() {
         let mut attempts: Vec<(String, Option<&str>, Option<&str>, bool)> = vec![

@@ -69,6 +69,7 @@ async fn every_catalog_route_answers_from_the_synced_store() {
         "/api/products/sync/runs",
         "/api/products/sync/events",
         "/api/cron/sync",
+        "/metrics",
     ] {
         assert!(openapi["paths"][path].is_object(), "openapi lacks {path}");
     }
