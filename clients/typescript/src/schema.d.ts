@@ -228,6 +228,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/site-webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_site_webhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/site-webhooks/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["replay_site_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -301,6 +333,73 @@ export interface components {
             changedAt: string;
             /** Format: int64 */
             id: number;
+        };
+        DeliveryList: {
+            deliveries: components["schemas"]["DeliveryView"][];
+            /**
+             * Format: int64
+             * @description Failed deliveries in all, whatever the filter (for a dashboard's warning).
+             */
+            failed: number;
+        };
+        /**
+         * @example {
+         *       "id": 12,
+         *       "eventId": "msg_3f0c9a4e1b2d4c5e8f7a6b5c4d3e2f1a",
+         *       "url": "https://shop.example/api/revalidate",
+         *       "status": "failed",
+         *       "attempts": 7,
+         *       "lastStatus": 500,
+         *       "lastError": "HTTP 500: upstream down",
+         *       "nextAttemptAt": null,
+         *       "createdAt": "2026-12-06T10:00:00Z",
+         *       "deliveredAt": null,
+         *       "event": {
+         *         "type": "catalog.changed",
+         *         "changes": {
+         *           "upserted": [
+         *             42
+         *           ],
+         *           "deleted": []
+         *         },
+         *         "tags": [
+         *           "category:5",
+         *           "product:42",
+         *           "products"
+         *         ],
+         *         "changeToken": "Y2hhbmdlczoxMDI"
+         *       }
+         *     }
+         */
+        DeliveryView: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            deliveredAt?: string | null;
+            /** @description The body POSTed. */
+            event: Record<string, never>;
+            /** @description The `webhook-id` header of every attempt. */
+            eventId: string;
+            /**
+             * Format: int64
+             * @description The delivery id (one per event and target URL), for the replay route.
+             */
+            id: number;
+            lastError?: string | null;
+            /**
+             * Format: int32
+             * @description The HTTP status of the last answer, if one came.
+             */
+            lastStatus?: number | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending deliveries only).
+             */
+            nextAttemptAt?: string | null;
+            status: string;
+            url: string;
         };
         EventList: {
             events: components["schemas"]["EventView"][];
@@ -919,6 +1018,68 @@ export interface operations {
                 };
             };
             /** @description unknown or deleted */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_site_webhooks: {
+        parameters: {
+            query?: {
+                /** @description `pending`, `failed` or `delivered`; all when absent. */
+                status?: string;
+                /** @description 1 to 500, default 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deliveries, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            /** @description unknown status or limit out of range */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    replay_site_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description delivery id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description pending again, due now, attempts reset */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryView"];
+                };
+            };
+            /** @description no failed delivery with this id */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -43,3 +43,27 @@ impl Modify for BearerSchemes {
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Generated clients name their functions and types after operation ids: two routes with
+    /// the same one make a client that does not compile.
+    #[test]
+    fn every_operation_id_is_unique() {
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let Some(id) = operation["operationId"].as_str() else {
+                    continue;
+                };
+                if let Some(first) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                    panic!("operationId {id} of {method} {path} is also that of {first}");
+                }
+            }
+        }
+        assert!(seen.len() > 10, "{seen:?}");
+    }
+}

@@ -77,7 +77,7 @@ pub struct DeliveryList {
     pub failed: u64,
 }
 
-#[utoipa::path(get, path = "/api/site-webhooks", params(DeliveryParams), tag = "site webhooks", security(("admin" = [])),
+#[utoipa::path(get, path = "/api/site-webhooks", operation_id = "list_site_webhooks", params(DeliveryParams), tag = "site webhooks", security(("admin" = [])),
     responses((status = 200, body = DeliveryList, description = "deliveries, oldest first"),
         (status = 400, description = "unknown status or limit out of range")))]
 pub async fn list(
@@ -105,7 +105,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(post, path = "/api/site-webhooks/{id}/replay", params(("id" = i64, Path, description = "delivery id")),
+#[utoipa::path(post, path = "/api/site-webhooks/{id}/replay", operation_id = "replay_site_webhook", params(("id" = i64, Path, description = "delivery id")),
     tag = "site webhooks", security(("admin" = [])),
     responses((status = 200, body = DeliveryView, description = "pending again, due now, attempts reset"),
         (status = 404, description = "no failed delivery with this id")))]
