@@ -16,6 +16,6 @@ pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
 pub use stock::StockLevel;
 pub use watermark::{Watermark, WatermarkKey};
 pub use webhook::{
-    parse_webhook, InboxStats, NewWebhookEvent, WebhookEvent, WebhookKind, WebhookState,
+    parse_webhook, NewWebhookEvent, QueueStats, WebhookEvent, WebhookKind, WebhookState,
     WEBHOOK_MODELS,
 };

@@ -117,13 +117,13 @@ pub struct WebhookEvent {
     pub updated_at: DateTime<Utc>,
 }
 
-/// How full the inbox is, for the metrics: events waiting or given up on, and how long the
-/// oldest waiting one has been there.
+/// How full a queue is (the webhook inbox, the site outbox), for the metrics: items waiting or
+/// given up on, and how long the oldest waiting one has been there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct InboxStats {
+pub struct QueueStats {
     pub pending: u64,
     pub failed: u64,
-    /// When the oldest pending event was received; `None` when none is pending.
+    /// When the oldest pending item was queued; `None` when none is pending.
     pub oldest_pending_at: Option<DateTime<Utc>>,
 }
 

@@ -42,6 +42,10 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
         Ok(stats) => meters::inbox_sampled(&stats, chrono::Utc::now()),
         Err(error) => tracing::warn!(%error, "metrics: could not read the webhook inbox"),
     }
+    match state.store.site_outbox_stats().await {
+        Ok(stats) => meters::outbox_sampled(&stats, chrono::Utc::now()),
+        Err(error) => tracing::warn!(%error, "metrics: could not read the site outbox"),
+    }
     state.metrics.run_upkeep();
     let mut response = state.metrics.render().into_response();
     response

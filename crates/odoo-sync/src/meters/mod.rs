@@ -14,7 +14,7 @@ use std::time::Duration;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::domain::{InboxStats, RunCounts, RunStatus, SyncMode};
+use crate::domain::{QueueStats, RunCounts, RunStatus, SyncMode};
 
 pub use odoo::{error_kind, MeteredOdoo};
 
@@ -25,6 +25,8 @@ pub const ODOO_ERRORS: &str = "odoo_sync_odoo_errors_total";
 pub const ODOO_CALL_SECONDS: &str = "odoo_sync_odoo_call_duration_seconds";
 pub const INBOX_EVENTS: &str = "odoo_sync_webhook_inbox_events";
 pub const INBOX_OLDEST_AGE: &str = "odoo_sync_webhook_inbox_oldest_pending_age_seconds";
+pub const OUTBOX_DELIVERIES: &str = "odoo_sync_site_outbox_deliveries";
+pub const OUTBOX_OLDEST_AGE: &str = "odoo_sync_site_outbox_oldest_pending_age_seconds";
 pub const WEBHOOK_ACK_SECONDS: &str = "odoo_sync_webhook_ack_duration_seconds";
 pub const CATALOG_REQUESTS: &str = "odoo_sync_catalog_requests_total";
 pub const CATALOG_CACHE: &str = "odoo_sync_catalog_cache_total";
@@ -85,6 +87,15 @@ fn describe() {
         Unit::Seconds,
         "Age of the oldest pending webhook event (0 when none), read at scrape time"
     );
+    describe_gauge!(
+        OUTBOX_DELIVERIES,
+        "Site webhook deliveries in the outbox, by status (pending, failed), read at scrape time"
+    );
+    describe_gauge!(
+        OUTBOX_OLDEST_AGE,
+        Unit::Seconds,
+        "Age of the oldest pending site webhook delivery (0 when none), read at scrape time"
+    );
     describe_histogram!(
         WEBHOOK_ACK_SECONDS,
         Unit::Seconds,
@@ -142,14 +153,25 @@ pub fn products_synced(source: Source, counts: &RunCounts) {
 }
 
 /// The inbox as the store reported it, at `now`.
-pub fn inbox_sampled(stats: &InboxStats, now: chrono::DateTime<chrono::Utc>) {
+pub fn inbox_sampled(stats: &QueueStats, now: chrono::DateTime<chrono::Utc>) {
     gauge!(INBOX_EVENTS, "state" => "pending").set(stats.pending as f64);
     gauge!(INBOX_EVENTS, "state" => "failed").set(stats.failed as f64);
-    let age = stats
+    gauge!(INBOX_OLDEST_AGE).set(oldest_age(stats, now));
+}
+
+/// The site outbox as the store reported it, at `now`.
+pub fn outbox_sampled(stats: &QueueStats, now: chrono::DateTime<chrono::Utc>) {
+    gauge!(OUTBOX_DELIVERIES, "status" => "pending").set(stats.pending as f64);
+    gauge!(OUTBOX_DELIVERIES, "status" => "failed").set(stats.failed as f64);
+    gauge!(OUTBOX_OLDEST_AGE).set(oldest_age(stats, now));
+}
+
+fn oldest_age(stats: &QueueStats, now: chrono::DateTime<chrono::Utc>) -> f64 {
+    stats
         .oldest_pending_at
         .map(|at| (now - at).to_std().unwrap_or(Duration::ZERO))
-        .unwrap_or(Duration::ZERO);
-    gauge!(INBOX_OLDEST_AGE).set(age.as_secs_f64());
+        .unwrap_or(Duration::ZERO)
+        .as_secs_f64()
 }
 
 #[cfg(test)]

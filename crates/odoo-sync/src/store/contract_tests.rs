@@ -995,7 +995,7 @@ async fn inbox_stats_count_pending_and_failed_events_and_date_the_oldest_pending
 ) {
     assert_eq!(
         store.webhook_inbox_stats().await.unwrap(),
-        InboxStats::default()
+        QueueStats::default()
     );
     let first = store.enqueue_webhook(&save_of(1)).await.unwrap();
     let second = store.enqueue_webhook(&save_of(2)).await.unwrap();
@@ -1649,7 +1649,13 @@ async fn queue_one(store: &dyn CatalogStore, id: i64) {
 async fn deliveries_are_leased_retried_failed_replayed_and_delivered(test: &TestStore) {
     let store = test.with_site_targets(&["http://a.test/hook"]).await;
     let store = store.as_ref();
+    let before = Utc::now() - chrono::Duration::seconds(1);
     queue_one(store, 1).await;
+    let stats = store.site_outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.failed), (1, 0));
+    assert!(stats
+        .oldest_pending_at
+        .is_some_and(|at| at > before && at <= Utc::now()));
     let lease = Duration::from_secs(60);
     let claimed = store.claim_site_deliveries(10, lease).await.unwrap();
     assert_eq!(claimed.len(), 1);
@@ -1710,6 +1716,11 @@ async fn deliveries_are_leased_retried_failed_replayed_and_delivered(test: &Test
     assert_eq!(failed.len(), 1);
     assert_eq!((failed[0].attempts, failed[0].last_status), (3, Some(502)));
     assert_eq!(store.failed_site_deliveries().await.unwrap(), 1);
+    let stats = store.site_outbox_stats().await.unwrap();
+    assert_eq!(
+        (stats.pending, stats.failed, stats.oldest_pending_at),
+        (0, 1, None)
+    );
     assert!(store
         .site_deliveries(Some(DeliveryStatus::Pending), 10)
         .await

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
 use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
 use crate::domain::{
-    Category, InboxStats, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor,
+    Category, NewWebhookEvent, Product, QueueStats, RunCounts, RunId, RunStatus, SyncCursor,
     SyncMode, SyncRun, Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
@@ -314,7 +314,7 @@ pub trait WebhookInbox: Send + Sync + 'static {
     async fn webhook_backlog(&self) -> Result<u64, StoreError>;
 
     /// Pending and failed counts and the oldest pending event's arrival, in one read.
-    async fn webhook_inbox_stats(&self) -> Result<InboxStats, StoreError>;
+    async fn webhook_inbox_stats(&self) -> Result<QueueStats, StoreError>;
 
     /// Deletes up to `limit` events handled (`done`) before `before`; returns how many. Pending
     /// and failed events stay whatever their age.
@@ -432,6 +432,9 @@ pub trait SiteOutbox: Send + Sync + 'static {
     async fn replay_site_delivery(&self, id: i64) -> Result<Option<SiteDelivery>, StoreError>;
 
     async fn failed_site_deliveries(&self) -> Result<u64, StoreError>;
+
+    /// Pending and failed deliveries, and when the oldest pending one was queued.
+    async fn site_outbox_stats(&self) -> Result<QueueStats, StoreError>;
 
     /// Deletes at most `limit` deliveries delivered before `before`; pending and failed ones
     /// stay. Returns how many went.

@@ -13,6 +13,7 @@ use super::{json_column, PgStore};
 use crate::domain::site_event::{
     change_token, new_event_id, CatalogChange, DeliveryStatus, SiteDelivery,
 };
+use crate::domain::QueueStats;
 use crate::store::stored::{corrupt, lease_end, Cells};
 use crate::store::{SiteOutbox, SiteTargets, StoreError};
 
@@ -191,6 +192,22 @@ impl SiteOutbox for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(delivery).collect()
+    }
+
+    async fn site_outbox_stats(&self) -> Result<QueueStats, StoreError> {
+        let (pending, failed, oldest): (i64, i64, Option<DateTime<Utc>>) = sqlx::query_as(
+            "select coalesce(sum(case when status = 'pending' then 1 else 0 end), 0), \
+             coalesce(sum(case when status = 'failed' then 1 else 0 end), 0), \
+             min(case when status = 'pending' then created_at end) \
+             from site_outbox where status in ('pending', 'failed')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(QueueStats {
+            pending: pending as u64,
+            failed: failed as u64,
+            oldest_pending_at: oldest,
+        })
     }
 
     async fn prune_site_deliveries(

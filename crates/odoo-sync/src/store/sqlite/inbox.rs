@@ -10,7 +10,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use super::SqliteStore;
 use super::SqliteTime;
-use crate::domain::{InboxStats, NewWebhookEvent, WebhookEvent, WebhookState};
+use crate::domain::{NewWebhookEvent, QueueStats, WebhookEvent, WebhookState};
 use crate::store::stored::{corrupt, lease_end, Cells};
 use crate::store::{
     Coalesce, StoreError, WebhookInbox, CANDIDATE_ROWS_PER_RECORD, CLAIM_EVENTS_PER_RECORD,
@@ -212,7 +212,7 @@ impl WebhookInbox for SqliteStore {
         Ok(count as u64)
     }
 
-    async fn webhook_inbox_stats(&self) -> Result<InboxStats, StoreError> {
+    async fn webhook_inbox_stats(&self) -> Result<QueueStats, StoreError> {
         let (pending, failed, oldest): (i64, i64, Option<SqliteTime>) = sqlx::query_as(
             "select coalesce(sum(case when state = 'pending' then 1 else 0 end), 0), \
              coalesce(sum(case when state = 'failed' then 1 else 0 end), 0), \
@@ -221,7 +221,7 @@ impl WebhookInbox for SqliteStore {
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok(InboxStats {
+        Ok(QueueStats {
             pending: pending as u64,
             failed: failed as u64,
             oldest_pending_at: oldest.map(|at| at.0),

@@ -12,6 +12,7 @@ use super::{json_column, SqliteStore, SqliteTime};
 use crate::domain::site_event::{
     change_token, new_event_id, CatalogChange, DeliveryStatus, SiteDelivery,
 };
+use crate::domain::QueueStats;
 use crate::store::stored::{corrupt, lease_end, Cells};
 use crate::store::{SiteOutbox, SiteTargets, StoreError};
 
@@ -194,6 +195,22 @@ impl SiteOutbox for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(delivery).collect()
+    }
+
+    async fn site_outbox_stats(&self) -> Result<QueueStats, StoreError> {
+        let (pending, failed, oldest): (i64, i64, Option<SqliteTime>) = sqlx::query_as(
+            "select coalesce(sum(case when status = 'pending' then 1 else 0 end), 0), \
+             coalesce(sum(case when status = 'failed' then 1 else 0 end), 0), \
+             min(case when status = 'pending' then created_at end) \
+             from site_outbox where status in ('pending', 'failed')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(QueueStats {
+            pending: pending as u64,
+            failed: failed as u64,
+            oldest_pending_at: oldest.map(|at| at.0),
+        })
     }
 
     async fn prune_site_deliveries(
