@@ -6,6 +6,7 @@ mod cursor;
 pub mod pricelist;
 mod run;
 mod stock;
+pub mod storefront;
 pub mod watermark;
 mod webhook;
 
@@ -13,6 +14,9 @@ pub use catalog::{Category, Product, StoredProduct, Translation, Variant};
 pub use cursor::{CursorError, Phase, Position, SyncCursor};
 pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
 pub use stock::StockLevel;
+pub use storefront::{
+    slug, AttributeValue, CatalogScope, ProductAttribute, PublicCategory, Storefront,
+};
 pub use watermark::{Watermark, WatermarkKey};
 pub use webhook::{
     parse_webhook, NewWebhookEvent, WebhookEvent, WebhookKind, WebhookState, WEBHOOK_MODELS,

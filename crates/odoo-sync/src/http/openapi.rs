@@ -10,12 +10,14 @@ use super::{catalog, sync, views, webhook};
 #[openapi(
     info(title = "odoo-sync", description = "Product catalog synced from Odoo, and the sync that keeps it fresh."),
     paths(
-        catalog::list_products, catalog::product_by_id, catalog::product_by_sku, catalog::categories, catalog::changes,
+        catalog::list_products, catalog::product_by_id, catalog::product_by_sku, catalog::categories, catalog::public_categories, catalog::changes,
         sync::start_sync, sync::status, sync::runs, sync::events, sync::stream_ticket, sync::cron,
         webhook::receive, webhook::list, webhook::retry,
     ),
     components(schemas(
         views::ProductView, views::CategoryRef, views::VariantView, views::StockView, views::TranslationView, views::CategoryView,
+        views::SeoView, views::AttributeView, views::AttributeValueView, views::VariantAttributeView,
+        views::PublicCategoryView, catalog::PublicCategoryList,
         views::RunView, catalog::ProductList, catalog::CategoryList, catalog::ChangeFeed, catalog::ChangeView,
         sync::SyncBody, sync::TicketView, sync::StepView, sync::StartedView, sync::StatusView, sync::RunList,
         webhook::Accepted, webhook::EventView, webhook::EventList,

@@ -9,6 +9,7 @@ mod query;
 mod search;
 mod sqlite;
 mod stored;
+mod storefront;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -18,8 +19,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
 use crate::domain::{
-    Category, NewWebhookEvent, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun,
-    Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
+    CatalogScope, Category, NewWebhookEvent, Product, PublicCategory, RunCounts, RunId, RunStatus,
+    SyncCursor, SyncMode, SyncRun, Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
 };
 
 // Re-exported while http/ and engine/fetch.rs still name them here.
@@ -29,6 +30,7 @@ pub use query::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
 };
 pub use sqlite::SqliteStore;
+pub use storefront::{public_category_tree, PublicCategoryNode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -356,15 +358,43 @@ pub trait StateStore: Send + Sync + 'static {
     async fn save_odoo_session(&self, session: &OdooSession) -> Result<(), StoreError>;
 }
 
+/// The website category tree and what the scope's category counts need.
+#[async_trait]
+pub trait StorefrontStore: Send + Sync + 'static {
+    /// Makes the stored website categories these (a category Odoo no longer has goes).
+    async fn replace_public_categories(
+        &self,
+        categories: &[PublicCategory],
+    ) -> Result<(), StoreError>;
+    async fn public_categories(&self) -> Result<Vec<PublicCategory>, StoreError>;
+    /// (product id, public category ids) of the live products `scope` shows that are in one.
+    async fn public_category_members(
+        &self,
+        scope: CatalogScope,
+    ) -> Result<Vec<(i64, Vec<i64>)>, StoreError>;
+}
+
 /// Everything the engine and http hold of the store, as one `Arc<dyn CatalogStore>`; each part
 /// says what a caller needs.
 pub trait CatalogStore:
-    CatalogWriter + CatalogReader + RunLedger + WebhookInbox + PricingStore + StateStore
+    CatalogWriter
+    + CatalogReader
+    + RunLedger
+    + WebhookInbox
+    + PricingStore
+    + StateStore
+    + StorefrontStore
 {
 }
 
 impl<T> CatalogStore for T where
-    T: CatalogWriter + CatalogReader + RunLedger + WebhookInbox + PricingStore + StateStore
+    T: CatalogWriter
+        + CatalogReader
+        + RunLedger
+        + WebhookInbox
+        + PricingStore
+        + StateStore
+        + StorefrontStore
 {
 }
 

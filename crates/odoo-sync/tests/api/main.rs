@@ -14,6 +14,7 @@ mod odoo_versions;
 mod postgres;
 mod pricing;
 mod secrets;
+mod storefront;
 mod sync_cli;
 mod sync_faults;
 mod webhooks;
