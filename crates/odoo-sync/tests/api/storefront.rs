@@ -374,9 +374,25 @@ async fn the_website_scope_hides_unpublished_products_everywhere_and_counts_the_
     let root = tree["categories"][0]["id"].as_i64().unwrap();
     let in_root = every_product(&server, &format!("&category={root}")).await;
     assert_eq!(in_root.len() as u64, expected[&root]);
-    // The export is the website's too.
-    let exported = app.export().await;
-    assert!(!exported.contains_key(&id));
+    // The export is the website's too (and everything without the scope).
+    assert!(app.export().await.contains_key(&id));
+    let output = app
+        .command(&["catalog", "export"])
+        .env("CATALOG_SCOPE", "website")
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let exported: BTreeSet<i64> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(exported, listed_ids);
     server.stop().await;
 }
 
