@@ -5,7 +5,7 @@
 use crate::models::base::WH_STOCK;
 use crate::models::defs::{
     model_def, ATTRIBUTE, ATTR_VALUE, CATEGORY, LANG, PRODUCT, PTAL, PTAV, PUBLIC_CATEGORY, QUANT,
-    TEMPLATE, UOM,
+    RIBBON, TEMPLATE, UOM,
 };
 use crate::models::{Db, Rec};
 use crate::value::Val;
@@ -82,6 +82,25 @@ const CATEGORIES: &[(&str, usize)] = &[
     ("Deliveries", 1),
 ];
 
+/// The website category tree, three levels deep: (English, French, parent index + 1 or 0).
+/// Products are put in ids 1..=8 (see `template`).
+const PUBLIC_CATEGORIES: &[(&str, &str, i64)] = &[
+    ("Furniture", "Mobilier", 0),
+    ("Office", "Bureau", 0),
+    ("Desks", "Bureaux", 1),
+    ("Seating", "Sièges", 1),
+    ("Standing desks", "Bureaux debout", 3),
+    ("Lighting", "Éclairage", 2),
+    ("Desk lamps", "Lampes de bureau", 6),
+    ("Storage", "Rangement", 2),
+];
+
+/// (English, French) of the product ribbons.
+const RIBBONS: &[(&str, &str)] = &[("Sale", "Promo"), ("New!", "Nouveau !")];
+
+/// `html_color` of the Color attribute's values, in their order.
+const HTML_COLORS: &[&str] = &["#FF0000", "#0000FF", "#000000", "#FFFFFF"];
+
 /// (English, French) pairs.
 type Words = &'static [(&'static str, &'static str)];
 
@@ -147,7 +166,45 @@ pub fn generate(products: usize, seed: u64) -> Db {
         g.template(i);
     }
     quants(&mut db, seed);
+    website(&mut db, seed, products as i64);
     db
+}
+
+/// Website fields (website, ribbon, SEO texts) of the templates, from their own random stream
+/// (so the catalog itself is the same as without them).
+fn website(db: &mut Db, seed: u64, templates: i64) {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x3eb5_17e5);
+    let Some(def) = model_def(TEMPLATE) else {
+        return;
+    };
+    let Some(table) = db.table_mut(TEMPLATE) else {
+        return;
+    };
+    for id in 1..=templates {
+        let Some(rec) = table.recs.get_mut(&id) else {
+            continue;
+        };
+        let name = rec.get(def, "name").text("en_US").unwrap_or_default();
+        if rng.gen_bool(0.2) {
+            let site = rng.gen_range(1..=2);
+            rec.set(def, "website_id", Val::Ref(site, format!("Website {site}")));
+        }
+        if rng.gen_bool(0.15) {
+            rec.set(
+                def,
+                "website_ribbon_id",
+                Val::M2o(rng.gen_range(1..=RIBBONS.len() as i64)),
+            );
+        }
+        if rng.gen_bool(0.3) {
+            rec.set(def, "website_meta_title", Val::tr(format!("Buy {name}")));
+            rec.set(
+                def,
+                "website_meta_description",
+                Val::tr(format!("{name}, delivered in 48 hours.")),
+            );
+        }
+    }
 }
 
 /// Stock in `WH/Stock` for ~60 % of the storable variants, from its own random stream (so the
@@ -256,27 +313,42 @@ impl Gen<'_> {
             fields.extend(dates);
             put(self.db, CATEGORY, i as i64 + 1, fields);
         }
-        for (i, (en, fr)) in NOUNS.iter().take(8).enumerate() {
+        for (i, (en, fr, parent)) in PUBLIC_CATEGORIES.iter().enumerate() {
+            let parent = match parent {
+                0 => Val::False,
+                p => Val::M2o(*p),
+            };
             let fields = vec![
                 ("name", tr(en, fr)),
+                ("parent_id", parent),
                 ("sequence", Val::Int(i as i64)),
                 ("write_date", Val::Dt(t0)),
             ];
             put(self.db, PUBLIC_CATEGORY, i as i64 + 1, fields);
         }
+        for (i, (en, fr)) in RIBBONS.iter().enumerate() {
+            let fields = vec![("name", tr(en, fr)), ("write_date", Val::Dt(t0))];
+            put(self.db, RIBBON, i as i64 + 1, fields);
+        }
         let mut value_id = 1;
         for (a, (en, fr, values)) in ATTRIBUTES.iter().enumerate() {
             let attr = a as i64 + 1;
+            let display = if a == 0 { "color" } else { "pills" };
             let fields = vec![
                 ("name", tr(en, fr)),
-                ("display_type", Val::Str("radio".into())),
+                ("display_type", Val::Str(display.into())),
                 ("create_variant", Val::Str("always".into())),
                 ("sequence", Val::Int(attr * 10)),
                 ("write_date", Val::Dt(t0)),
             ];
             put(self.db, ATTRIBUTE, attr, fields);
             for (s, (ven, vfr)) in values.iter().enumerate() {
+                let color = match display {
+                    "color" => Val::Str(HTML_COLORS[s % HTML_COLORS.len()].into()),
+                    _ => Val::False,
+                };
                 let fields = vec![
+                    ("html_color", color),
                     ("name", tr(ven, vfr)),
                     ("attribute_id", Val::M2o(attr)),
                     ("sequence", Val::Int(s as i64)),
@@ -419,11 +491,13 @@ impl Gen<'_> {
                 } else {
                     self.rng.gen_range(5..50) as f64
                 };
-                let name = self
-                    .db
-                    .rec(ATTR_VALUE, *v)
-                    .and_then(|r| model_def(ATTR_VALUE).map(|d| r.get(d, "name").clone()))
-                    .unwrap_or(Val::False);
+                let value = |field: &str| {
+                    self.db
+                        .rec(ATTR_VALUE, *v)
+                        .and_then(|r| model_def(ATTR_VALUE).map(|d| r.get(d, field).clone()))
+                        .unwrap_or(Val::False)
+                };
+                let (name, color) = (value("name"), value("html_color"));
                 let fields = vec![
                     ("name", name),
                     ("product_tmpl_id", Val::M2o(tmpl)),
@@ -431,6 +505,7 @@ impl Gen<'_> {
                     ("attribute_id", Val::M2o(*attr)),
                     ("attribute_line_id", Val::M2o(line)),
                     ("price_extra", Val::Float(extra)),
+                    ("html_color", color),
                     ("ptav_active", Val::Bool(true)),
                     ("write_date", Val::Dt(dates.0)),
                 ];

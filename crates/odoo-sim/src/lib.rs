@@ -187,6 +187,12 @@ impl Sim {
         self.state.add_database(name);
     }
 
+    /// As if `website_sale` were not installed (see `models::Db::uninstall_website`).
+    pub fn uninstall_website(&self) {
+        let mut db = self.state.db.write().unwrap_or_else(|e| e.into_inner());
+        db.uninstall_website();
+    }
+
     /// JSON-RPC calls served so far.
     pub fn call_count(&self) -> u64 {
         self.state.calls.load(Ordering::Relaxed)
@@ -296,6 +302,10 @@ pub struct SimArgs {
     #[arg(long, env = "ODOO_SIM_ODOO_VERSION", default_value_t = 18,
           value_parser = clap::value_parser!(u8).range(18..=19))]
     pub odoo_version: u8,
+
+    /// Serve a database without `website_sale`: no website categories, ribbons or website fields.
+    #[arg(long, env = "ODOO_SIM_WITHOUT_WEBSITE")]
+    pub without_website: bool,
 }
 
 impl SimArgs {
@@ -334,6 +344,9 @@ impl SimArgs {
 /// Serves until Ctrl-C, printing the URL.
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let sim = Sim::spawn(args.config(), args.listen).await?;
+    if args.without_website {
+        sim.uninstall_website();
+    }
     println!(
         "odoo-sim (Odoo {}) listening on {} (db {:?}, dataset {:?})",
         args.odoo_version,

@@ -378,10 +378,11 @@ pub fn read_records(
 }
 
 fn fields_get(db: &Db, call: &Call) -> Json {
-    let all = match db.fields_get.get(call.model) {
+    let mut all = match db.fields_get.get(call.model) {
         Some(recorded) => recorded.clone(),
         None => generated_fields_get(call.model),
     };
+    all.retain(|name, _| !db.is_uninstalled_field(call.model, name));
     let wanted: Option<Vec<&str>> = call
         .arg(0, "allfields")
         .and_then(Json::as_array)

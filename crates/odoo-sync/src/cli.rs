@@ -281,8 +281,14 @@ fn print_summary(run: &SyncRun) {
 async fn export_catalog(config: Config, include_deleted: bool) -> anyhow::Result<()> {
     let store = startup::open_store(&config).await?;
     let products = store.export(include_deleted).await?;
+    let scope = config.serve.catalog_scope;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for stored in &products {
+    // A product out of CATALOG_SCOPE is not the website's, like a deleted one.
+    let shown = products.iter().filter(|stored| {
+        let p = &stored.product;
+        scope.shows(p.is_published, p.sale_ok, p.active, p.storefront.website_id)
+    });
+    for stored in shown {
         serde_json::to_writer(&mut out, &export::product_json(stored))?;
         out.write_all(b"\n")?;
     }

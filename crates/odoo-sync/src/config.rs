@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::SyncMode;
+use crate::domain::{CatalogScope, SyncMode};
 use crate::engine::scheduler::{parse_cron, Schedule};
 use crate::engine::site_webhooks::{parse_retry_delays, SiteWebhookSettings, DEFAULT_RETRY_DELAYS};
 use crate::engine::SyncSettings;
@@ -59,6 +59,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("SITE_WEBHOOK_RETRY_DELAYS", "waits after each failed delivery attempt (ms, s, m, h), jittered ±20%; default 5s,5m,30m,2h,5h,10h"),
     ("METRICS_TOKEN", "bearer token of GET /metrics; unset: /metrics is open"),
     ("METRICS_TOKEN_PREVIOUS", "the metrics token being rotated out, accepted beside METRICS_TOKEN"),
+    ("CATALOG_SCOPE", "all (default): the catalog API shows every product; website: only published, saleable, active ones, and category= filters on website categories"),
+    ("WEBSITE_ID", "with CATALOG_SCOPE=website: only products of this Odoo website or of none; unset: any website"),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -114,6 +116,8 @@ pub struct ServeSettings {
     /// Bearer token of `GET /metrics`; `None` leaves it open.
     pub metrics_token: Option<RotatingSecret>,
     pub sweep_interval: Option<Duration>,
+    /// Which products the catalog API shows (`CATALOG_SCOPE`, `WEBSITE_ID`).
+    pub catalog_scope: CatalogScope,
     pub reconcile_interval: Option<Duration>,
     pub webhook_workers: usize,
     pub webhook_coalesce: Duration,
@@ -250,6 +254,25 @@ impl Config {
     }
 }
 
+fn catalog_scope(values: &Values) -> Result<CatalogScope, ConfigError> {
+    let website = match values.text("WEBSITE_ID") {
+        Some(_) => Some(values.number("WEBSITE_ID", 0i64, 1..=i64::MAX)?),
+        None => None,
+    };
+    match values.text("CATALOG_SCOPE").unwrap_or("all") {
+        "all" if website.is_some() => Err(invalid(
+            "WEBSITE_ID",
+            "only applies with CATALOG_SCOPE=website".to_string(),
+        )),
+        "all" => Ok(CatalogScope::All),
+        "website" => Ok(CatalogScope::Website { website }),
+        other => Err(invalid(
+            "CATALOG_SCOPE",
+            format!("'{other}' is neither all nor website"),
+        )),
+    }
+}
+
 fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
     let bind_text = values.text("BIND").unwrap_or("127.0.0.1:8080");
     let bind = bind_text.parse().map_err(|_| {
@@ -296,6 +319,7 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
         "* or origins like https://shop.example",
     )?;
     Ok(ServeSettings {
+        catalog_scope: catalog_scope(values)?,
         bind,
         admin_token: values.rotating_secret("ADMIN_TOKEN")?,
         cron_secret: values.rotating_secret("CRON_SECRET")?,
@@ -685,6 +709,30 @@ mod tests {
         assert!(err.to_string().contains("'french'"), "{err}");
         let err = Config::from_values(values(&[("SYNC_BATCH_SIZE", "0")])).unwrap_err();
         assert!(err.to_string().contains("outside"), "{err}");
+    }
+
+    #[test]
+    fn the_catalog_scope_is_all_by_default_and_bad_values_name_their_key() {
+        let scope = |pairs: &[(&str, &str)]| {
+            Config::from_values(values(pairs)).map(|c| c.serve.catalog_scope)
+        };
+        assert_eq!(scope(&[]).unwrap(), CatalogScope::All);
+        assert_eq!(
+            scope(&[("CATALOG_SCOPE", "website"), ("WEBSITE_ID", "2")]).unwrap(),
+            CatalogScope::Website { website: Some(2) }
+        );
+        let err = scope(&[("CATALOG_SCOPE", "shop")]).unwrap_err().to_string();
+        assert!(
+            err.contains("CATALOG_SCOPE") && err.contains("'shop'"),
+            "{err}"
+        );
+        let err = scope(&[("WEBSITE_ID", "2")]).unwrap_err().to_string();
+        assert!(
+            err.contains("WEBSITE_ID") && err.contains("CATALOG_SCOPE=website"),
+            "{err}"
+        );
+        let err = scope(&[("CATALOG_SCOPE", "website"), ("WEBSITE_ID", "x")]).unwrap_err();
+        assert!(err.to_string().contains("WEBSITE_ID"), "{err}");
     }
 
     #[test]

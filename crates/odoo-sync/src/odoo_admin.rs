@@ -33,6 +33,11 @@ const RULES: &[RuleSpec] = &[
             "sale_ok",
             "is_published",
             "public_categ_ids",
+            "website_id",
+            "website_meta_title",
+            "website_meta_description",
+            "website_ribbon_id",
+            "attribute_line_ids",
         ],
         payload_fields: &["write_date"],
     },
@@ -74,8 +79,29 @@ const RULES: &[RuleSpec] = &[
     RuleSpec {
         model: "product.template.attribute.value",
         unlink: false,
-        trigger_fields: &["price_extra"],
+        trigger_fields: &["price_extra", "ptav_active"],
         payload_fields: &["product_tmpl_id"],
+    },
+    // Renames show in every product using the attribute or value; none moves a product's
+    // write_date (PTAV names are related to the value's).
+    RuleSpec {
+        model: "product.attribute.value",
+        unlink: false,
+        trigger_fields: &["name", "html_color", "sequence"],
+        payload_fields: &["write_date"],
+    },
+    RuleSpec {
+        model: "product.attribute",
+        unlink: false,
+        trigger_fields: &["name", "display_type", "sequence"],
+        payload_fields: &["write_date"],
+    },
+    // Skipped (as not installed) without website_sale.
+    RuleSpec {
+        model: "product.public.category",
+        unlink: false,
+        trigger_fields: &["name", "parent_id", "sequence", "website_id"],
+        payload_fields: &["write_date"],
     },
     RuleSpec {
         model: crate::engine::pricing::ITEM,

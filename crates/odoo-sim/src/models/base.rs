@@ -3,7 +3,10 @@
 //! fields by id, as over Odoo's RPC), the stock locations of a one-warehouse company (ids as in
 //! Odoo 18: `WH/Stock` is 8), the public pricelist, and the stock index.
 
-use super::defs::{FieldDef, IR_FIELDS, IR_MODEL, LOCATION, MODELS, PRICELIST, QUANT};
+use super::defs::{
+    FieldDef, CURRENCY, IR_FIELDS, IR_MODEL, LOCATION, MODELS, PRICELIST, QUANT, WEBSITE_MODELS,
+    WEBSITE_TEMPLATE_FIELDS,
+};
 use super::store::{Db, Rec};
 use crate::value::Val;
 
@@ -76,6 +79,53 @@ impl Db {
                 ("active", Val::Bool(true)),
             ],
         );
+        // Odoo's base data has every ISO currency; the company's (USD, id 1) and one more.
+        for (id, name, symbol, active) in [(1, "USD", "$", true), (125, "EUR", "€", false)] {
+            self.put_base(
+                CURRENCY,
+                id,
+                &[
+                    ("name", Val::Str(name.into())),
+                    ("symbol", Val::Str(symbol.into())),
+                    ("active", Val::Bool(active)),
+                ],
+            );
+        }
+    }
+
+    /// As if `website_sale` were not installed: its models and product fields are gone, so
+    /// reading them fails the way Odoo fails for an unknown model or field.
+    pub fn uninstall_website(&mut self) {
+        self.website_uninstalled = true;
+        for model in WEBSITE_MODELS {
+            self.tables.remove(model);
+        }
+        for fields in self.fields_get.values_mut() {
+            fields.retain(|name, _| !WEBSITE_TEMPLATE_FIELDS.contains(&name.as_str()));
+        }
+        self.fields_get
+            .retain(|model, _| !WEBSITE_MODELS.contains(&model.as_str()));
+        if let Some(models) = self.tables.get_mut(IR_MODEL) {
+            let def = models.def;
+            models.recs.retain(|_, r| {
+                !matches!(r.get(def, "model"), Val::Str(m) if WEBSITE_MODELS.contains(&m.as_str()))
+            });
+        }
+        if let Some(fields) = self.tables.get_mut(IR_FIELDS) {
+            let def = fields.def;
+            fields.recs.retain(|_, r| {
+                let website_field = matches!(r.get(def, "name"), Val::Str(n) if WEBSITE_TEMPLATE_FIELDS.contains(&n.as_str()));
+                let website_model = matches!(r.get(def, "model"), Val::Str(m) if WEBSITE_MODELS.contains(&m.as_str()));
+                !website_field && !website_model
+            });
+        }
+    }
+
+    /// Whether `model.name` is a field `website_sale` adds and it is not installed.
+    pub fn is_uninstalled_field(&self, model: &str, name: &str) -> bool {
+        self.website_uninstalled
+            && matches!(model, "product.template" | "product.product")
+            && WEBSITE_TEMPLATE_FIELDS.contains(&name)
     }
 
     /// Rebuilds the product -> quants index from stock.quant.

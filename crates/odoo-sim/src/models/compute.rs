@@ -3,7 +3,7 @@
 
 use super::defs::{
     model_def, Ty, ACTION, ATTRIBUTE, ATTR_VALUE, CATEGORY, LOCATION, PRICELIST, PRODUCT, PTAL,
-    PTAV, TEMPLATE,
+    PTAV, PUBLIC_CATEGORY, TEMPLATE,
 };
 use super::store::{Db, FieldRef, Rec};
 use crate::order;
@@ -25,6 +25,27 @@ impl Db {
             (PRODUCT, "lst_price") => Val::Float(self.lst_price(rec)),
             (CATEGORY, "complete_name") => Val::Str(self.category_path(id, " / ", true)),
             (CATEGORY, "parent_path") => Val::Str(self.category_path(id, "/", false) + "/"),
+            (PTAV, "name" | "html_color") => {
+                let value =
+                    model_def(PTAV).and_then(|d| rec.get(d, "product_attribute_value_id").m2o_id());
+                match (
+                    value.and_then(|v| self.rec(ATTR_VALUE, v)),
+                    model_def(ATTR_VALUE),
+                ) {
+                    (Some(value), Some(def)) => value.get(def, name).clone(),
+                    _ => Val::False,
+                }
+            }
+            (PUBLIC_CATEGORY, "parent_path") => {
+                Val::Str(self.tree_path(PUBLIC_CATEGORY, id, "/", false) + "/")
+            }
+            (TEMPLATE, "website_url") => {
+                let name = rec
+                    .get(model_def(TEMPLATE).expect("template"), "name")
+                    .text(&ctx.lang)
+                    .unwrap_or_default();
+                Val::Str(format!("/shop/{}", slug(&name, id)))
+            }
             (PRODUCT, "qty_available") => Val::Float(self.stock(id).0),
             (PRODUCT, "free_qty") => Val::Float(self.stock(id).1),
             (TEMPLATE, "qty_available" | "free_qty") => {
@@ -116,13 +137,18 @@ impl Db {
 
     /// Ancestors then self, joined: names (`complete_name`) or ids (`parent_path`).
     fn category_path(&self, id: i64, sep: &str, names: bool) -> String {
+        self.tree_path(CATEGORY, id, sep, names)
+    }
+
+    /// `category_path` of any model with a `parent_id` to itself.
+    fn tree_path(&self, model: &str, id: i64, sep: &str, names: bool) -> String {
         let mut parts = Vec::new();
         let mut cur = Some(id);
         while let Some(cid) = cur {
-            let Some(rec) = self.rec(CATEGORY, cid) else {
+            let Some(rec) = self.rec(model, cid) else {
                 break;
             };
-            let Some(def) = model_def(CATEGORY) else {
+            let Some(def) = model_def(model) else {
                 break;
             };
             let part = match names {
@@ -167,10 +193,11 @@ impl Db {
             }
             PTAV => {
                 let attr = rec.get(t.def, "attribute_id").m2o_id().unwrap_or(0);
+                let name = self.computed(PTAV, id, rec, "name", ctx);
                 format!(
                     "{}: {}",
                     self.display_name(ATTRIBUTE, attr, ctx),
-                    text("name")
+                    name.text(&ctx.lang).unwrap_or_default()
                 )
             }
             PTAL => {
@@ -209,8 +236,8 @@ impl Db {
         let sorted = order::sort_default(self, PTAV, ptavs.ids().to_vec(), ctx);
         sorted
             .iter()
-            .filter_map(|id| t.recs.get(id))
-            .filter(|r| {
+            .filter_map(|id| t.recs.get(id).map(|r| (*id, r)))
+            .filter(|(_, r)| {
                 let attr = r
                     .get(t.def, "attribute_id")
                     .m2o_id()
@@ -224,7 +251,7 @@ impl Db {
                 let single = line.map(|l| l.get(lines.def, "value_ids").ids().len() < 2);
                 !no_variant && single != Some(true)
             })
-            .filter_map(|r| r.get(t.def, "name").text(&ctx.lang))
+            .filter_map(|(id, r)| self.computed(PTAV, id, r, "name", ctx).text(&ctx.lang))
             .collect()
     }
 
@@ -267,6 +294,26 @@ const PRODUCT_PRICE_DIGITS: i32 = 2;
 /// What Odoo's `Float(digits='Product Price')` keeps of a computed price: `float_round` half-up
 /// to the precision, nudged by one ulp first so that 2.675 (stored as 2.67499…) gives 2.68, and
 /// divided back so that the result is the float nearest the decimal (5.1, not 5.1000000000000005).
+/// Odoo's `ir.http._slug` of a record: `slugify(name)-id`, or the bare id when the name slugifies
+/// to nothing. Odoo's slugify (without python-slugify): NFKD, non-ASCII dropped, every run of
+/// characters other than ASCII letters and digits (`_` included) one `-`, `-` trimmed, lower case.
+pub fn slug(name: &str, id: i64) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::new();
+    for c in name.nfkd().filter(char::is_ascii) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_end_matches('-');
+    match trimmed.is_empty() {
+        true => id.to_string(),
+        false => format!("{trimmed}-{id}"),
+    }
+}
+
 pub fn round_product_price(value: f64) -> f64 {
     if value == 0.0 {
         return 0.0;

@@ -168,8 +168,24 @@ pub const LOCATION: &str = "stock.location";
 pub const QUANT: &str = "stock.quant";
 pub const PRICELIST: &str = "product.pricelist";
 pub const PRICELIST_ITEM: &str = "product.pricelist.item";
+pub const RIBBON: &str = "product.ribbon";
+pub const CURRENCY: &str = "res.currency";
 
-static TEMPLATE_FIELDS: [FieldDef; 29] = [
+/// The models `website_sale` adds; gone after `Db::uninstall_website`.
+pub const WEBSITE_MODELS: &[&str] = &[PUBLIC_CATEGORY, RIBBON];
+/// The product.template fields `website_sale` (and `website`) add; product.product inherits them.
+pub const WEBSITE_TEMPLATE_FIELDS: &[&str] = &[
+    "is_published",
+    "public_categ_ids",
+    "website_sequence",
+    "website_id",
+    "website_url",
+    "website_meta_title",
+    "website_meta_description",
+    "website_ribbon_id",
+];
+
+static TEMPLATE_FIELDS: [FieldDef; 34] = [
     req(trans(f("name", Ty::Char, "Name"))),
     f("default_code", Ty::Char, "Internal Reference"),
     // Odoo computes it from the variants on every read (`store: false` in fields_get).
@@ -192,6 +208,16 @@ static TEMPLATE_FIELDS: [FieldDef; 29] = [
         "Website Product Category",
     ),
     f("website_sequence", Ty::Integer, "Website Sequence"),
+    rel("website_id", Ty::Many2one, "website", "Website"),
+    // `/shop/<slug>`, computed from the name and id (`store: false` in fields_get).
+    comp(f("website_url", Ty::Char, "Website URL")),
+    trans(f("website_meta_title", Ty::Char, "Website meta title")),
+    trans(f(
+        "website_meta_description",
+        Ty::Text,
+        "Website meta description",
+    )),
+    rel("website_ribbon_id", Ty::Many2one, RIBBON, "Ribbon"),
     rel(
         "attribute_line_ids",
         Ty::One2many,
@@ -260,7 +286,7 @@ static CATEGORY_FIELDS: [FieldDef; 8] = [
     DISPLAY_NAME,
 ];
 
-static PUBLIC_CATEGORY_FIELDS: [FieldDef; 6] = [
+static PUBLIC_CATEGORY_FIELDS: [FieldDef; 8] = [
     req(trans(f("name", Ty::Char, "Name"))),
     rel(
         "parent_id",
@@ -269,6 +295,24 @@ static PUBLIC_CATEGORY_FIELDS: [FieldDef; 6] = [
         "Parent Category",
     ),
     f("sequence", Ty::Integer, "Sequence"),
+    rel("website_id", Ty::Many2one, "website", "Website"),
+    comp(f("parent_path", Ty::Char, "Parent Path")),
+    WRITE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+static RIBBON_FIELDS: [FieldDef; 4] = [
+    req(trans(f("name", Ty::Char, "Ribbon Name"))),
+    WRITE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+static CURRENCY_FIELDS: [FieldDef; 6] = [
+    req(f("name", Ty::Char, "Currency")),
+    req(f("symbol", Ty::Char, "Symbol")),
+    f("active", Ty::Boolean, "Active"),
     WRITE_DATE,
     ID,
     DISPLAY_NAME,
@@ -317,7 +361,8 @@ static PTAL_FIELDS: [FieldDef; 9] = [
 ];
 
 static PTAV_FIELDS: [FieldDef; 11] = [
-    trans(f("name", Ty::Char, "Value")),
+    // Related to product_attribute_value_id's, not stored: a value renamed is renamed here.
+    comp(trans(f("name", Ty::Char, "Value"))),
     rel(
         "product_tmpl_id",
         Ty::Many2one,
@@ -339,7 +384,7 @@ static PTAV_FIELDS: [FieldDef; 11] = [
     )),
     f("price_extra", Ty::Float, "Extra Price"),
     f("ptav_active", Ty::Boolean, "Active"),
-    f("html_color", Ty::Char, "HTML Color Index"),
+    comp(f("html_color", Ty::Char, "HTML Color Index")),
     WRITE_DATE,
     ID,
     DISPLAY_NAME,
@@ -479,7 +524,7 @@ static PRICELIST_ITEM_FIELDS: [FieldDef; 21] = [
     DISPLAY_NAME,
 ];
 
-pub static MODELS: [ModelDef; 18] = [
+pub static MODELS: [ModelDef; 20] = [
     ModelDef {
         name: TEMPLATE,
         description: "Product",
@@ -587,6 +632,18 @@ pub static MODELS: [ModelDef; 18] = [
         description: "Pricelist Rule",
         order: "applied_on, min_quantity desc, id",
         fields: &PRICELIST_ITEM_FIELDS,
+    },
+    ModelDef {
+        name: RIBBON,
+        description: "Product ribbon",
+        order: "id",
+        fields: &RIBBON_FIELDS,
+    },
+    ModelDef {
+        name: CURRENCY,
+        description: "Currency",
+        order: "active desc, name",
+        fields: &CURRENCY_FIELDS,
     },
 ];
 

@@ -120,6 +120,8 @@ pub struct Db {
     /// The Odoo series simulated, for what the database itself shows differently (set by
     /// `Sim::spawn`; anything below 19 is Odoo 18).
     pub series: u8,
+    /// Set by `uninstall_website`: website_sale's models and fields do not exist.
+    pub website_uninstalled: bool,
 }
 
 impl Db {
@@ -157,6 +159,9 @@ impl Db {
 
     /// Resolves a field name on a model, as Odoo's `_fields` would.
     pub fn resolve(&self, model: &str, name: &str) -> Option<FieldRef> {
+        if self.is_uninstalled_field(model, name) {
+            return None;
+        }
         let def = model_def(model)?;
         if let Some((i, fd)) = def.field(name) {
             return Some(field_ref(fd, Src::Own(i)));

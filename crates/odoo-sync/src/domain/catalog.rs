@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::stock::StockLevel;
+use super::storefront::Storefront;
 
 /// A product template, named after Odoo's fields so exports read like Odoo's own answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,9 @@ pub struct Product {
     pub translations: BTreeMap<String, Translation>,
     /// Values of `SYNC_EXTRA_FIELDS`, as Odoo returned them.
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Attributes, SEO texts, ribbon, currency (see `storefront`).
+    #[serde(default)]
+    pub storefront: Storefront,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +140,7 @@ mod tests {
             variants: vec![],
             translations: BTreeMap::new(),
             extra: Default::default(),
+            storefront: Default::default(),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod pricelist;
 mod run;
 pub mod site_event;
 mod stock;
+pub mod storefront;
 pub mod watermark;
 mod webhook;
 
@@ -14,6 +15,9 @@ pub use catalog::{Category, Product, StoredProduct, Translation, Variant};
 pub use cursor::{CursorError, Phase, Position, SyncCursor};
 pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
 pub use stock::StockLevel;
+pub use storefront::{
+    slug, AttributeValue, CatalogScope, ProductAttribute, PublicCategory, Storefront,
+};
 pub use watermark::{Watermark, WatermarkKey};
 pub use webhook::{
     parse_webhook, NewWebhookEvent, QueueStats, WebhookEvent, WebhookKind, WebhookState,

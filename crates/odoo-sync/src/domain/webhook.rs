@@ -16,6 +16,9 @@ pub const WEBHOOK_MODELS: &[&str] = &[
     "stock.quant",
     "product.template.attribute.value",
     "product.pricelist.item",
+    "product.attribute.value",
+    "product.attribute",
+    "product.public.category",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -8,12 +8,20 @@ use chrono::NaiveDateTime;
 use odoo_rpc::{Context, DecodeError, Domain, OdooApi, Record, SearchOptions};
 
 use super::{SyncError, SyncSettings};
-use crate::domain::{Category, Product, Translation, Variant, WatermarkKey};
+use crate::domain::{
+    AttributeValue, Category, Product, ProductAttribute, PublicCategory, Storefront, Translation,
+    Variant, WatermarkKey,
+};
 
 pub const TEMPLATE: &str = "product.template";
 pub const VARIANT: &str = "product.product";
 pub const CATEGORY: &str = "product.category";
 pub const ATTRIBUTE_VALUE: &str = "product.template.attribute.value";
+pub const ATTRIBUTE: &str = "product.attribute";
+pub const VALUE: &str = "product.attribute.value";
+pub const PUBLIC_CATEGORY: &str = "product.public.category";
+const RIBBON: &str = "product.ribbon";
+const CURRENCY: &str = "res.currency";
 
 /// What the engine reads of a template. `barcode` is not among them: Odoo computes it from the
 /// variants on every read (`store: false`), which costs more than half of the template read on a
@@ -30,8 +38,20 @@ const TEMPLATE_FIELDS: &[&str] = &[
     "sale_ok",
     "write_date",
 ];
-/// Fields that only exist with the `website_sale` module.
-const WEBSITE_FIELDS: &[&str] = &["is_published", "public_categ_ids"];
+/// Fields that only exist with the `website_sale` module (and `currency_id`, which `product` has
+/// but a trimmed-down database may not): read only where `fields_get` lists them.
+const WEBSITE_FIELDS: &[&str] = &[
+    "is_published",
+    "public_categ_ids",
+    "website_id",
+    "website_url",
+    "website_meta_title",
+    "website_meta_description",
+    "website_ribbon_id",
+    "currency_id",
+];
+/// The field whose presence says `website_sale` is installed.
+const WEBSITE_MARKER: &str = "public_categ_ids";
 /// What the engine reads of a variant. `lst_price` is not among them: Odoo computes it on every
 /// read from the template's `list_price` and the attribute values' `price_extra`, half of the
 /// variant read on a real server; the engine has both (see `assemble`).
@@ -49,6 +69,8 @@ const CATEGORY_FIELDS: &[&str] = &["id", "name", "complete_name", "parent_id", "
 /// The template fields to read, checked once per run against Odoo's `fields_get`.
 #[derive(Debug, Clone)]
 pub struct FieldPlan {
+    /// Whether Odoo has `website_sale` (website categories, ribbons, SEO fields).
+    pub website: bool,
     template_fields: Vec<String>,
     extra_fields: Vec<String>,
     langs: Vec<String>,
@@ -75,7 +97,12 @@ impl FieldPlan {
                 .map(|f| f.to_string()),
         );
         template_fields.extend(settings.extra_fields.iter().cloned());
+        let website = known.contains_key(WEBSITE_MARKER);
+        if !website {
+            tracing::info!("Odoo has no website_sale: no website categories, ribbons or SEO texts");
+        }
         Ok(FieldPlan {
+            website,
             template_fields,
             extra_fields: settings.extra_fields.clone(),
             langs: settings.langs.clone(),
@@ -126,6 +153,34 @@ pub async fn categories(odoo: &dyn OdooApi) -> Result<Vec<Category>, SyncError> 
     records
         .iter()
         .map(|record| category(record).map_err(|e| bad(CATEGORY, record, e)))
+        .collect()
+}
+
+/// Every website category, archived ones aside (the model has no `active`).
+pub async fn public_categories(odoo: &dyn OdooApi) -> Result<Vec<PublicCategory>, SyncError> {
+    let fields = ["id", "name", "parent_id", "sequence", "website_id"];
+    let records = odoo
+        .search_read(
+            PUBLIC_CATEGORY,
+            &Domain::all(),
+            &fields,
+            &options("id", None),
+        )
+        .await?;
+    records
+        .iter()
+        .map(|record| {
+            let category = (|| {
+                Ok::<_, DecodeError>(PublicCategory {
+                    id: record.id()?,
+                    name: required_str(record, "name")?,
+                    parent_id: record.get_many2one_id("parent_id")?,
+                    sequence: record.get_i64("sequence")?,
+                    website_id: record.get_many2one_id("website_id")?,
+                })
+            })();
+            category.map_err(|e| bad(PUBLIC_CATEGORY, record, e))
+        })
         .collect()
 }
 
@@ -226,44 +281,228 @@ pub async fn products(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let (templates, variants, translations, price_extras) = futures::try_join!(
+    let ((mut templates, refs), variants, translations, ptavs) = futures::try_join!(
         read_templates(odoo, plan, ids),
         read_variants(odoo, ids),
         read_translations(odoo, plan, ids),
-        read_price_extras(odoo, ids),
+        read_ptavs(odoo, ids),
     )?;
+    let names = read_names(odoo, refs, &ptavs).await?;
+    for product in &mut templates {
+        names.fill(product, &ptavs);
+    }
+    let price_extras = ptavs.iter().map(|p| (p.id, p.price_extra)).collect();
     Ok(assemble(templates, variants, translations, &price_extras))
 }
 
-/// `price_extra` of every attribute value of the templates, by id: one cheap stored-field read in
-/// parallel with the others, instead of Odoo computing `lst_price` for each variant.
-async fn read_price_extras(
-    odoo: &dyn OdooApi,
-    template_ids: &[i64],
-) -> Result<HashMap<i64, f64>, SyncError> {
+/// A `product.template.attribute.value`, with ids only: its names are the attribute's and the
+/// value's, read once for the whole page (`read_names`).
+#[derive(Debug, Clone)]
+pub struct Ptav {
+    id: i64,
+    template: i64,
+    attribute: i64,
+    value: i64,
+    price_extra: f64,
+    active: bool,
+}
+
+/// The attribute values of the templates: stored fields only (one cheap read in parallel with
+/// the others), whose `price_extra` also spares Odoo computing `lst_price` for each variant.
+async fn read_ptavs(odoo: &dyn OdooApi, template_ids: &[i64]) -> Result<Vec<Ptav>, SyncError> {
     let domain = Domain::leaf("product_tmpl_id", "in", template_ids.to_vec());
+    let fields = [
+        "price_extra",
+        "product_tmpl_id",
+        "attribute_id",
+        "product_attribute_value_id",
+        "ptav_active",
+    ];
     let records = odoo
-        .search_read(
-            ATTRIBUTE_VALUE,
-            &domain,
-            &["price_extra"],
-            &options("id", None),
-        )
+        .search_read(ATTRIBUTE_VALUE, &domain, &fields, &options("id", None))
         .await?;
     records
         .iter()
         .map(|record| {
-            let extra = (|| Ok::<_, DecodeError>((record.id()?, record.get_f64("price_extra")?)))();
-            extra.map_err(|e| bad(ATTRIBUTE_VALUE, record, e))
+            let ptav = (|| {
+                Ok::<_, DecodeError>(Ptav {
+                    id: record.id()?,
+                    template: required_many2one(record, "product_tmpl_id")?,
+                    attribute: required_many2one(record, "attribute_id")?,
+                    value: required_many2one(record, "product_attribute_value_id")?,
+                    price_extra: record.get_f64("price_extra")?,
+                    active: record.get_bool("ptav_active")?,
+                })
+            })();
+            ptav.map_err(|e| bad(ATTRIBUTE_VALUE, record, e))
         })
         .collect()
+}
+
+/// What a page's products name by id: attributes, values, ribbons, currencies; one read per
+/// model for the whole page.
+#[derive(Debug, Default)]
+struct Names {
+    /// id -> (name, display_type, sequence)
+    attributes: HashMap<i64, (String, String, i64)>,
+    /// id -> (name, html_color, sequence)
+    values: HashMap<i64, (String, Option<String>, i64)>,
+    ribbons: HashMap<i64, String>,
+    currencies: HashMap<i64, String>,
+    /// template id -> (ribbon id, currency id), as read.
+    refs: TemplateRefs,
+}
+
+async fn read_names(
+    odoo: &dyn OdooApi,
+    refs: TemplateRefs,
+    ptavs: &[Ptav],
+) -> Result<Names, SyncError> {
+    let sorted = |ids: Vec<i64>| -> Vec<i64> {
+        let set: std::collections::BTreeSet<i64> = ids.into_iter().collect();
+        set.into_iter().collect()
+    };
+    let attribute_ids = sorted(ptavs.iter().map(|p| p.attribute).collect());
+    let value_ids = sorted(ptavs.iter().map(|p| p.value).collect());
+    let ribbon_ids = sorted(refs.values().filter_map(|r| r.0).collect());
+    let currency_ids = sorted(refs.values().filter_map(|r| r.1).collect());
+    let (attributes, values, ribbons, currencies) = futures::try_join!(
+        read_by_ids(
+            odoo,
+            ATTRIBUTE,
+            &attribute_ids,
+            &["name", "display_type", "sequence"]
+        ),
+        read_by_ids(odoo, VALUE, &value_ids, &["name", "html_color", "sequence"]),
+        read_by_ids(odoo, RIBBON, &ribbon_ids, &["name"]),
+        read_by_ids(odoo, CURRENCY, &currency_ids, &["name"]),
+    )?;
+    let mut names = Names {
+        refs,
+        ..Names::default()
+    };
+    for record in &attributes {
+        let row = (|| {
+            Ok::<_, DecodeError>((
+                record.id()?,
+                (
+                    required_str(record, "name")?,
+                    record
+                        .get_str("display_type")?
+                        .unwrap_or_else(|| "radio".into()),
+                    record.get_i64("sequence")?,
+                ),
+            ))
+        })();
+        let (id, row) = row.map_err(|e| bad(ATTRIBUTE, record, e))?;
+        names.attributes.insert(id, row);
+    }
+    for record in &values {
+        let row = (|| {
+            Ok::<_, DecodeError>((
+                record.id()?,
+                (
+                    required_str(record, "name")?,
+                    record.get_str("html_color")?,
+                    record.get_i64("sequence")?,
+                ),
+            ))
+        })();
+        let (id, row) = row.map_err(|e| bad(VALUE, record, e))?;
+        names.values.insert(id, row);
+    }
+    for (model, records, into) in [
+        (RIBBON, &ribbons, &mut names.ribbons),
+        (CURRENCY, &currencies, &mut names.currencies),
+    ] {
+        for record in records {
+            let row = (|| Ok::<_, DecodeError>((record.id()?, required_str(record, "name")?)))();
+            let (id, name) = row.map_err(|e| bad(model, record, e))?;
+            into.insert(id, name);
+        }
+    }
+    Ok(names)
+}
+
+/// Ribbon and currency ids of a template.
+type Refs = (Option<i64>, Option<i64>);
+/// `Refs` by template id.
+type TemplateRefs = HashMap<i64, Refs>;
+
+fn template_refs(record: &Record) -> Result<(i64, Refs), DecodeError> {
+    let ribbon = optional_many2one(record, "website_ribbon_id")?;
+    Ok((
+        record.id()?,
+        (ribbon, optional_many2one(record, "currency_id")?),
+    ))
+}
+
+impl Names {
+    /// Replaces the ids `template` left in `product.storefront` by names, and adds its attributes.
+    fn fill(&self, product: &mut Product, ptavs: &[Ptav]) {
+        let (ribbon, currency) = self.refs.get(&product.id).copied().unwrap_or_default();
+        product.storefront.ribbon = ribbon.and_then(|id| self.ribbons.get(&id).cloned());
+        product.storefront.currency = currency.and_then(|id| self.currencies.get(&id).cloned());
+        let mut attributes: Vec<(i64, ProductAttribute)> = Vec::new();
+        let mut mine: Vec<&Ptav> = ptavs
+            .iter()
+            .filter(|p| p.template == product.id && p.active)
+            .collect();
+        let value_key = |p: &Ptav| (self.values.get(&p.value).map_or(0, |v| v.2), p.value);
+        mine.sort_by_key(|p| value_key(p));
+        for ptav in mine {
+            let (Some(attribute), Some(value)) = (
+                self.attributes.get(&ptav.attribute),
+                self.values.get(&ptav.value),
+            ) else {
+                continue;
+            };
+            let position = match attributes.iter().position(|(_, a)| a.id == ptav.attribute) {
+                Some(position) => position,
+                None => {
+                    attributes.push((
+                        attribute.2,
+                        ProductAttribute {
+                            id: ptav.attribute,
+                            name: attribute.0.clone(),
+                            display_type: attribute.1.clone(),
+                            values: Vec::new(),
+                        },
+                    ));
+                    attributes.len() - 1
+                }
+            };
+            attributes[position].1.values.push(AttributeValue {
+                id: ptav.value,
+                ptav_id: ptav.id,
+                name: value.0.clone(),
+                html_color: value.1.clone(),
+                price_extra: ptav.price_extra,
+            });
+        }
+        attributes.sort_by_key(|(sequence, attribute)| (*sequence, attribute.id));
+        product.storefront.attributes = attributes.into_iter().map(|(_, a)| a).collect();
+    }
+}
+
+/// `fields` of the records of `model` with these ids; none asked, no call.
+async fn read_by_ids(
+    odoo: &dyn OdooApi,
+    model: &str,
+    ids: &[i64],
+    fields: &[&str],
+) -> Result<Vec<Record>, SyncError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(odoo.read(model, ids, fields, &archived_too()).await?)
 }
 
 async fn read_templates(
     odoo: &dyn OdooApi,
     plan: &FieldPlan,
     ids: &[i64],
-) -> Result<Vec<Product>, SyncError> {
+) -> Result<(Vec<Product>, TemplateRefs), SyncError> {
     let domain = Domain::leaf("id", "in", ids.to_vec());
     let records = odoo
         .search_read(
@@ -273,10 +512,15 @@ async fn read_templates(
             &options("id", None),
         )
         .await?;
-    records
+    let products = records
         .iter()
         .map(|record| template(record, plan).map_err(|e| bad(TEMPLATE, record, e)))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let refs = records
+        .iter()
+        .map(|record| template_refs(record).map_err(|e| bad(TEMPLATE, record, e)))
+        .collect::<Result<_, _>>()?;
+    Ok((products, refs))
 }
 
 async fn read_variants(
@@ -400,6 +644,16 @@ fn template(record: &Record, plan: &FieldPlan) -> Result<Product, DecodeError> {
         write_date: required_datetime(record, "write_date")?,
         variants: Vec::new(),
         translations: BTreeMap::new(),
+        // Ribbon and currency names are put in by `Names::fill` (see `template_refs`).
+        storefront: Storefront {
+            website_id: optional_many2one(record, "website_id")?,
+            website_url: optional_str(record, "website_url")?,
+            seo_title: optional_str(record, "website_meta_title")?,
+            seo_description: optional_str(record, "website_meta_description")?,
+            ribbon: None,
+            currency: None,
+            attributes: Vec::new(),
+        },
         extra: plan
             .extra_fields
             .iter()
@@ -446,6 +700,21 @@ fn translation(record: &Record) -> Result<(i64, Translation), DecodeError> {
         description_sale: record.get_str("description_sale")?,
     };
     Ok((record.id()?, translation))
+}
+
+/// A text field that may not exist (see `WEBSITE_FIELDS`).
+fn optional_str(record: &Record, field: &str) -> Result<Option<String>, DecodeError> {
+    match record.raw(field) {
+        Some(_) => record.get_str(field),
+        None => Ok(None),
+    }
+}
+
+fn optional_many2one(record: &Record, field: &str) -> Result<Option<i64>, DecodeError> {
+    match record.raw(field) {
+        Some(_) => record.get_many2one_id(field),
+        None => Ok(None),
+    }
 }
 
 fn required_str(record: &Record, field: &str) -> Result<String, DecodeError> {
@@ -527,6 +796,49 @@ pub async fn attribute_value_owner(odoo: &dyn OdooApi, id: i64) -> Result<Option
             required_many2one(record, "product_tmpl_id").map_err(|e| bad(MODEL, record, e))
         })
         .transpose()
+}
+
+/// The `write_date` of one record of `model`, if it exists.
+pub async fn write_date_of(
+    odoo: &dyn OdooApi,
+    model: &'static str,
+    id: i64,
+) -> Result<Option<NaiveDateTime>, SyncError> {
+    let records = odoo
+        .read(model, &[id], &["write_date"], &archived_too())
+        .await?;
+    records
+        .first()
+        .map(|record| required_datetime(record, "write_date").map_err(|e| bad(model, record, e)))
+        .transpose()
+}
+
+/// The templates whose attribute values (`product.template.attribute.value`) have `field` (an
+/// attribute or an attribute value) in `ids`: what a rename of those shows in.
+pub async fn templates_using(
+    odoo: &dyn OdooApi,
+    field: &str,
+    ids: &[i64],
+) -> Result<Vec<i64>, SyncError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let domain = Domain::leaf(field, "in", ids.to_vec());
+    let records = odoo
+        .search_read(
+            ATTRIBUTE_VALUE,
+            &domain,
+            &["product_tmpl_id"],
+            &options("id", None),
+        )
+        .await?;
+    let mut templates = std::collections::BTreeSet::new();
+    for record in &records {
+        let template = required_many2one(record, "product_tmpl_id")
+            .map_err(|e| bad(ATTRIBUTE_VALUE, record, e))?;
+        templates.insert(template);
+    }
+    Ok(templates.into_iter().collect())
 }
 
 /// The variant a `stock.quant` counts.
@@ -619,6 +931,7 @@ mod tests {
     fn local_lst_price_and_barcode_equal_what_odoo_computed_for_the_demo_catalog() {
         let dataset = dataset();
         let plan = FieldPlan {
+            website: true,
             template_fields: Vec::new(),
             extra_fields: Vec::new(),
             langs: Vec::new(),

@@ -377,6 +377,11 @@ impl Driver<'_> {
     /// Categories are few: all of them are read every run, and unchanged ones are not rewritten.
     async fn categories(&mut self) -> Result<(), SyncError> {
         let categories = fetch::categories(self.odoo()).await?;
+        // Website categories are few too, and carry no write_date that a product moves.
+        if self.plan().await?.website {
+            let public = fetch::public_categories(self.odoo()).await?;
+            self.engine.store.replace_public_categories(&public).await?;
+        }
         for category in &categories {
             self.run
                 .cursor

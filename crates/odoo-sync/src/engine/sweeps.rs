@@ -57,12 +57,39 @@ impl SyncEngine {
         Ok(written)
     }
 
-    /// Refreshes the products whose attribute values' `price_extra` changed since the watermark.
+    /// Refreshes the products whose attribute values' `price_extra` changed since the watermark,
+    /// and those using an attribute or attribute value renamed (or recoloured, reordered) since:
+    /// neither moves a template's `write_date`. One watermark follows the three models.
     pub async fn sweep_attribute_prices(&self) -> Result<u64, SyncError> {
         let model = "product.template.attribute.value";
-        let changed = self
-            .changed_since(WatermarkKey::AttributeValue, model, "product_tmpl_id")
-            .await?;
+        let key = WatermarkKey::AttributeValue;
+        let (ptavs, values, attributes) = futures::try_join!(
+            self.changed_since(key, model, "product_tmpl_id"),
+            self.changed_since(key, fetch::VALUE, "attribute_id"),
+            self.changed_since(key, fetch::ATTRIBUTE, "id"),
+        )?;
+        let odoo = self.odoo.as_ref();
+        let (by_value, by_attribute) = futures::try_join!(
+            fetch::templates_using(odoo, "product_attribute_value_id", &values.records),
+            fetch::templates_using(odoo, "attribute_id", &attributes.records),
+        )?;
+        let targets: BTreeSet<i64> = ptavs
+            .targets
+            .iter()
+            .chain(&by_value)
+            .chain(&by_attribute)
+            .copied()
+            .collect();
+        let targets: Vec<i64> = targets.into_iter().collect();
+        let newest = [ptavs.newest, values.newest, attributes.newest]
+            .into_iter()
+            .max()
+            .flatten();
+        let changed = Changed {
+            targets,
+            newest,
+            records: Vec::new(),
+        };
         let plan = self.field_plan().await?;
         let mut updated = 0;
         for chunk in changed.targets.chunks(self.settings.batch_size as usize) {
@@ -113,6 +140,7 @@ impl SyncEngine {
             .get(&key)
             .map(|mark| mark.read_from(overlap));
         let mut targets = BTreeSet::new();
+        let mut seen_ids = Vec::new();
         let mut newest = None;
         let mut after = 0;
         loop {
@@ -145,9 +173,12 @@ impl SyncEngine {
                     id: format!("{model} {:?}", record.raw("id")),
                     detail: e.to_string(),
                 };
-                if let Some(target) = record.get_many2one(target_field).map_err(bad)? {
+                if target_field == "id" {
+                    targets.insert(record.id().map_err(bad)?);
+                } else if let Some(target) = record.get_many2one(target_field).map_err(bad)? {
                     targets.insert(target.id);
                 }
+                seen_ids.push(record.id().map_err(bad)?);
                 if let Some(at) = record.get_datetime("write_date").map_err(bad)? {
                     newest = newest.max(Some(at));
                 }
@@ -160,6 +191,7 @@ impl SyncEngine {
         Ok(Changed {
             targets: targets.into_iter().collect(),
             newest,
+            records: seen_ids,
         })
     }
 }
@@ -167,6 +199,8 @@ impl SyncEngine {
 struct Changed {
     targets: Vec<i64>,
     newest: Option<NaiveDateTime>,
+    /// The ids of the changed records themselves.
+    records: Vec<i64>,
 }
 
 /// Every `sweep`: an incremental run (edits and deletions whose webhooks were lost), then the

@@ -269,6 +269,31 @@ impl SyncEngine {
                 }
                 Ok(Verdict::Done("applied"))
             }
+            fetch::VALUE | fetch::ATTRIBUTE => {
+                // A rename moves no template's write_date: refresh every template using it.
+                let model = if model == fetch::VALUE {
+                    fetch::VALUE
+                } else {
+                    fetch::ATTRIBUTE
+                };
+                let seen = fetch::write_date_of(self.odoo.as_ref(), model, record).await?;
+                let field = if model == fetch::VALUE {
+                    "product_attribute_value_id"
+                } else {
+                    "attribute_id"
+                };
+                let templates =
+                    fetch::templates_using(self.odoo.as_ref(), field, &[record]).await?;
+                self.refresh_templates(&templates, plan).await?;
+                Ok(verdict(seen).or_done_when_gone(seen))
+            }
+            fetch::PUBLIC_CATEGORY if plan.website => {
+                let seen = fetch::write_date_of(self.odoo.as_ref(), fetch::PUBLIC_CATEGORY, record)
+                    .await?;
+                let public = fetch::public_categories(self.odoo.as_ref()).await?;
+                self.store.replace_public_categories(&public).await?;
+                Ok(verdict(seen).or_done_when_gone(seen))
+            }
             pricing::ITEM if self.settings.pricelist_id.is_some() => {
                 // The rules are read once for the whole batch, when its events are done.
                 Ok(verdict(self.pricelist_item_written(record).await?))
@@ -297,6 +322,21 @@ impl SyncEngine {
             })
             .await?;
         Ok(*after_commit)
+    }
+
+    /// Reads these templates (a page at a time) and stores them.
+    async fn refresh_templates(&self, ids: &[i64], plan: &FieldPlan) -> Result<(), SyncError> {
+        for chunk in ids.chunks(self.settings.batch_size as usize) {
+            let products = fetch::products(self.odoo.as_ref(), plan, chunk).await?;
+            self.store
+                .apply_batch(CatalogBatch {
+                    products: &products,
+                    categories: &[],
+                    checkpoint: None,
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Reads one template and stores it; a template Odoo no longer has is marked deleted.

@@ -10,9 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::QueryParams;
-use super::views::{category_tree, CategoryView, ProductView};
+use super::views::{category_tree, CategoryView, ProductView, PublicCategoryView};
 use super::AppState;
-use crate::store::{ProductQuery, ProductSort};
+use crate::domain::{CatalogScope, StoredProduct};
+use crate::store::{public_category_tree, ProductQuery, ProductSort};
 
 const MAX_PAGE: u32 = 100;
 
@@ -24,7 +25,8 @@ pub struct ListParams {
     limit: Option<u32>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
-    /// A category id: its products and those of all its sub-categories.
+    /// A category id: its products and those of all its sub-categories. With
+    /// `CATALOG_SCOPE=website`, a website category (`/api/public-categories`).
     category: Option<i64>,
     /// Full text over names, SKUs and barcodes, accent- and case-insensitive.
     q: Option<String>,
@@ -80,13 +82,17 @@ pub async fn list_products(
         .map(|token| state.cursors.verify(token, &filters))
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_cursor", e.to_string()))?;
+    let scope = state.settings.catalog_scope;
+    let website = matches!(scope, CatalogScope::Website { .. });
     let query = ProductQuery {
         limit,
         after,
-        category: params.category,
+        category: params.category.filter(|_| !website),
         text,
         sort,
         include_inactive,
+        scope,
+        public_category: params.category.filter(|_| website),
     };
     let page = state.store.list_products(&query).await?;
     let lang = params.lang.as_deref();
@@ -128,7 +134,7 @@ pub async fn product_by_id(
         .store
         .product(id)
         .await?
-        .filter(|p| p.deleted_at.is_none());
+        .filter(|p| p.deleted_at.is_none() && in_scope(&state, p));
     let product = found.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
     Ok(Json(ProductView::new(product, params.lang.as_deref())))
 }
@@ -140,10 +146,51 @@ pub async fn product_by_sku(
     Path(sku): Path<String>,
     QueryParams(params): QueryParams<LangParam>,
 ) -> Result<Json<ProductView>, ApiError> {
-    let product = state.store.product_by_sku(&sku).await?;
+    let product = state
+        .store
+        .product_by_sku(&sku)
+        .await?
+        .filter(|p| in_scope(&state, p));
     let product =
         product.ok_or_else(|| ApiError::NotFound(format!("no product with SKU '{sku}'")))?;
     Ok(Json(ProductView::new(product, params.lang.as_deref())))
+}
+
+/// Whether `CATALOG_SCOPE` shows the product.
+fn in_scope(state: &AppState, stored: &StoredProduct) -> bool {
+    let p = &stored.product;
+    let website = p.storefront.website_id;
+    state
+        .settings
+        .catalog_scope
+        .shows(p.is_published, p.sale_ok, p.active, website)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicCategoryList {
+    pub categories: Vec<PublicCategoryView>,
+}
+
+#[utoipa::path(get, path = "/api/public-categories", tag = "catalog",
+    responses((status = 200, body = PublicCategoryList, example = json!({"categories": [{
+        "id": 1, "name": "Furniture", "parentId": null, "sequence": 0, "path": [1], "productCount": 12,
+        "children": [{"id": 3, "name": "Desks", "parentId": 1, "sequence": 2, "path": [1, 3],
+            "productCount": 5, "children": []}]}]}))))]
+pub async fn public_categories(
+    State(state): State<AppState>,
+) -> Result<Json<PublicCategoryList>, ApiError> {
+    let (categories, members) = futures::try_join!(
+        state.store.public_categories(),
+        state
+            .store
+            .public_category_members(state.settings.catalog_scope),
+    )?;
+    Ok(Json(PublicCategoryList {
+        categories: public_category_tree(categories, &members)
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -206,16 +253,26 @@ pub async fn changes(
         .transpose()?
         .unwrap_or(0);
     let page = state.store.changes_since(since, limit).await?;
+    let mut changes = Vec::with_capacity(page.changes.len());
+    for c in page.changes {
+        // Out of the scope is gone for the website: a product unpublished is a deletion to it.
+        let shown = match (c.deleted, state.settings.catalog_scope) {
+            (true, _) => false,
+            (false, CatalogScope::All) => true,
+            (false, _) => state
+                .store
+                .product(c.product_id)
+                .await?
+                .is_some_and(|p| in_scope(&state, &p)),
+        };
+        changes.push(ChangeView {
+            id: c.product_id,
+            action: if shown { "upsert" } else { "delete" }.to_string(),
+            changed_at: c.changed_at,
+        });
+    }
     Ok(Json(ChangeFeed {
-        changes: page
-            .changes
-            .into_iter()
-            .map(|c| ChangeView {
-                id: c.product_id,
-                action: if c.deleted { "delete" } else { "upsert" }.to_string(),
-                changed_at: c.changed_at,
-            })
-            .collect(),
+        changes,
         next_token: encode_change_token(page.last_seq),
         has_more: page.has_more,
     }))

@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::StoredProduct;
+use crate::domain::{slug, StoredProduct};
 use crate::domain::{RunStatus, SyncRun};
 use crate::engine::Progress;
-use crate::store::CategoryNode;
+use crate::store::{CategoryNode, PublicCategoryNode};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -27,6 +27,17 @@ pub struct ProductView {
     pub published: bool,
     pub category: Option<CategoryRef>,
     pub public_category_ids: Vec<i64>,
+    /// Odoo's slug of the product: its name slugified, then `-ID`.
+    pub slug: String,
+    /// The product's page on the Odoo website (`/shop/…`); null without website_sale.
+    pub website_url: Option<String>,
+    pub seo: SeoView,
+    /// The ribbon's name (e.g. "Sale"), if the product has one.
+    pub ribbon: Option<String>,
+    /// ISO code of the product's currency, e.g. "USD".
+    pub currency: Option<String>,
+    /// The variant picker: attributes in Odoo's order, each with its values.
+    pub attributes: Vec<AttributeView>,
     pub variants: Vec<VariantView>,
     /// Translated names and descriptions by language code.
     pub translations: BTreeMap<String, TranslationView>,
@@ -55,6 +66,8 @@ pub struct VariantView {
     pub price: f64,
     pub active: bool,
     pub attribute_value_ids: Vec<i64>,
+    /// This variant's value of each attribute, in the product's attribute order.
+    pub attributes: Vec<VariantAttributeView>,
     /// One unit's price under `SYNC_PRICELIST_ID`'s rules (the sales price where no rule
     /// applies). Null without a pricelist, before pricing saw the variant, or when its rule
     /// computes from a base odoo-sync does not sync (the cost, another pricelist).
@@ -62,6 +75,48 @@ pub struct VariantView {
     /// Written with the variant by every sync, then kept fresh by the stock sweep and stock
     /// webhooks. Null only when Odoo's stock cannot be read (no stock app, or no access to quants).
     pub stock: Option<StockView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeoView {
+    /// `website_meta_title`; null when Odoo has none.
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeView {
+    /// Odoo's product.attribute id.
+    pub id: i64,
+    pub name: String,
+    /// radio, select, color, pills or multi.
+    pub display_type: String,
+    pub values: Vec<AttributeValueView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeValueView {
+    /// Odoo's product.attribute.value id: one id for "Red" in every product.
+    pub id: i64,
+    pub name: String,
+    /// The swatch colour of a `color` attribute, e.g. "#FF0000".
+    pub html_color: Option<String>,
+    /// What this value adds to the price.
+    pub price_extra: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantAttributeView {
+    pub attribute_id: i64,
+    /// The attribute's name, e.g. "Size".
+    pub name: String,
+    pub value_id: i64,
+    /// The value's name, e.g. "M".
+    pub value: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,6 +138,25 @@ pub struct TranslationView {
 impl ProductView {
     pub fn new(stored: StoredProduct, lang: Option<&str>) -> Self {
         let product = stored.product;
+        let storefront = product.storefront;
+        let variant_attributes = |ptavs: &[i64]| -> Vec<VariantAttributeView> {
+            storefront
+                .attributes
+                .iter()
+                .filter_map(|attribute| {
+                    let value = attribute
+                        .values
+                        .iter()
+                        .find(|v| ptavs.contains(&v.ptav_id))?;
+                    Some(VariantAttributeView {
+                        attribute_id: attribute.id,
+                        name: attribute.name.clone(),
+                        value_id: value.id,
+                        value: value.name.clone(),
+                    })
+                })
+                .collect()
+        };
         let translated = lang.and_then(|lang| product.translations.get(lang));
         ProductView {
             id: product.id,
@@ -103,6 +177,14 @@ impl ProductView {
                 path: c.complete_name,
             }),
             public_category_ids: product.public_categ_ids,
+            slug: slug(&product.name, product.id),
+            website_url: storefront.website_url.clone(),
+            seo: SeoView {
+                title: storefront.seo_title.clone(),
+                description: storefront.seo_description.clone(),
+            },
+            ribbon: storefront.ribbon.clone(),
+            currency: storefront.currency.clone(),
             variants: product
                 .variants
                 .into_iter()
@@ -117,7 +199,27 @@ impl ProductView {
                         on_hand: s.qty_available,
                         free: s.free_qty,
                     }),
+                    attributes: variant_attributes(&v.product_template_attribute_value_ids),
                     attribute_value_ids: v.product_template_attribute_value_ids,
+                })
+                .collect(),
+            attributes: storefront
+                .attributes
+                .iter()
+                .map(|attribute| AttributeView {
+                    id: attribute.id,
+                    name: attribute.name.clone(),
+                    display_type: attribute.display_type.clone(),
+                    values: attribute
+                        .values
+                        .iter()
+                        .map(|value| AttributeValueView {
+                            id: value.id,
+                            name: value.name.clone(),
+                            html_color: value.html_color.clone(),
+                            price_extra: value.price_extra,
+                        })
+                        .collect(),
                 })
                 .collect(),
             translations: product
@@ -182,6 +284,35 @@ fn build_level(
             children: build_level(Some(node.category.id), children),
         })
         .collect()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicCategoryView {
+    pub id: i64,
+    pub name: String,
+    pub parent_id: Option<i64>,
+    pub sequence: i64,
+    /// Ids from the root down to this category, itself included.
+    pub path: Vec<i64>,
+    /// Products in scope in this category or any below it, each counted once.
+    pub product_count: u64,
+    #[schema(no_recursion)]
+    pub children: Vec<PublicCategoryView>,
+}
+
+impl From<PublicCategoryNode> for PublicCategoryView {
+    fn from(node: PublicCategoryNode) -> Self {
+        PublicCategoryView {
+            id: node.category.id,
+            name: node.category.name,
+            parent_id: node.category.parent_id,
+            sequence: node.category.sequence,
+            path: node.path,
+            product_count: node.product_count,
+            children: node.children.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// A sync run as the admin page and API clients see it.

@@ -11,7 +11,10 @@ use serde_json::json;
 use super::*;
 use crate::domain::pricelist::{AppliesTo, PriceBase, PriceComputation};
 use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
-use crate::domain::{Phase, Translation, Variant, WebhookKind};
+use crate::domain::{
+    AttributeValue, Phase, ProductAttribute, PublicCategory, Storefront, Translation, Variant,
+    WebhookKind,
+};
 use crate::testkit::ScratchDatabase;
 
 /// A store and what keeps its database alive (dropped after the store).
@@ -131,6 +134,9 @@ contract!(
     stock_levels_are_written_when_they_change,
     prices_are_written_when_they_change_and_give_their_products_a_new_change,
     an_endless_lease_is_held_for_a_hundred_years_by_runs_and_webhooks,
+    storefront_data_reads_back_exactly_by_id_in_lists_and_in_the_export,
+    the_website_scope_and_website_categories_filter_lists_and_members,
+    website_categories_are_replaced_whole,
 );
 
 /// The site outbox contract, on handles with targets (one per store).
@@ -156,6 +162,7 @@ outbox_contract!(
     deliveries_are_leased_retried_failed_replayed_and_delivered,
     two_handles_claiming_at_once_never_take_the_same_delivery,
     pruning_deletes_only_delivered_deliveries_older_than_asked,
+    a_changed_website_category_tree_tells_the_site_which_categories_moved,
 );
 
 /// The contract tests that edit the database by hand, one per store.
@@ -202,6 +209,7 @@ fn product(id: i64, name: &str, price: f64, categ_id: Option<i64>) -> Product {
         }],
         translations: BTreeMap::new(),
         extra: serde_json::Map::new(),
+        storefront: Default::default(),
     }
 }
 
@@ -242,6 +250,8 @@ fn query(sort: ProductSort, limit: u32) -> ProductQuery {
         text: None,
         sort,
         include_inactive: false,
+        scope: CatalogScope::All,
+        public_category: None,
     }
 }
 
@@ -1834,4 +1844,213 @@ async fn two_handles_claiming_at_once_never_take_the_same_delivery(test: &TestSt
     assert_eq!(taken.len(), 50, "every delivery claimed");
     let unique: BTreeSet<i64> = taken.iter().copied().collect();
     assert_eq!(unique.len(), 50, "none claimed twice");
+}
+
+fn storefront_product(id: i64, name: &str) -> Product {
+    let mut p = product(id, name, 10.0, None);
+    p.storefront = Storefront {
+        website_id: Some(2),
+        website_url: Some(format!("/shop/x-{id}")),
+        seo_title: Some("Buy it".into()),
+        seo_description: Some("Fast".into()),
+        ribbon: Some("Sale".into()),
+        currency: Some("EUR".into()),
+        attributes: vec![
+            ProductAttribute {
+                id: 1,
+                name: "Color".into(),
+                display_type: "color".into(),
+                values: vec![
+                    AttributeValue {
+                        id: 3,
+                        ptav_id: id * 10 + 1,
+                        name: "Black".into(),
+                        html_color: Some("#000000".into()),
+                        price_extra: 0.0,
+                    },
+                    AttributeValue {
+                        id: 1,
+                        ptav_id: id * 10 + 2,
+                        name: "Red".into(),
+                        html_color: Some("#FF0000".into()),
+                        price_extra: 12.5,
+                    },
+                ],
+            },
+            ProductAttribute {
+                id: 2,
+                name: "Size".into(),
+                display_type: "pills".into(),
+                values: vec![AttributeValue {
+                    id: 5,
+                    ptav_id: id * 10 + 3,
+                    name: "S".into(),
+                    html_color: None,
+                    price_extra: 1.25,
+                }],
+            },
+        ],
+    };
+    p
+}
+
+async fn storefront_data_reads_back_exactly_by_id_in_lists_and_in_the_export(
+    store: &dyn CatalogStore,
+) {
+    let desk = storefront_product(1, "Desk");
+    let plain = product(2, "Plain", 5.0, None);
+    write(store, &[desk.clone(), plain.clone()], &[]).await;
+    assert_eq!(store.product(1).await.unwrap().unwrap().product, desk);
+    assert_eq!(store.product(2).await.unwrap().unwrap().product, plain);
+    let page = store
+        .list_products(&query(ProductSort::Name, 10))
+        .await
+        .unwrap();
+    assert_eq!(page.products[0].product, desk);
+    let export = store.export(false).await.unwrap();
+    assert_eq!(export[0].product, desk);
+    assert_eq!(export[1].product, plain);
+    // A rewrite replaces the attributes, it does not add to them.
+    let mut renamed = desk.clone();
+    renamed.storefront.attributes[0].values[1].name = "Crimson".into();
+    renamed.storefront.attributes.pop();
+    renamed.storefront.ribbon = None;
+    write(store, std::slice::from_ref(&renamed), &[]).await;
+    assert_eq!(store.product(1).await.unwrap().unwrap().product, renamed);
+}
+
+async fn the_website_scope_and_website_categories_filter_lists_and_members(
+    store: &dyn CatalogStore,
+) {
+    let mut shown = product(1, "Shown", 1.0, None);
+    shown.public_categ_ids = vec![3];
+    let mut unpublished = product(2, "Unpublished", 1.0, None);
+    unpublished.is_published = false;
+    unpublished.public_categ_ids = vec![3];
+    let mut unsaleable = product(3, "Unsaleable", 1.0, None);
+    unsaleable.sale_ok = false;
+    let mut other_site = product(4, "Other site", 1.0, None);
+    other_site.storefront.website_id = Some(2);
+    other_site.public_categ_ids = vec![1];
+    let mut this_site = product(5, "This site", 1.0, None);
+    this_site.storefront.website_id = Some(1);
+    this_site.public_categ_ids = vec![2];
+    write(
+        store,
+        &[shown, unpublished, unsaleable, other_site, this_site],
+        &[],
+    )
+    .await;
+    let tree = [
+        PublicCategory {
+            id: 1,
+            name: "Root".into(),
+            parent_id: None,
+            sequence: 1,
+            website_id: None,
+        },
+        PublicCategory {
+            id: 2,
+            name: "Child".into(),
+            parent_id: Some(1),
+            sequence: 1,
+            website_id: None,
+        },
+        PublicCategory {
+            id: 3,
+            name: "Leaf".into(),
+            parent_id: Some(2),
+            sequence: 1,
+            website_id: None,
+        },
+    ];
+    store.replace_public_categories(&tree).await.unwrap();
+    let listed = |scope, public_category| {
+        let mut q = query(ProductSort::Name, 50);
+        q.scope = scope;
+        q.public_category = public_category;
+        async move { ids(&store.list_products(&q).await.unwrap()) }
+    };
+    let any = CatalogScope::Website { website: None };
+    let one = CatalogScope::Website { website: Some(1) };
+    assert_eq!(listed(CatalogScope::All, None).await, [4, 1, 5, 2, 3]);
+    assert_eq!(listed(any, None).await, [4, 1, 5]);
+    assert_eq!(listed(one, None).await, [1, 5]);
+    assert_eq!(listed(any, Some(1)).await, [4, 1, 5]);
+    assert_eq!(listed(any, Some(2)).await, [1, 5]);
+    assert_eq!(listed(one, Some(3)).await, [1]);
+    assert_eq!(listed(CatalogScope::All, Some(3)).await, [1, 2]);
+    let mut members = store.public_category_members(one).await.unwrap();
+    members.sort();
+    assert_eq!(members, [(1, vec![3]), (5, vec![2])]);
+}
+
+async fn a_changed_website_category_tree_tells_the_site_which_categories_moved(test: &TestStore) {
+    let store = test.with_site_targets(&["http://a.test/hook"]).await;
+    let store = store.as_ref();
+    let category = |id: i64, name: &str| PublicCategory {
+        id,
+        name: name.into(),
+        parent_id: None,
+        sequence: id,
+        website_id: None,
+    };
+    let mut seen = 0;
+    let tree = [
+        category(1, "Chairs"),
+        category(2, "Desks"),
+        category(3, "Lamps"),
+    ];
+    store.replace_public_categories(&tree).await.unwrap();
+    let events = new_events(store, &mut seen).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0]["tags"],
+        json!([
+            "products",
+            "public-category:1",
+            "public-category:2",
+            "public-category:3"
+        ])
+    );
+    store.replace_public_categories(&tree).await.unwrap();
+    assert!(new_events(store, &mut seen).await.is_empty(), "unchanged");
+    let moved = [
+        category(1, "Armchairs"),
+        category(3, "Lamps"),
+        category(4, "Rugs"),
+    ];
+    store.replace_public_categories(&moved).await.unwrap();
+    let events = new_events(store, &mut seen).await;
+    assert_eq!(
+        (events.len(), &events[0]["tags"], &events[0]["changes"]),
+        (
+            1,
+            &json!([
+                "products",
+                "public-category:1",
+                "public-category:2",
+                "public-category:4"
+            ]),
+            &json!({"upserted": [], "deleted": []})
+        ),
+        "renamed, gone and new; not the unchanged one"
+    );
+}
+
+async fn website_categories_are_replaced_whole(store: &dyn CatalogStore) {
+    let category = |id: i64, name: &str, parent_id| PublicCategory {
+        id,
+        name: name.into(),
+        parent_id,
+        sequence: id * 10,
+        website_id: (id == 2).then_some(1),
+    };
+    store
+        .replace_public_categories(&[category(1, "A", None), category(2, "B", Some(1))])
+        .await
+        .unwrap();
+    let second = [category(2, "B2", None), category(3, "C", Some(2))];
+    store.replace_public_categories(&second).await.unwrap();
+    assert_eq!(store.public_categories().await.unwrap(), second);
 }

@@ -9,6 +9,7 @@ mod query;
 mod search;
 mod sqlite;
 mod stored;
+mod storefront;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,8 +21,9 @@ use chrono::{DateTime, Utc};
 use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
 use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
 use crate::domain::{
-    Category, NewWebhookEvent, Product, QueueStats, RunCounts, RunId, RunStatus, SyncCursor,
-    SyncMode, SyncRun, Trigger, Watermark, WatermarkKey, WebhookEvent, WebhookState,
+    CatalogScope, Category, NewWebhookEvent, Product, PublicCategory, QueueStats, RunCounts, RunId,
+    RunStatus, SyncCursor, SyncMode, SyncRun, Trigger, Watermark, WatermarkKey, WebhookEvent,
+    WebhookState,
 };
 
 // Re-exported while http/ and engine/fetch.rs still name them here.
@@ -31,6 +33,7 @@ pub use query::{
     fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
 };
 pub use sqlite::SqliteStore;
+pub use storefront::{public_category_tree, PublicCategoryNode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -445,10 +448,33 @@ pub trait SiteOutbox: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
 }
 
+/// The website category tree and what the scope's category counts need.
+#[async_trait]
+pub trait StorefrontStore: Send + Sync + 'static {
+    /// Makes the stored website categories these (a category Odoo no longer has goes).
+    async fn replace_public_categories(
+        &self,
+        categories: &[PublicCategory],
+    ) -> Result<(), StoreError>;
+    async fn public_categories(&self) -> Result<Vec<PublicCategory>, StoreError>;
+    /// (product id, public category ids) of the live products `scope` shows that are in one.
+    async fn public_category_members(
+        &self,
+        scope: CatalogScope,
+    ) -> Result<Vec<(i64, Vec<i64>)>, StoreError>;
+}
+
 /// Everything the engine and http hold of the store, as one `Arc<dyn CatalogStore>`; each part
 /// says what a caller needs.
 pub trait CatalogStore:
-    CatalogWriter + CatalogReader + RunLedger + WebhookInbox + PricingStore + StateStore + SiteOutbox
+    CatalogWriter
+    + CatalogReader
+    + RunLedger
+    + WebhookInbox
+    + PricingStore
+    + StateStore
+    + StorefrontStore
+    + SiteOutbox
 {
 }
 
@@ -460,6 +486,7 @@ impl<T> CatalogStore for T where
         + PricingStore
         + StateStore
         + SiteOutbox
+        + StorefrontStore
 {
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StoredProduct;
-use crate::domain::Category;
+use crate::domain::{CatalogScope, Category};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,6 +52,10 @@ pub struct ProductQuery {
     pub text: Option<String>,
     pub sort: ProductSort,
     pub include_inactive: bool,
+    /// Only the products a shop shows (`CATALOG_SCOPE=website`).
+    pub scope: CatalogScope,
+    /// Products in this website category or any below it.
+    pub public_category: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -17,6 +17,7 @@ mod postgres;
 mod pricing;
 mod secrets;
 mod site_webhooks;
+mod storefront;
 mod sync_cli;
 mod sync_faults;
 mod webhooks;

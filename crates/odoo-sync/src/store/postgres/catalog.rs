@@ -10,11 +10,13 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+use super::storefront::load_attributes;
 use super::{load_categories, load_translations, load_variants, stored_product, PgStore};
 use crate::domain::{Category, Translation, Variant};
 use crate::store::query::category_nodes;
 use crate::store::search::ts_query;
 use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells};
+use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
 use crate::store::{
     CatalogReader, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort,
     SortKey, StockLevel, StoreError, StoredProduct,
@@ -33,7 +35,9 @@ fn push_select_with_children(sql: &mut QueryBuilder<Postgres>) {
           left join variant_price pr on pr.variant_id = v.variant_id \
           where v.product_id = page.product_id) as variants_json, \
          (select coalesce(json_agg(json_build_array(t.lang, t.name, t.description_sale)), '[]'::json) \
-          from product_translation t where t.product_id = page.product_id) as translations_json \
+          from product_translation t where t.product_id = page.product_id) as translations_json, \
+         (select coalesce(json_agg(a order by a.position), '[]'::json) \
+          from product_attribute_value a where a.product_id = page.product_id) as attributes_json \
          from page left join category c on c.category_id = page.category_id",
     );
 }
@@ -93,6 +97,8 @@ fn product_with_children(row: &PgRow) -> Result<StoredProduct, StoreError> {
             write_date: parse_odoo_datetime(&write_date)?,
         });
     }
+    let Json(attributes): Json<Vec<AttributeRow>> = cells.get("attributes_json")?;
+    stored.product.storefront.attributes = group_attributes(attributes);
     let Json(translations): Json<Vec<(String, String, Option<String>)>> =
         cells.get("translations_json")?;
     stored.product.translations = translations
@@ -173,6 +179,7 @@ impl CatalogReader for PgStore {
         let categories = load_categories(&mut tx).await?;
         let mut variants = load_variants(&mut tx).await?;
         let mut translations = load_translations(&mut tx).await?;
+        let mut attributes = load_attributes(&mut tx).await?;
         let rows = sqlx::query(
             "select * from product where ($1 or deleted_at is null) order by product_id",
         )
@@ -186,6 +193,8 @@ impl CatalogReader for PgStore {
                 stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
                 stored.product.translations =
                     translations.remove(&stored.product.id).unwrap_or_default();
+                stored.product.storefront.attributes =
+                    attributes.remove(&stored.product.id).unwrap_or_default();
                 Ok(stored)
             })
             .collect()
@@ -203,6 +212,18 @@ impl CatalogReader for PgStore {
             sql.push(" and p.category_id in (with recursive below(id) as (select ");
             sql.push_bind(category);
             sql.push("::bigint union select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+        }
+        sql.push(scope_predicate(query.scope, "p"));
+        if let Some(category) = query.public_category {
+            sql.push(
+                " and exists (select 1 from jsonb_array_elements_text(p.public_categ_ids) pc(id) \
+                 where pc.id::bigint in (with recursive below(id) as (select ",
+            );
+            sql.push_bind(category);
+            sql.push(
+                "::bigint union select c.public_category_id from public_category c \
+                 join below on c.parent_id = below.id) select id from below))",
+            );
         }
         if let Some(text) = query.text.as_deref() {
             let Some(tsquery) = ts_query(text) else {

@@ -10,6 +10,7 @@ mod outbox;
 mod pricing;
 mod runs;
 mod state;
+mod storefront;
 mod write;
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,8 +30,8 @@ use super::{
     Checkpoint, ExistingRow, NewRun, OdooSession, RunLedger, StateStore, StoreError, StoredProduct,
 };
 use crate::domain::{
-    Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Translation,
-    Trigger, Variant, Watermark, WatermarkKey,
+    Category, Product, RunCounts, RunId, RunStatus, Storefront, SyncCursor, SyncMode, SyncRun,
+    Translation, Trigger, Variant, Watermark, WatermarkKey,
 };
 
 /// The advisory lock `create_run` holds while it checks for a running run and inserts its own.
@@ -310,6 +311,16 @@ pub(super) fn stored_product(
         variants: Vec::new(),
         translations: BTreeMap::new(),
         extra: json_column(&cells, "extra")?,
+        storefront: Storefront {
+            website_id: cells.get("website_id")?,
+            website_url: cells.get("website_url")?,
+            seo_title: cells.get("seo_title")?,
+            seo_description: cells.get("seo_description")?,
+            ribbon: cells.get("ribbon")?,
+            currency: cells.get("currency")?,
+            // Read by the caller, with the other children.
+            attributes: Vec::new(),
+        },
     };
     Ok(StoredProduct {
         stock: BTreeMap::new(),

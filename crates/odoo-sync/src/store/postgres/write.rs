@@ -90,7 +90,7 @@ pub(super) async fn write_products(
     }
     upsert_products(conn, &writes, now).await?;
     let ids: Vec<i64> = writes.iter().map(|w| w.product.id).collect();
-    for table in ["variant", "product_translation"] {
+    for table in ["variant", "product_translation", "product_attribute_value"] {
         sqlx::query(&format!("delete from {table} where product_id = any($1)"))
             .bind(&ids)
             .execute(&mut *conn)
@@ -98,7 +98,8 @@ pub(super) async fn write_products(
     }
     let products: Vec<&Product> = writes.iter().map(|w| w.product).collect();
     insert_variants(conn, &products).await?;
-    insert_translations(conn, &products).await
+    insert_translations(conn, &products).await?;
+    super::storefront::write_storefront(conn, &products).await
 }
 
 async fn upsert_products(

@@ -7,11 +7,13 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::storefront::{load_attributes, ATTRIBUTE_ROW_OBJECT};
 use super::SqliteTime;
 use super::{load_categories, load_translations, load_variants, stored_product, SqliteStore};
 use crate::domain::{Category, Translation, Variant};
 use crate::store::query::category_nodes;
 use crate::store::stored::{corrupt, parse_odoo_datetime, Cells};
+use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
 use crate::store::{
     fts_query, CatalogReader, CategoryNode, Change, ChangePage, ProductPage, ProductQuery,
     ProductSort, SortKey, StockLevel, StoreError, StoredProduct,
@@ -36,9 +38,13 @@ fn push_select_with_children(sql: &mut QueryBuilder<Sqlite>) {
           left join variant_price pr on pr.variant_id = v.variant_id \
           where v.product_id = page.product_id) as variants_json, \
          (select json_group_array(json_array(t.lang, t.name, t.description_sale)) \
-          from product_translation t where t.product_id = page.product_id) as translations_json \
-         from page left join category c on c.category_id = page.category_id",
+          from product_translation t where t.product_id = page.product_id) as translations_json, ",
     );
+    sql.push(format!(
+        "(select json_group_array(json({ATTRIBUTE_ROW_OBJECT}) order by a.position) \
+          from product_attribute_value a where a.product_id = page.product_id) as attributes_json "
+    ));
+    sql.push(" from page left join category c on c.category_id = page.category_id");
 }
 
 /// A variant as `push_select_with_children` encodes it: id, default_code, barcode, lst_price,
@@ -96,6 +102,8 @@ fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
             write_date: parse_odoo_datetime(&write_date)?,
         });
     }
+    let attributes: Vec<AttributeRow> = json_text(&cells, "attributes_json")?;
+    stored.product.storefront.attributes = group_attributes(attributes);
     let translations: Vec<(String, String, Option<String>)> =
         json_text(&cells, "translations_json")?;
     stored.product.translations = translations
@@ -176,6 +184,7 @@ impl CatalogReader for SqliteStore {
         let categories = load_categories(&mut conn).await?;
         let mut variants = load_variants(&mut conn).await?;
         let mut translations = load_translations(&mut conn).await?;
+        let mut attributes = load_attributes(&mut conn).await?;
         let rows = sqlx::query(
             "select * from product where (? or deleted_at is null) order by product_id",
         )
@@ -188,6 +197,8 @@ impl CatalogReader for SqliteStore {
                 stored.product.variants = variants.remove(&stored.product.id).unwrap_or_default();
                 stored.product.translations =
                     translations.remove(&stored.product.id).unwrap_or_default();
+                stored.product.storefront.attributes =
+                    attributes.remove(&stored.product.id).unwrap_or_default();
                 Ok(stored)
             })
             .collect()
@@ -205,6 +216,18 @@ impl CatalogReader for SqliteStore {
             sql.push(" and p.category_id in (with recursive below(id) as (select ");
             sql.push_bind(category);
             sql.push(" union all select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+        }
+        sql.push(scope_predicate(query.scope, "p"));
+        if let Some(category) = query.public_category {
+            sql.push(
+                " and exists (select 1 from json_each(p.public_categ_ids) pc where pc.value in \
+                 (with recursive below(id) as (select ",
+            );
+            sql.push_bind(category);
+            sql.push(
+                " union all select c.public_category_id from public_category c \
+                 join below on c.parent_id = below.id) select id from below))",
+            );
         }
         if let Some(text) = query.text.as_deref() {
             let Some(fts) = fts_query(text) else {

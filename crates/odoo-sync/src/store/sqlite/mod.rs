@@ -7,6 +7,7 @@ mod outbox;
 mod pricing;
 mod runs;
 mod state;
+mod storefront;
 mod write;
 
 use std::collections::{BTreeMap, HashMap};
@@ -31,8 +32,8 @@ use super::{
     Checkpoint, ExistingRow, NewRun, OdooSession, RunLedger, StateStore, StoreError, StoredProduct,
 };
 use crate::domain::{
-    Category, Product, RunCounts, RunId, RunStatus, SyncCursor, SyncMode, SyncRun, Translation,
-    Trigger, Variant, Watermark, WatermarkKey,
+    Category, Product, RunCounts, RunId, RunStatus, Storefront, SyncCursor, SyncMode, SyncRun,
+    Translation, Trigger, Variant, Watermark, WatermarkKey,
 };
 
 #[derive(Clone)]
@@ -394,6 +395,17 @@ pub(super) fn stored_product(
                     format!("expected an object, found {other}"),
                 ))
             }
+        },
+
+        storefront: Storefront {
+            website_id: cells.get("website_id")?,
+            website_url: cells.get("website_url")?,
+            seo_title: cells.get("seo_title")?,
+            seo_description: cells.get("seo_description")?,
+            ribbon: cells.get("ribbon")?,
+            currency: cells.get("currency")?,
+            // Read by the caller, with the other children.
+            attributes: Vec::new(),
         },
     };
     let deleted_at: Option<SqliteTime> = cells.get("deleted_at")?;

@@ -42,7 +42,7 @@ pub(super) async fn write_products(
     }
     let ids = serde_json::to_string(&writes.iter().map(|w| w.product.id).collect::<Vec<_>>())
         .expect("ids serialise");
-    for table in ["variant", "product_translation"] {
+    for table in ["variant", "product_translation", "product_attribute_value"] {
         sqlx::query(&format!(
             "delete from {table} where product_id in (select value from json_each(?))"
         ))
@@ -57,6 +57,7 @@ pub(super) async fn write_products(
     let products: Vec<&Product> = writes.iter().map(|w| w.product).collect();
     insert_variants(conn, &products).await?;
     insert_translations(conn, &products).await?;
+    super::storefront::write_storefront(conn, &products).await?;
     insert_search_rows(conn, &products).await
 }
 
