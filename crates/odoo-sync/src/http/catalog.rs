@@ -146,6 +146,13 @@ pub async fn product_by_sku(
     Path(sku): Path<String>,
     QueryParams(params): QueryParams<LangParam>,
 ) -> Result<Json<ProductView>, ApiError> {
+    // Odoo stores SKUs in PostgreSQL, which refuses a NUL in text; neither store is asked.
+    if sku.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_sku",
+            "the SKU contains a control character",
+        ));
+    }
     let product = state
         .store
         .product_by_sku(&sku)

@@ -90,11 +90,16 @@ pub struct ChangePage {
 }
 
 /// Turns what a shopper typed into an FTS5 query: every term must match, as a prefix, with
-/// quotes so that punctuation in SKUs cannot become FTS5 syntax.
+/// quotes so that punctuation in SKUs cannot become FTS5 syntax. Control characters go too:
+/// SQLite reads the query as a C string, so a NUL would end it inside its quotes.
 pub fn fts_query(text: &str) -> Option<String> {
     let terms: Vec<String> = text
         .split_whitespace()
-        .map(|term| term.replace('"', ""))
+        .map(|term| {
+            term.chars()
+                .filter(|c| *c != '"' && !c.is_control())
+                .collect::<String>()
+        })
         .filter(|term| term.chars().any(char::is_alphanumeric))
         .map(|term| format!("\"{term}\"*"))
         .collect();
@@ -145,5 +150,9 @@ mod tests {
             "\"FURN_0096\"* AND \"x\"*"
         );
         assert_eq!(fts_query("  - * "), None);
+        assert_eq!(
+            fts_query("chaise\0 \u{1b}x").unwrap(),
+            "\"chaise\"* AND \"x\"*"
+        );
     }
 }

@@ -110,6 +110,17 @@ async fn attack(app: &TestApp, server: &TestServer) {
         });
         no_server_error(status, &body, &format!("q={q:?}"))
     });
+    check(search_queries(), 32, |sku| {
+        let mut url = reqwest::Url::parse(&server.url).unwrap();
+        url.path_segments_mut()
+            .unwrap()
+            .extend(["api", "products", "by-sku", sku.as_str()]);
+        let (status, body) = handle.block_on(async {
+            let answer = http.get(url).send().await.unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        });
+        no_server_error(status, &body, &format!("sku={sku:?}"))
+    });
     let hook = format!(
         "{}/api/products/sync/webhook?token={WEBHOOK_SECRET}&event=unlink",
         server.url
