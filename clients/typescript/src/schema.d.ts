@@ -228,6 +228,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/public-categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["public_categories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/site-webhooks": {
         parameters: {
             query?: never;
@@ -290,6 +306,32 @@ export interface components {
              * @description The inbox event id.
              */
             id: number;
+        };
+        AttributeValueView: {
+            /** @description The swatch colour of a `color` attribute, e.g. "#FF0000". */
+            htmlColor?: string | null;
+            /**
+             * Format: int64
+             * @description Odoo's product.attribute.value id: one id for "Red" in every product.
+             */
+            id: number;
+            name: string;
+            /**
+             * Format: double
+             * @description What this value adds to the price.
+             */
+            priceExtra: number;
+        };
+        AttributeView: {
+            /** @description radio, select, color, pills or multi. */
+            displayType: string;
+            /**
+             * Format: int64
+             * @description Odoo's product.attribute id.
+             */
+            id: number;
+            name: string;
+            values: components["schemas"]["AttributeValueView"][];
         };
         CategoryList: {
             categories: components["schemas"]["CategoryView"][];
@@ -428,8 +470,12 @@ export interface components {
         };
         ProductView: {
             active: boolean;
+            /** @description The variant picker: attributes in Odoo's order, each with its values. */
+            attributes: components["schemas"]["AttributeView"][];
             barcode?: string | null;
             category?: null | components["schemas"]["CategoryRef"];
+            /** @description ISO code of the product's currency, e.g. "USD". */
+            currency?: string | null;
             description?: string | null;
             /** @description Values of `SYNC_EXTRA_FIELDS`, as Odoo returned them. */
             extra: Record<string, never>;
@@ -441,8 +487,13 @@ export interface components {
             price: number;
             publicCategoryIds: number[];
             published: boolean;
+            /** @description The ribbon's name (e.g. "Sale"), if the product has one. */
+            ribbon?: string | null;
             saleOk: boolean;
+            seo: components["schemas"]["SeoView"];
             sku?: string | null;
+            /** @description Odoo's slug of the product: its name slugified, then `-ID`. */
+            slug: string;
             /** @description Translated names and descriptions by language code. */
             translations: {
                 [key: string]: components["schemas"]["TranslationView"];
@@ -450,6 +501,28 @@ export interface components {
             /** @description Odoo's `write_date`, UTC. */
             updatedAt: string;
             variants: components["schemas"]["VariantView"][];
+            /** @description The product's page on the Odoo website (`/shop/…`); null without website_sale. */
+            websiteUrl?: string | null;
+        };
+        PublicCategoryList: {
+            categories: components["schemas"]["PublicCategoryView"][];
+        };
+        PublicCategoryView: {
+            children: components["schemas"]["PublicCategoryView"][];
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** Format: int64 */
+            parentId?: number | null;
+            /** @description Ids from the root down to this category, itself included. */
+            path: number[];
+            /**
+             * Format: int64
+             * @description Products in scope in this category or any below it, each counted once.
+             */
+            productCount: number;
+            /** Format: int64 */
+            sequence: number;
         };
         RunList: {
             runs: components["schemas"]["RunView"][];
@@ -487,6 +560,11 @@ export interface components {
             unchanged: number;
             /** Format: int64 */
             updated: number;
+        };
+        SeoView: {
+            description?: string | null;
+            /** @description `website_meta_title`; null when Odoo has none. */
+            title?: string | null;
         };
         StartedView: {
             /** Format: int64 */
@@ -546,9 +624,21 @@ export interface components {
             description?: string | null;
             name: string;
         };
+        VariantAttributeView: {
+            /** Format: int64 */
+            attributeId: number;
+            /** @description The attribute's name, e.g. "Size". */
+            name: string;
+            /** @description The value's name, e.g. "M". */
+            value: string;
+            /** Format: int64 */
+            valueId: number;
+        };
         VariantView: {
             active: boolean;
             attributeValueIds: number[];
+            /** @description This variant's value of each attribute, in the product's attribute order. */
+            attributes: components["schemas"]["VariantAttributeView"][];
             barcode?: string | null;
             /** Format: int64 */
             id: number;
@@ -673,7 +763,10 @@ export interface operations {
                 limit?: number;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string;
-                /** @description A category id: its products and those of all its sub-categories. */
+                /**
+                 * @description A category id: its products and those of all its sub-categories. With
+                 *     `CATALOG_SCOPE=website`, a website category (`/api/public-categories`).
+                 */
                 category?: number;
                 /** @description Full text over names, SKUs and barcodes, accent- and case-insensitive. */
                 q?: string;
@@ -1023,6 +1116,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    public_categories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "categories": [
+                     *         {
+                     *           "id": 1,
+                     *           "name": "Furniture",
+                     *           "parentId": null,
+                     *           "sequence": 0,
+                     *           "path": [
+                     *             1
+                     *           ],
+                     *           "productCount": 12,
+                     *           "children": [
+                     *             {
+                     *               "id": 3,
+                     *               "name": "Desks",
+                     *               "parentId": 1,
+                     *               "sequence": 2,
+                     *               "path": [
+                     *                 1,
+                     *                 3
+                     *               ],
+                     *               "productCount": 5,
+                     *               "children": []
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PublicCategoryList"];
+                };
             };
         };
     };
