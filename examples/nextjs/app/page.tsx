@@ -49,7 +49,7 @@ export default async function Listing({
           {products.map((product) => (
             <li key={product.id} style={{ border: "1px solid #ddd", borderRadius: 8, padding: 12 }}>
               <Link href={`/products/${product.id}`}>{product.name}</Link>
-              <div>{formatPrice(product.price)}</div>
+              <div>{formatPrice(product.price, product.currency)}</div>
             </li>
           ))}
         </ul>

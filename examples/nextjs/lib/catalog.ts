@@ -54,6 +54,4 @@ export async function listCategories() {
   return data;
 }
 
-export function formatPrice(price: number, currency?: string | null) {
-  return new Intl.NumberFormat("en", { style: "currency", currency: currency ?? "USD" }).format(price);
-}
+export { formatPrice } from "./price";

@@ -101,10 +101,18 @@ test("a product page shows an edit made in Odoo after odoo-sync's revalidation w
   const odooSync = `http://127.0.0.1:${apiPort}`;
   await startSite(sitePort, odooSync);
 
-  const list = await (await fetch(`${odooSync}/api/products?limit=1`)).json();
-  const product = list.products[0];
+  // A product with a variant picker: attributes and several variants.
+  const list = await (await fetch(`${odooSync}/api/products?limit=40`)).json();
+  const product = list.products.find(
+    (p: { attributes: unknown[]; variants: unknown[] }) => p.attributes.length > 0 && p.variants.length > 1,
+  );
+  expect(product, "the demo catalog has products with variants").toBeTruthy();
   await page.goto(`http://127.0.0.1:${sitePort}/products/${product.id}`);
   await expect(page.getByTestId("product-name")).toHaveText(product.name);
+  for (const attribute of product.attributes) {
+    await expect(page.getByRole("group", { name: attribute.name })).toBeVisible();
+  }
+  await expect(page.getByTestId("variant")).toContainText(product.variants[0].sku ?? "");
 
   const uid = await odooCall(simUrl, "common", "authenticate", ["odoo", "admin", "admin", {}]);
   const renamed = `${product.name} (renamed in Odoo)`;

@@ -2,6 +2,12 @@ import { notFound } from "next/navigation";
 import { formatPrice, getProduct } from "../../../lib/catalog";
 import { VariantPicker } from "./variant-picker";
 
+export async function generateMetadata({ params }: { params: Promise<{ id: string }> }) {
+  const product = await getProduct(Number((await params).id)).catch(() => null);
+  if (!product) return {};
+  return { title: product.seo.title ?? product.name, description: product.seo.description ?? undefined };
+}
+
 export default async function ProductPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const productId = Number(id);
@@ -12,9 +18,10 @@ export default async function ProductPage({ params }: { params: Promise<{ id: st
     <main>
       <h1 data-testid="product-name">{product.name}</h1>
       {product.category && <p>{product.category.path}</p>}
-      <p data-testid="product-price">{formatPrice(product.price)}</p>
+      {product.ribbon && <p><strong>{product.ribbon}</strong></p>}
+      <p data-testid="product-price">{formatPrice(product.price, product.currency)}</p>
       {product.description && <p>{product.description}</p>}
-      <VariantPicker variants={product.variants} />
+      <VariantPicker product={product} />
     </main>
   );
 }

@@ -1,31 +1,75 @@
 "use client";
 
-import { useState } from "react";
-import type { Variant } from "../../../lib/catalog";
+import { useMemo, useState } from "react";
+import type { Product } from "../../../lib/catalog";
+import { formatPrice } from "../../../lib/price";
 
-/** Picks one of the product's active variants; shows its SKU, price and stock. */
-export function VariantPicker({ variants }: { variants: Variant[] }) {
-  const active = variants.filter((variant) => variant.active);
-  const [chosen, setChosen] = useState(active[0]?.id);
-  const variant = active.find((v) => v.id === chosen);
-  if (active.length === 0) return <p>Not available.</p>;
+type Choice = Record<number, number>; // attribute id -> value id
+
+/**
+ * The variant picker, built from the product alone: one control per attribute in Odoo's order
+ * (colour swatches for `color` attributes, a select otherwise), and the variant whose values
+ * match the choice, with its price and stock.
+ */
+export function VariantPicker({ product }: { product: Product }) {
+  const variants = product.variants.filter((variant) => variant.active);
+  const first = variants[0];
+  const [choice, setChoice] = useState<Choice>(() =>
+    Object.fromEntries((first?.attributes ?? []).map((a) => [a.attributeId, a.valueId])),
+  );
+  const variant = useMemo(
+    () => variants.find((v) => v.attributes.every((a) => choice[a.attributeId] === a.valueId)),
+    [variants, choice],
+  );
+  if (variants.length === 0) return <p>Not available.</p>;
+  const pick = (attributeId: number, valueId: number) => setChoice({ ...choice, [attributeId]: valueId });
   return (
     <section aria-label="variants">
-      {active.length > 1 && (
-        <select value={chosen} onChange={(event) => setChosen(Number(event.target.value))}>
-          {active.map((v) => (
-            <option key={v.id} value={v.id}>
-              {v.sku ?? `Variant ${v.id}`}
-            </option>
-          ))}
-        </select>
-      )}
-      {variant && (
-        <p>
+      {product.attributes.map((attribute) => (
+        <fieldset key={attribute.id} style={{ border: 0, padding: 0, margin: "12px 0" }}>
+          <legend>{attribute.name}</legend>
+          {attribute.displayType === "color" ? (
+            attribute.values.map((value) => (
+              <button
+                key={value.id}
+                type="button"
+                title={value.name}
+                aria-pressed={choice[attribute.id] === value.id}
+                onClick={() => pick(attribute.id, value.id)}
+                style={{
+                  width: 28,
+                  height: 28,
+                  marginRight: 6,
+                  borderRadius: "50%",
+                  background: value.htmlColor ?? "#ccc",
+                  outline: choice[attribute.id] === value.id ? "2px solid #111" : "none",
+                  border: "1px solid #999",
+                }}
+              />
+            ))
+          ) : (
+            <select
+              aria-label={attribute.name}
+              value={choice[attribute.id]}
+              onChange={(event) => pick(attribute.id, Number(event.target.value))}
+            >
+              {attribute.values.map((value) => (
+                <option key={value.id} value={value.id}>
+                  {value.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </fieldset>
+      ))}
+      {variant ? (
+        <p data-testid="variant">
           {variant.sku && <span>SKU {variant.sku} · </span>}
-          <span>{variant.pricelistPrice ?? variant.price}</span>
+          <span>{formatPrice(variant.pricelistPrice ?? variant.price, product.currency)}</span>
           {variant.stock && <span> · {variant.stock.free > 0 ? "in stock" : "out of stock"}</span>}
         </p>
+      ) : (
+        <p>This combination is not sold.</p>
       )}
     </section>
   );
