@@ -82,6 +82,9 @@ pub struct OdooSettings {
     pub api_key: Option<SecretString>,
     pub protocol: odoo_rpc::Protocol,
     pub timeout: Duration,
+    /// Calls in flight at once: `SYNC_CONCURRENCY` pages and room beside them for webhooks and
+    /// sweeps (the client's own default, 4, would silently cap a higher `SYNC_CONCURRENCY`).
+    pub max_concurrency: usize,
 }
 
 /// What `serve` needs beyond the sync settings.
@@ -236,6 +239,7 @@ impl Config {
                     invalid("ODOO_PROTOCOL", e.to_string())
                 })?,
             timeout: self.timeout()?,
+            max_concurrency: (self.sync.concurrency + 2).max(4),
         })
     }
 
@@ -615,6 +619,29 @@ mod tests {
             config.odoo().unwrap_err(),
             ConfigError::Missing { key: "ODOO_URL" }
         );
+    }
+
+    #[test]
+    fn the_client_keeps_sync_concurrency_pages_in_flight_and_room_beside_them() {
+        let odoo = [
+            ("ODOO_URL", "http://odoo:8069"),
+            ("ODOO_DB", "shop"),
+            ("ODOO_LOGIN", "sync"),
+            ("ODOO_PASSWORD", "secret"),
+        ];
+        let default = Config::from_values(values(&odoo)).unwrap();
+        assert_eq!(default.odoo().unwrap().max_concurrency, 4);
+        let mut wide = odoo.to_vec();
+        wide.push(("SYNC_CONCURRENCY", "8"));
+        let wide = Config::from_values(values(&wide)).unwrap();
+        assert_eq!(wide.sync.concurrency, 8);
+        assert_eq!(
+            wide.odoo().unwrap().max_concurrency,
+            10,
+            "8 pages and 2 for webhooks and sweeps, not the client's default of 4"
+        );
+        let client = crate::startup::client_config(&wide.odoo().unwrap());
+        assert_eq!(client.max_concurrency, 10);
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub fn client_config(settings: &OdooSettings) -> ClientConfig {
         settings.password.clone(),
     );
     client.timeout = settings.timeout;
+    client.max_concurrency = settings.max_concurrency;
     client.api_key = settings.api_key.clone();
     client.protocol = settings.protocol;
     client
