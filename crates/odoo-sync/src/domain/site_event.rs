@@ -179,6 +179,58 @@ impl FromStr for DeliveryStatus {
     }
 }
 
+/// How one delivery attempt ended, as the store records it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AttemptOutcome<'a> {
+    /// The receiver answered 2xx (`status`).
+    Delivered { status: u16 },
+    /// Not accepted; due again at `next_at`.
+    RetryAt {
+        next_at: DateTime<Utc>,
+        status: Option<u16>,
+        error: &'a str,
+    },
+    /// The last attempt was not accepted: kept as failed until replayed.
+    Failed { status: Option<u16>, error: &'a str },
+}
+
+impl AttemptOutcome<'_> {
+    /// The delivery's status after this attempt.
+    pub fn status(&self) -> DeliveryStatus {
+        match self {
+            AttemptOutcome::Delivered { .. } => DeliveryStatus::Delivered,
+            AttemptOutcome::RetryAt { .. } => DeliveryStatus::Pending,
+            AttemptOutcome::Failed { .. } => DeliveryStatus::Failed,
+        }
+    }
+
+    pub fn next_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            AttemptOutcome::RetryAt { next_at, .. } => Some(*next_at),
+            _ => None,
+        }
+    }
+
+    /// The receiver's HTTP status, if one answered.
+    pub fn answer_status(&self) -> Option<u16> {
+        match self {
+            AttemptOutcome::Delivered { status } => Some(*status),
+            AttemptOutcome::RetryAt { status, .. } | AttemptOutcome::Failed { status, .. } => {
+                *status
+            }
+        }
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            AttemptOutcome::Delivered { .. } => None,
+            AttemptOutcome::RetryAt { error, .. } | AttemptOutcome::Failed { error, .. } => {
+                Some(error)
+            }
+        }
+    }
+}
+
 /// One event on its way to one target URL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SiteDelivery {

@@ -14,7 +14,7 @@ use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::site_event::{parse_signing_secret, sign, SiteDelivery};
+use crate::domain::site_event::{parse_signing_secret, sign, AttemptOutcome, SiteDelivery};
 use crate::store::{CatalogStore, StoreError};
 
 /// The svix schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h after each failed attempt.
@@ -189,7 +189,13 @@ impl SiteWebhookWorker {
         .await;
         let (status, retry_after, error) = match sent {
             Ok(answer) if (200..300).contains(&answer.status) => {
-                return self.store.site_delivered(delivery.id, answer.status).await;
+                let delivered = AttemptOutcome::Delivered {
+                    status: answer.status,
+                };
+                return self
+                    .store
+                    .settle_site_delivery(delivery.id, delivered)
+                    .await;
             }
             Ok(answer) => {
                 let excerpt: String = answer.body.chars().take(200).collect();
@@ -205,14 +211,21 @@ impl SiteWebhookWorker {
                 tracing::info!(event = %delivery.event_id, url = %delivery.url, attempts, %error, %next_at,
                     "site webhook not accepted; will retry");
                 self.retries.lock().expect("never poisoned").push(next_at);
-                self.store
-                    .site_retry_later(delivery.id, next_at, status, &error)
-                    .await
+                let retry = AttemptOutcome::RetryAt {
+                    next_at,
+                    status,
+                    error: &error,
+                };
+                self.store.settle_site_delivery(delivery.id, retry).await
             }
             None => {
                 tracing::warn!(event = %delivery.event_id, url = %delivery.url, attempts, %error,
                     "site webhook failed after its last attempt");
-                self.store.site_failed(delivery.id, status, &error).await
+                let failed = AttemptOutcome::Failed {
+                    status,
+                    error: &error,
+                };
+                self.store.settle_site_delivery(delivery.id, failed).await
             }
         }
     }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::*;
 use crate::domain::pricelist::{AppliesTo, PriceBase, PriceComputation};
-use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
+use crate::domain::site_event::{AttemptOutcome, DeliveryStatus, SiteDelivery};
 use crate::domain::{
     AttributeValue, Phase, ProductAttribute, PublicCategory, Storefront, Translation, Variant,
     WebhookKind,
@@ -1681,7 +1681,14 @@ async fn deliveries_are_leased_retried_failed_replayed_and_delivered(test: &Test
 
     let soon = Utc::now() + chrono::Duration::milliseconds(-1);
     store
-        .site_retry_later(id, soon, Some(500), "HTTP 500: down")
+        .settle_site_delivery(
+            id,
+            AttemptOutcome::RetryAt {
+                next_at: soon,
+                status: Some(500),
+                error: "HTTP 500: down",
+            },
+        )
         .await
         .unwrap();
     let again = store.claim_site_deliveries(10, lease).await.unwrap();
@@ -1697,7 +1704,14 @@ async fn deliveries_are_leased_retried_failed_replayed_and_delivered(test: &Test
     assert_eq!(again[0].event_id, claimed[0].event_id);
     let later = Utc::now() + chrono::Duration::hours(1);
     store
-        .site_retry_later(id, later, None, "timed out")
+        .settle_site_delivery(
+            id,
+            AttemptOutcome::RetryAt {
+                next_at: later,
+                status: None,
+                error: "timed out",
+            },
+        )
         .await
         .unwrap();
     assert!(
@@ -1716,7 +1730,13 @@ async fn deliveries_are_leased_retried_failed_replayed_and_delivered(test: &Test
     assert!((pending[0].next_at - later).num_milliseconds().abs() < 2);
 
     store
-        .site_failed(id, Some(502), "HTTP 502: gone")
+        .settle_site_delivery(
+            id,
+            AttemptOutcome::Failed {
+                status: Some(502),
+                error: "HTTP 502: gone",
+            },
+        )
         .await
         .unwrap();
     let failed = store
@@ -1755,7 +1775,10 @@ async fn deliveries_are_leased_retried_failed_replayed_and_delivered(test: &Test
     assert_eq!(dead.len(), 1);
     let taken = store.claim_site_deliveries(10, lease).await.unwrap();
     assert_eq!(taken.len(), 1);
-    store.site_delivered(id, 204).await.unwrap();
+    store
+        .settle_site_delivery(id, AttemptOutcome::Delivered { status: 204 })
+        .await
+        .unwrap();
     let delivered = store
         .site_deliveries(Some(DeliveryStatus::Delivered), 10)
         .await
@@ -1785,10 +1808,22 @@ async fn pruning_deletes_only_delivered_deliveries_older_than_asked(test: &TestS
         .await
         .unwrap();
     assert_eq!(claimed.len(), 4);
-    store.site_delivered(claimed[0].id, 200).await.unwrap();
-    store.site_delivered(claimed[1].id, 200).await.unwrap();
     store
-        .site_failed(claimed[2].id, Some(500), "HTTP 500")
+        .settle_site_delivery(claimed[0].id, AttemptOutcome::Delivered { status: 200 })
+        .await
+        .unwrap();
+    store
+        .settle_site_delivery(claimed[1].id, AttemptOutcome::Delivered { status: 200 })
+        .await
+        .unwrap();
+    store
+        .settle_site_delivery(
+            claimed[2].id,
+            AttemptOutcome::Failed {
+                status: Some(500),
+                error: "HTTP 500",
+            },
+        )
         .await
         .unwrap();
     let before_deliveries = Utc::now() - chrono::Duration::hours(1);

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
-use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
+use crate::domain::site_event::{AttemptOutcome, DeliveryStatus, SiteDelivery};
 use crate::domain::{
     CatalogScope, Category, NewWebhookEvent, Product, PublicCategory, QueueStats, RunCounts, RunId,
     RunStatus, SyncCursor, SyncMode, SyncRun, Trigger, Watermark, WatermarkKey, WebhookEvent,
@@ -403,24 +403,11 @@ pub trait SiteOutbox: Send + Sync + 'static {
         lease: Duration,
     ) -> Result<Vec<SiteDelivery>, StoreError>;
 
-    /// The receiver answered 2xx (`status`).
-    async fn site_delivered(&self, id: i64, status: u16) -> Result<(), StoreError>;
-
-    /// The attempt failed; due again at `next_at`.
-    async fn site_retry_later(
+    /// Records how an attempt at a leased delivery ended, and ends its lease.
+    async fn settle_site_delivery(
         &self,
         id: i64,
-        next_at: DateTime<Utc>,
-        status: Option<u16>,
-        error: &str,
-    ) -> Result<(), StoreError>;
-
-    /// The last attempt failed: kept as failed until replayed.
-    async fn site_failed(
-        &self,
-        id: i64,
-        status: Option<u16>,
-        error: &str,
+        outcome: AttemptOutcome<'_>,
     ) -> Result<(), StoreError>;
 
     /// Deliveries in the status (all when `None`), oldest first.

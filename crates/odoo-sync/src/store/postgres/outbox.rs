@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 
 use super::{json_column, PgStore};
 use crate::domain::site_event::{
-    change_token, new_event_id, CatalogChange, DeliveryStatus, SiteDelivery,
+    change_token, new_event_id, AttemptOutcome, CatalogChange, DeliveryStatus, SiteDelivery,
 };
 use crate::domain::QueueStats;
 use crate::store::stored::{corrupt, lease_end, Cells};
@@ -86,36 +86,6 @@ fn delivery(row: &PgRow) -> Result<SiteDelivery, StoreError> {
     })
 }
 
-impl PgStore {
-    /// Settles a pending delivery: one more attempt, and what it came to.
-    async fn settle(
-        &self,
-        id: i64,
-        status: DeliveryStatus,
-        next_at: Option<DateTime<Utc>>,
-        last_status: Option<u16>,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let now = Utc::now();
-        let delivered = (status == DeliveryStatus::Delivered).then_some(now);
-        sqlx::query(
-            "update site_outbox set status = $1, attempts = attempts + 1, next_at = coalesce($2, next_at), \
-             last_status = $3, last_error = $4, locked_until = null, delivered_at = $5, updated_at = $6 \
-             where site_outbox_id = $7 and status = 'pending'",
-        )
-        .bind(status.as_str())
-        .bind(next_at)
-        .bind(last_status.map(i32::from))
-        .bind(error)
-        .bind(delivered)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl SiteOutbox for PgStore {
     fn site_targets(&self) -> std::sync::Arc<SiteTargets> {
@@ -146,36 +116,29 @@ impl SiteOutbox for PgStore {
         Ok(claimed)
     }
 
-    async fn site_delivered(&self, id: i64, status: u16) -> Result<(), StoreError> {
-        self.settle(id, DeliveryStatus::Delivered, None, Some(status), None)
-            .await
-    }
-
-    async fn site_retry_later(
+    async fn settle_site_delivery(
         &self,
         id: i64,
-        next_at: DateTime<Utc>,
-        status: Option<u16>,
-        error: &str,
+        outcome: AttemptOutcome<'_>,
     ) -> Result<(), StoreError> {
-        self.settle(
-            id,
-            DeliveryStatus::Pending,
-            Some(next_at),
-            status,
-            Some(error),
+        let status = outcome.status();
+        let now = Utc::now();
+        let delivered = (status == DeliveryStatus::Delivered).then_some(now);
+        sqlx::query(
+            "update site_outbox set status = $1, attempts = attempts + 1, next_at = coalesce($2, next_at), \
+             last_status = $3, last_error = $4, locked_until = null, delivered_at = $5, updated_at = $6 \
+             where site_outbox_id = $7 and status = 'pending'",
         )
-        .await
-    }
-
-    async fn site_failed(
-        &self,
-        id: i64,
-        status: Option<u16>,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        self.settle(id, DeliveryStatus::Failed, None, status, Some(error))
-            .await
+        .bind(status.as_str())
+        .bind(outcome.next_at())
+        .bind(outcome.answer_status().map(i32::from))
+        .bind(outcome.error())
+        .bind(delivered)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn site_deliveries(

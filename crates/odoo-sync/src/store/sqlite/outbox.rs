@@ -10,7 +10,7 @@ use sqlx::SqliteConnection;
 
 use super::{json_column, SqliteStore, SqliteTime};
 use crate::domain::site_event::{
-    change_token, new_event_id, CatalogChange, DeliveryStatus, SiteDelivery,
+    change_token, new_event_id, AttemptOutcome, CatalogChange, DeliveryStatus, SiteDelivery,
 };
 use crate::domain::QueueStats;
 use crate::store::stored::{corrupt, lease_end, Cells};
@@ -88,37 +88,6 @@ fn delivery(row: &SqliteRow) -> Result<SiteDelivery, StoreError> {
     })
 }
 
-impl SqliteStore {
-    /// Settles a pending delivery: one more attempt, and what it came to.
-    async fn settle(
-        &self,
-        id: i64,
-        status: DeliveryStatus,
-        next_at: Option<DateTime<Utc>>,
-        last_status: Option<u16>,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let _gate = self.gate().await;
-        let now = SqliteTime(Utc::now());
-        let delivered = (status == DeliveryStatus::Delivered).then_some(now);
-        sqlx::query(
-            "update site_outbox set status = ?, attempts = attempts + 1, next_at = coalesce(?, next_at), \
-             last_status = ?, last_error = ?, locked_until = null, delivered_at = ?, updated_at = ? \
-             where site_outbox_id = ? and status = 'pending'",
-        )
-        .bind(status.as_str())
-        .bind(next_at.map(SqliteTime))
-        .bind(last_status.map(i64::from))
-        .bind(error)
-        .bind(delivered)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl SiteOutbox for SqliteStore {
     fn site_targets(&self) -> std::sync::Arc<SiteTargets> {
@@ -149,36 +118,30 @@ impl SiteOutbox for SqliteStore {
         Ok(claimed)
     }
 
-    async fn site_delivered(&self, id: i64, status: u16) -> Result<(), StoreError> {
-        self.settle(id, DeliveryStatus::Delivered, None, Some(status), None)
-            .await
-    }
-
-    async fn site_retry_later(
+    async fn settle_site_delivery(
         &self,
         id: i64,
-        next_at: DateTime<Utc>,
-        status: Option<u16>,
-        error: &str,
+        outcome: AttemptOutcome<'_>,
     ) -> Result<(), StoreError> {
-        self.settle(
-            id,
-            DeliveryStatus::Pending,
-            Some(next_at),
-            status,
-            Some(error),
+        let status = outcome.status();
+        let _gate = self.gate().await;
+        let now = SqliteTime(Utc::now());
+        let delivered = (status == DeliveryStatus::Delivered).then_some(now);
+        sqlx::query(
+            "update site_outbox set status = ?, attempts = attempts + 1, next_at = coalesce(?, next_at), \
+             last_status = ?, last_error = ?, locked_until = null, delivered_at = ?, updated_at = ? \
+             where site_outbox_id = ? and status = 'pending'",
         )
-        .await
-    }
-
-    async fn site_failed(
-        &self,
-        id: i64,
-        status: Option<u16>,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        self.settle(id, DeliveryStatus::Failed, None, status, Some(error))
-            .await
+        .bind(status.as_str())
+        .bind(outcome.next_at().map(SqliteTime))
+        .bind(outcome.answer_status().map(i64::from))
+        .bind(outcome.error())
+        .bind(delivered)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn site_deliveries(
