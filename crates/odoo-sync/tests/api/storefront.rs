@@ -494,26 +494,28 @@ fn shows_value(r: &Value, value: i64, name: &str) -> bool {
             .all(|a| a["value"] == name)
 }
 
-#[tokio::test]
-async fn an_attribute_value_renamed_in_odoo_reaches_the_catalog_by_webhook() {
-    let (app, server) = real_time_app(PRODUCTS, &[]).await;
-    let (product, value) = a_picked_value(&server).await;
+/// Renames a value a served product picks, in Odoo, and waits for every variant to show it.
+async fn rename_a_picked_value(app: &TestApp, server: &TestServer, name: &str, wait: Duration) {
+    let (product, value) = a_picked_value(server).await;
     let odoo = app.odoo().await;
     odoo.write(
         "product.attribute.value",
         &[value],
-        values(json!({"name": "Renamed by webhook"})),
+        values(json!({"name": name})),
         &Context::default(),
     )
     .await
     .unwrap();
-    within(
-        &server,
-        &format!("/api/products/{product}"),
-        Duration::from_secs(20),
-        |r| shows_value(r, value, "Renamed by webhook"),
-    )
+    within(server, &format!("/api/products/{product}"), wait, |r| {
+        shows_value(r, value, name)
+    })
     .await;
+}
+
+#[tokio::test]
+async fn an_attribute_value_renamed_in_odoo_reaches_the_catalog_by_webhook() {
+    let (app, server) = real_time_app(PRODUCTS, &[]).await;
+    rename_a_picked_value(&app, &server, "Renamed by webhook", Duration::from_secs(20)).await;
     server.stop().await;
 }
 
@@ -522,22 +524,6 @@ async fn an_attribute_value_renamed_in_odoo_reaches_the_catalog_by_the_sweep() {
     let app = spawn_app(PRODUCTS).await;
     app.cli_ok(&["sync", "--full"]).await;
     let server = app.serve(&[("SYNC_SWEEP_INTERVAL", "1")]).await;
-    let (product, value) = a_picked_value(&server).await;
-    let odoo = app.odoo().await;
-    odoo.write(
-        "product.attribute.value",
-        &[value],
-        values(json!({"name": "Renamed, swept"})),
-        &Context::default(),
-    )
-    .await
-    .unwrap();
-    within(
-        &server,
-        &format!("/api/products/{product}"),
-        Duration::from_secs(30),
-        |r| shows_value(r, value, "Renamed, swept"),
-    )
-    .await;
+    rename_a_picked_value(&app, &server, "Renamed, swept", Duration::from_secs(30)).await;
     server.stop().await;
 }
