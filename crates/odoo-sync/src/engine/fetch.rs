@@ -853,6 +853,37 @@ pub async fn quant_product(odoo: &dyn OdooApi, quant_id: i64) -> Result<Option<i
         .transpose()
 }
 
+/// The stock of the products' variants, read with their page: a variant with no quant at all is
+/// then known to have none instead of staying unknown until a quant appears (the stock sweep
+/// only sees quants that change). An Odoo without the stock app, or a user who may not read
+/// quants, gives no levels (stock stays unknown) rather than a failed sync.
+pub async fn stock_of(
+    odoo: &dyn OdooApi,
+    products: &[Product],
+) -> Result<Vec<crate::domain::StockLevel>, SyncError> {
+    let variants: Vec<i64> = products
+        .iter()
+        .flat_map(|product| product.variants.iter().map(|variant| variant.id))
+        .collect();
+    if variants.is_empty() {
+        return Ok(Vec::new());
+    }
+    match stock_levels(odoo, &variants).await {
+        Err(SyncError::Odoo(error)) if stock_unreadable(&error) => {
+            tracing::debug!(%error, "stock.quant cannot be read: stock left unknown");
+            Ok(Vec::new())
+        }
+        other => other,
+    }
+}
+
+/// `stock.quant` is missing (no stock app: Odoo answers `KeyError`) or not readable by our user.
+fn stock_unreadable(error: &odoo_rpc::OdooError) -> bool {
+    error.fault().is_some_and(|fault| {
+        fault.name == "builtins.KeyError" || fault.kind == odoo_rpc::FaultKind::AccessError
+    })
+}
+
 /// Stock of variants, summed from their quants in internal locations: on hand and free to sell
 /// (on hand minus reserved), which is what Odoo's `qty_available` and `free_qty` compute. Reading
 /// the quants is several times cheaper than asking Odoo for those two computed fields, which it

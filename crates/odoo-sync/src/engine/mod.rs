@@ -106,13 +106,6 @@ pub struct SyncEngine {
     field_plan: Arc<std::sync::Mutex<Option<fetch::FieldPlan>>>,
 }
 
-/// `stock.quant` is missing (no stock app: Odoo answers `KeyError`) or not readable by our user.
-fn stock_unreadable(error: &OdooError) -> bool {
-    error.fault().is_some_and(|fault| {
-        fault.name == "builtins.KeyError" || fault.kind == odoo_rpc::FaultKind::AccessError
-    })
-}
-
 impl SyncEngine {
     pub fn new(
         odoo: Arc<dyn OdooApi>,
@@ -145,30 +138,14 @@ impl SyncEngine {
         Ok(plan)
     }
 
-    /// Writes the stock of the products' variants, before the products themselves: a variant
-    /// with no quant at all is then known to have none instead of staying unknown until a quant
-    /// appears (the stock sweep only sees quants that change), and a page replayed after a kill
-    /// writes the same levels again. An Odoo without the stock app, or a user who may not read
-    /// quants, leaves stock unknown rather than failing the sync.
+    /// Writes the products' stock (`fetch::stock_of`) before the products themselves: a page
+    /// replayed after a kill writes the same levels again.
     async fn record_stock(&self, products: &[Product]) -> Result<(), SyncError> {
-        let variants: Vec<i64> = products
-            .iter()
-            .flat_map(|product| product.variants.iter().map(|variant| variant.id))
-            .collect();
-        if variants.is_empty() {
-            return Ok(());
+        let levels = fetch::stock_of(self.odoo.as_ref(), products).await?;
+        if !levels.is_empty() {
+            self.store.set_stock(&levels).await?;
         }
-        match fetch::stock_levels(self.odoo.as_ref(), &variants).await {
-            Ok(levels) => {
-                self.store.set_stock(&levels).await?;
-                Ok(())
-            }
-            Err(SyncError::Odoo(error)) if stock_unreadable(&error) => {
-                tracing::debug!(%error, "stock.quant cannot be read: stock left unknown");
-                Ok(())
-            }
-            Err(error) => Err(error),
-        }
+        Ok(())
     }
 
     pub fn odoo(&self) -> &Arc<dyn OdooApi> {

@@ -18,8 +18,8 @@ use super::fetch::{self, FieldPlan};
 use super::lease::is_dead_local_owner;
 use super::{Progress, ProgressObserver, SyncEngine, SyncError};
 use crate::domain::{
-    Category, Phase, Position, Product, RunCounts, RunStatus, SyncCursor, SyncMode, SyncRun,
-    Trigger, Watermark, WatermarkKey,
+    Category, Phase, Position, Product, RunCounts, RunStatus, StockLevel, SyncCursor, SyncMode,
+    SyncRun, Trigger, Watermark, WatermarkKey,
 };
 use crate::meters;
 use crate::store::{CatalogBatch, Checkpoint, NewRun, StoreError};
@@ -257,7 +257,9 @@ fn incremental_window(
         .collect()
 }
 
-type Page = (Vec<i64>, Vec<Product>);
+/// A page's products and their variants' stock, read together.
+type PageData = (Vec<Product>, Vec<StockLevel>);
+type Page = (Vec<i64>, PageData);
 
 /// Fetches pages in a task of their own, `concurrency` in flight and as many ready, so that Odoo's
 /// workers stay busy while a page is being written (a stream polled only between writes would
@@ -272,14 +274,14 @@ fn fetch_ahead<F, Fut>(
 )
 where
     F: Fn(Vec<i64>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<Vec<Product>, SyncError>> + Send + 'static,
+    Fut: std::future::Future<Output = Result<PageData, SyncError>> + Send + 'static,
 {
     let (sender, receiver) = tokio::sync::mpsc::channel(concurrency);
     let task = tokio::spawn(async move {
         let mut pages = futures::stream::iter(chunks)
             .map(move |chunk| {
                 let read = fetch(chunk.clone());
-                async move { read.await.map(|products| (chunk, products)) }
+                async move { read.await.map(|data| (chunk, data)) }
             })
             .buffered(concurrency);
         while let Some(page) = pages.next().await {
@@ -415,10 +417,15 @@ impl Driver<'_> {
             .collect();
         let (_fetching, mut pages) = fetch_ahead(chunks, concurrency, move |chunk| {
             let (odoo, plan) = (odoo.clone(), plan.clone());
-            async move { fetch::products(odoo.as_ref(), &plan, &chunk).await }
+            // The page's stock is read ahead with it, not by the writer.
+            async move {
+                let products = fetch::products(odoo.as_ref(), &plan, &chunk).await?;
+                let stock = fetch::stock_of(odoo.as_ref(), &products).await?;
+                Ok::<_, SyncError>((products, stock))
+            }
         });
         while let Some(page) = pages.recv().await {
-            let (chunk, products) = page?;
+            let (chunk, (products, stock)) = page?;
             let last = *chunk.last().expect("chunks are never empty");
             self.saw_products(&products);
             self.run.cursor.position = Some(Position {
@@ -426,6 +433,9 @@ impl Driver<'_> {
                 id: last,
             });
             self.handled += chunk.len() as u64;
+            if !stock.is_empty() {
+                self.engine.store.set_stock(&stock).await?;
+            }
             self.commit(&products, &[]).await?;
             if cancel.is_cancelled() {
                 return Ok(());
@@ -496,6 +506,7 @@ impl Driver<'_> {
             id: last_id,
         });
         self.handled += products.len().max(1) as u64;
+        self.engine.record_stock(&products).await?;
         self.commit(&products, &[]).await
     }
 
@@ -560,7 +571,6 @@ impl Driver<'_> {
             cursor: &self.run.cursor,
             total: self.run.total,
         };
-        self.engine.record_stock(products).await?;
         let counts = self
             .engine
             .store
