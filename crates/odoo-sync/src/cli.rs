@@ -515,7 +515,7 @@ async fn odoo(config: Config, command: OdooCommand) -> anyhow::Result<()> {
                 anyhow::bail!("--url '{url}' is not an http:// or https:// URL");
             }
             let url = odoo_admin::webhook_url(&url, secrecy::ExposeSecret::expose_secret(secret));
-            let with_pricelist = config.sync.pricelist_id.is_some();
+            let with_pricelist = !config.sync.pricelist_ids.is_empty();
             for change in odoo_admin::install(odoo.as_ref(), &url, with_pricelist).await? {
                 println!("{change}");
             }

@@ -30,7 +30,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("SYNC_LANGS", "languages whose translated names and descriptions are synced, e.g. fr_FR,en_US"),
     ("SYNC_EXTRA_FIELDS", "extra product.template fields kept as JSON, e.g. x_color,weight"),
     ("SYNC_OVERLAP_SECONDS", "how far before the watermark incremental reads start; default 300"),
-    ("SYNC_PRICELIST_ID", "id of the product.pricelist whose price each variant carries (pricelistPrice); unset: none"),
+    ("SYNC_PRICELIST_IDS", "comma-separated ids of the product.pricelists whose prices each variant carries (prices; the first is pricelistPrice); unset: none"),
+    ("SYNC_PRICELIST_ID", "one-item alias of SYNC_PRICELIST_IDS (kept for existing set-ups)"),
     ("SYNC_CONCURRENCY", "Odoo pages in flight during a full pass (Odoo's worker count); default 2"),
     ("ODOO_TIMEOUT_SECONDS", "timeout of one Odoo call; default 60"),
     ("BIND", "address `serve` listens on; default 127.0.0.1:8080"),
@@ -175,10 +176,7 @@ impl Config {
                 0..=86_400,
             )?),
             concurrency: values.number("SYNC_CONCURRENCY", defaults.concurrency, 1..=32)?,
-            pricelist_id: match values.text("SYNC_PRICELIST_ID") {
-                Some(_) => Some(values.number("SYNC_PRICELIST_ID", 0i64, 1..=i64::MAX)?),
-                None => None,
-            },
+            pricelist_ids: pricelist_ids(&values)?,
             ..defaults
         };
         let database_url = values
@@ -572,6 +570,40 @@ impl Values<'_> {
     }
 }
 
+/// `SYNC_PRICELIST_IDS`, or its one-item alias `SYNC_PRICELIST_ID`; both at once must agree.
+fn pricelist_ids(values: &Values) -> Result<Vec<i64>, ConfigError> {
+    let ids: Vec<i64> = values
+        .list("SYNC_PRICELIST_IDS", is_id, "pricelist ids like 1,5")?
+        .iter()
+        .map(|id| id.parse().expect("is_id checked it"))
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.len() != ids.len() {
+        return Err(invalid(
+            "SYNC_PRICELIST_IDS",
+            "names a pricelist more than once".into(),
+        ));
+    }
+    let Some(_) = values.text("SYNC_PRICELIST_ID") else {
+        return Ok(ids);
+    };
+    let alias = values.number("SYNC_PRICELIST_ID", 0i64, 1..=i64::MAX)?;
+    match ids.as_slice() {
+        [] => Ok(vec![alias]),
+        [first, ..] if *first == alias => Ok(ids),
+        _ => Err(invalid(
+            "SYNC_PRICELIST_ID",
+            format!("{alias} is not the first of SYNC_PRICELIST_IDS; set only SYNC_PRICELIST_IDS"),
+        )),
+    }
+}
+
+fn is_id(text: &str) -> bool {
+    text.parse::<i64>().is_ok_and(|id| id > 0) && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn is_lang_code(code: &str) -> bool {
     let bytes = code.as_bytes();
     match bytes.len() {
@@ -642,6 +674,33 @@ mod tests {
         );
         let client = crate::startup::client_config(&wide.odoo().unwrap());
         assert_eq!(client.max_concurrency, 10);
+    }
+
+    #[test]
+    fn pricelist_ids_are_a_list_whose_one_item_alias_must_agree_with_it() {
+        let ids = |pairs: &[(&str, &str)]| {
+            Config::from_values(values(pairs)).map(|c| c.sync.pricelist_ids)
+        };
+        assert_eq!(ids(&[]).unwrap(), Vec::<i64>::new());
+        assert_eq!(ids(&[("SYNC_PRICELIST_IDS", "1, 5")]).unwrap(), vec![1, 5]);
+        assert_eq!(ids(&[("SYNC_PRICELIST_ID", "3")]).unwrap(), vec![3]);
+        let both = [("SYNC_PRICELIST_IDS", "3,5"), ("SYNC_PRICELIST_ID", "3")];
+        assert_eq!(ids(&both).unwrap(), vec![3, 5]);
+        let refused = |pairs: &[(&str, &str)]| ids(pairs).unwrap_err().to_string();
+        let message = refused(&[("SYNC_PRICELIST_IDS", "1,abc")]);
+        assert!(
+            message.contains("SYNC_PRICELIST_IDS") && message.contains("'abc'"),
+            "{message}"
+        );
+        let message = refused(&[("SYNC_PRICELIST_IDS", "0")]);
+        assert!(message.contains("'0'"), "{message}");
+        let message = refused(&[("SYNC_PRICELIST_IDS", "5,5")]);
+        assert!(message.contains("more than once"), "{message}");
+        let message = refused(&[("SYNC_PRICELIST_IDS", "1,5"), ("SYNC_PRICELIST_ID", "5")]);
+        assert!(
+            message.contains("SYNC_PRICELIST_ID") && message.contains("not the first"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -110,8 +110,9 @@ pub struct StoredProduct {
     pub product: Product,
     /// Stock by variant id, where the stock sweep or a webhook has seen it.
     pub stock: BTreeMap<i64, StockLevel>,
-    /// Price under the configured pricelist by variant id, where pricing has seen it.
-    pub prices: BTreeMap<i64, Option<f64>>,
+    /// Prices by variant id, then by pricelist id, where pricing has seen them (`None`: the
+    /// pricelist's rule cannot be computed by odoo-sync).
+    pub prices: BTreeMap<i64, BTreeMap<i64, Option<f64>>>,
     pub category: Option<Category>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,

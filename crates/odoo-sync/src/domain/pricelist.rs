@@ -194,7 +194,16 @@ pub fn category_chain(parents: &HashMap<i64, Option<i64>>, start: Option<i64>) -
     chain
 }
 
-/// A variant's price under the configured pricelist.
+/// A pricelist the catalog carries prices of (`SYNC_PRICELIST_IDS`), as Odoo names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pricelist {
+    pub id: i64,
+    pub name: String,
+    /// ISO code of the pricelist's currency.
+    pub currency: Option<String>,
+}
+
+/// A variant's price under one pricelist.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VariantPrice {
     pub variant_id: i64,

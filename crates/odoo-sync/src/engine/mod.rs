@@ -75,8 +75,9 @@ pub struct SyncSettings {
     pub concurrency: usize,
     /// How long a run stays ours without a heartbeat.
     pub lease: Duration,
-    /// The pricelist whose prices the catalog carries (`SYNC_PRICELIST_ID`), if any.
-    pub pricelist_id: Option<i64>,
+    /// The pricelists whose prices the catalog carries (`SYNC_PRICELIST_IDS`); the first one's
+    /// is each variant's `pricelistPrice`.
+    pub pricelist_ids: Vec<i64>,
 }
 
 impl Default for SyncSettings {
@@ -89,7 +90,7 @@ impl Default for SyncSettings {
             overlap: Duration::from_secs(300),
             concurrency: 2,
             lease: Duration::from_secs(60),
-            pricelist_id: None,
+            pricelist_ids: Vec::new(),
         }
     }
 }

@@ -1,16 +1,18 @@
-//! Prices under the configured pricelist (`SYNC_PRICELIST_ID`). Odoo computes pricelist prices
+//! Prices under the configured pricelists (`SYNC_PRICELIST_IDS`). Odoo computes pricelist prices
 //! in Python and exposes no RPC method for them; a pricelist item's change moves no product
 //! `write_date` and sends no product webhook. So the rules are read (whole: a pricelist is small,
 //! and a deleted rule leaves no trace but its absence) on every sweep, and applied here: to the
 //! products changed since the last pricing, or to all when the rules changed or a rule started
 //! or ended.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{NaiveDateTime, Utc};
 use odoo_rpc::{Context, DecodeError, Domain, Record, SearchOptions};
 
 use super::{SyncEngine, SyncError};
 use crate::domain::pricelist::{
-    next_boundary, price_of, sort_rules, AppliesTo, PriceBase, PriceComputation, Priced,
+    next_boundary, price_of, sort_rules, AppliesTo, PriceBase, PriceComputation, Priced, Pricelist,
     PricelistRule, PricingState, VariantPrice,
 };
 
@@ -38,41 +40,63 @@ pub const RULE_FIELDS: &[&str] = &[
 ];
 
 impl SyncEngine {
-    /// Reads the pricelist's rules; when they changed, stores them and prices every variant
-    /// again, otherwise prices what changed since. Returns how many prices changed.
+    /// Reads the configured pricelists and their rules; prices every variant again under each
+    /// pricelist whose rules changed, and what changed since under the others. Returns how many
+    /// prices changed.
     pub async fn sweep_pricelist(&self) -> Result<u64, SyncError> {
-        let Some(pricelist) = self.settings.pricelist_id else {
+        if self.settings.pricelist_ids.is_empty() {
             return Ok(0);
-        };
-        let mut rules = self.read_rules(pricelist).await?;
-        sort_rules(&mut rules);
-        let mut stored = self.store.pricelist_rules().await?;
-        sort_rules(&mut stored);
-        let changed = rules != stored;
-        if changed {
-            tracing::info!(pricelist, rules = rules.len(), "pricelist rules changed");
-            self.store.replace_pricelist_rules(&rules).await?;
         }
-        self.price(rules, changed).await
+        let pricelists = self.read_pricelists().await?;
+        self.store.set_pricelists(&pricelists).await?;
+        let mut rules_by_pricelist = self.read_rules().await?;
+        let mut changed_prices = 0;
+        for pricelist in &pricelists {
+            let mut rules = rules_by_pricelist.remove(&pricelist.id).unwrap_or_default();
+            sort_rules(&mut rules);
+            let mut stored = self.store.pricelist_rules(pricelist.id).await?;
+            sort_rules(&mut stored);
+            let changed = rules != stored;
+            if changed {
+                tracing::info!(
+                    pricelist = pricelist.id,
+                    rules = rules.len(),
+                    "pricelist rules changed"
+                );
+                self.store
+                    .replace_pricelist_rules(pricelist.id, &rules)
+                    .await?;
+            }
+            changed_prices += self.price(pricelist.id, rules, changed).await?;
+        }
+        Ok(changed_prices)
     }
 
     /// Prices the variants of products changed since the last pricing (all of them when a rule
-    /// started or ended since). Reads the rules from Odoo the first time.
+    /// started or ended since), under every pricelist. Reads the rules from Odoo the first time.
     pub async fn reprice_changed(&self) -> Result<u64, SyncError> {
-        if self.settings.pricelist_id.is_none() {
-            return Ok(0);
+        for &pricelist in &self.settings.pricelist_ids {
+            if self.store.pricing_state(pricelist).await?.is_none() {
+                return self.sweep_pricelist().await;
+            }
         }
-        if self.store.pricing_state().await?.is_none() {
-            return self.sweep_pricelist().await;
+        let mut changed_prices = 0;
+        for &pricelist in &self.settings.pricelist_ids {
+            let mut rules = self.store.pricelist_rules(pricelist).await?;
+            sort_rules(&mut rules);
+            changed_prices += self.price(pricelist, rules, false).await?;
         }
-        let mut rules = self.store.pricelist_rules().await?;
-        sort_rules(&mut rules);
-        self.price(rules, false).await
+        Ok(changed_prices)
     }
 
-    async fn price(&self, rules: Vec<PricelistRule>, everything: bool) -> Result<u64, SyncError> {
+    async fn price(
+        &self,
+        pricelist: i64,
+        rules: Vec<PricelistRule>,
+        everything: bool,
+    ) -> Result<u64, SyncError> {
         let now = Utc::now().naive_utc();
-        let state = self.store.pricing_state().await?;
+        let state = self.store.pricing_state(pricelist).await?;
         let boundary_passed = state
             .as_ref()
             .and_then(|state| state.next_boundary)
@@ -82,31 +106,48 @@ impl SyncEngine {
             _ => 0,
         };
         let (variants, newest) = self.store.variants_to_price(after).await?;
+        let mut not_computable = BTreeSet::new();
         let prices: Vec<VariantPrice> = variants
             .iter()
             .map(|variant| {
                 let priced = price_of(&rules, variant, now);
+                let rule_id = match priced {
+                    Priced::ListPrice(_) => None,
+                    Priced::ByRule { rule_id, .. } => Some(rule_id),
+                    Priced::NotComputable { rule_id } => {
+                        not_computable.insert(rule_id);
+                        Some(rule_id)
+                    }
+                };
                 VariantPrice {
                     variant_id: variant.variant_id,
                     template_id: variant.template_id,
                     price: priced.price(),
-                    rule_id: match priced {
-                        Priced::ListPrice(_) => None,
-                        Priced::ByRule { rule_id, .. } | Priced::NotComputable { rule_id } => {
-                            Some(rule_id)
-                        }
-                    },
+                    rule_id,
                 }
             })
             .collect();
+        for rule in rules
+            .iter()
+            .filter(|rule| not_computable.contains(&rule.id))
+        {
+            if let PriceBase::Unsupported(base) = &rule.base {
+                tracing::warn!(
+                    pricelist,
+                    rule = rule.id,
+                    base,
+                    "prices of this rule stay null: odoo-sync does not sync the base it computes from"
+                );
+            }
+        }
         let state = PricingState {
             seq: newest,
             priced_at: now,
             next_boundary: next_boundary(&rules, now),
         };
-        let changed = self.store.set_prices(&prices, &state).await?;
+        let changed = self.store.set_prices(pricelist, &prices, &state).await?;
         if changed > 0 {
-            tracing::info!(changed, "pricelist prices changed");
+            tracing::info!(pricelist, changed, "pricelist prices changed");
         }
         Ok(changed)
     }
@@ -132,22 +173,53 @@ impl SyncEngine {
             })
     }
 
-    async fn read_rules(&self, pricelist: i64) -> Result<Vec<PricelistRule>, SyncError> {
-        let exists = self
+    /// The configured pricelists, in `SYNC_PRICELIST_IDS` order, with their currency; an id
+    /// Odoo does not have (or has archived) is a configuration error.
+    async fn read_pricelists(&self) -> Result<Vec<Pricelist>, SyncError> {
+        let ids = &self.settings.pricelist_ids;
+        let records = self
             .odoo
-            .read(PRICELIST, &[pricelist], &["id"], &Context::default())
+            .read(
+                PRICELIST,
+                ids,
+                &["name", "currency_id"],
+                &Context::default(),
+            )
             .await?;
-        if exists.is_empty() {
+        let mut found: HashMap<i64, Pricelist> = HashMap::new();
+        for record in &records {
+            let pricelist = pricelist(record).map_err(|detail| SyncError::BadRecord {
+                model: PRICELIST,
+                id: record
+                    .raw("id")
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+                detail,
+            })?;
+            found.insert(pricelist.id, pricelist);
+        }
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !found.contains_key(id))
+            .map(|id| id.to_string())
+            .collect();
+        if !missing.is_empty() {
             return Err(SyncError::Config(format!(
-                "SYNC_PRICELIST_ID is {pricelist}, but Odoo has no active pricelist with that id"
+                "SYNC_PRICELIST_IDS names {}, but Odoo has no active pricelist with that id",
+                missing.join(", ")
             )));
         }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// The rules of every configured pricelist, in one read, by pricelist id.
+    async fn read_rules(&self) -> Result<HashMap<i64, Vec<PricelistRule>>, SyncError> {
         let options = SearchOptions {
             order: Some("id".into()),
             ..SearchOptions::default()
         };
-        let domain = Domain::leaf("pricelist_id", "=", pricelist);
-        let fields: Vec<&str> = ["id", "write_date"]
+        let domain = Domain::leaf("pricelist_id", "in", self.settings.pricelist_ids.clone());
+        let fields: Vec<&str> = ["id", "write_date", "pricelist_id"]
             .into_iter()
             .chain(RULE_FIELDS.iter().copied())
             .collect();
@@ -155,20 +227,42 @@ impl SyncEngine {
             .odoo
             .search_read(ITEM, &domain, &fields, &options)
             .await?;
-        records
-            .iter()
-            .map(|record| {
-                rule(record).map_err(|detail| SyncError::BadRecord {
+        let mut rules: HashMap<i64, Vec<PricelistRule>> = HashMap::new();
+        for record in &records {
+            let (pricelist, rule) =
+                pricelist_rule(record).map_err(|detail| SyncError::BadRecord {
                     model: ITEM,
                     id: record
                         .raw("id")
                         .map(|id| id.to_string())
                         .unwrap_or_default(),
                     detail,
-                })
-            })
-            .collect()
+                })?;
+            rules.entry(pricelist).or_default().push(rule);
+        }
+        Ok(rules)
     }
+}
+
+fn pricelist(record: &Record) -> Result<Pricelist, String> {
+    let decoded = |e: DecodeError| e.to_string();
+    Ok(Pricelist {
+        id: record.id().map_err(decoded)?,
+        name: record.get_str("name").map_err(decoded)?.unwrap_or_default(),
+        currency: record
+            .get_many2one("currency_id")
+            .map_err(decoded)?
+            .map(|currency| currency.name),
+    })
+}
+
+fn pricelist_rule(record: &Record) -> Result<(i64, PricelistRule), String> {
+    let pricelist = record
+        .get_many2one("pricelist_id")
+        .map_err(|e| e.to_string())?
+        .map(|m| m.id)
+        .ok_or("pricelist_id is empty")?;
+    Ok((pricelist, rule(record)?))
 }
 
 fn rule(record: &Record) -> Result<PricelistRule, String> {

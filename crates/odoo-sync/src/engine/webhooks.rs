@@ -294,7 +294,7 @@ impl SyncEngine {
                 self.store.replace_public_categories(&public).await?;
                 Ok(verdict(seen).or_done_when_gone(seen))
             }
-            pricing::ITEM if self.settings.pricelist_id.is_some() => {
+            pricing::ITEM if !self.settings.pricelist_ids.is_empty() => {
                 // The rules are read once for the whole batch, when its events are done.
                 Ok(verdict(self.pricelist_item_written(record).await?))
             }

@@ -10,8 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::QueryParams;
-use super::views::{category_tree, CategoryView, ProductView, PublicCategoryView};
+use super::views::{
+    category_tree, CategoryView, PriceContext, PricelistView, ProductView, PublicCategoryView,
+};
 use super::AppState;
+use crate::domain::pricelist::Pricelist;
 use crate::domain::{CatalogScope, StoredProduct};
 use crate::store::{public_category_tree, ProductQuery, ProductSort};
 
@@ -36,6 +39,8 @@ pub struct ListParams {
     include_inactive: Option<bool>,
     /// Language of names and descriptions, e.g. `fr_FR`.
     lang: Option<String>,
+    /// A synced pricelist's id (`/api/pricelists`): `price` and `currency` become its.
+    pricelist: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,7 +99,9 @@ pub async fn list_products(
         scope,
         public_category: params.category.filter(|_| website),
     };
-    let page = state.store.list_products(&query).await?;
+    let (page, pricelists) =
+        futures::try_join!(state.store.list_products(&query), state.store.pricelists())?;
+    let pricing = price_context(&pricelists, params.pricelist)?;
     let lang = params.lang.as_deref();
     Ok(Json(ProductList {
         next_cursor: page
@@ -104,7 +111,7 @@ pub async fn list_products(
         products: page
             .products
             .into_iter()
-            .map(|p| ProductView::new(p, lang))
+            .map(|p| ProductView::new(p, lang, pricing))
             .collect(),
     }))
 }
@@ -115,6 +122,8 @@ pub async fn list_products(
 pub struct LangParam {
     /// Language of names and descriptions, e.g. `fr_FR`.
     lang: Option<String>,
+    /// A synced pricelist's id (`/api/pricelists`): `price` and `currency` become its.
+    pricelist: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/products/{id}", params(("id" = i64, Path, description = "Odoo product.template id"), LangParam),
@@ -136,7 +145,13 @@ pub async fn product_by_id(
         .await?
         .filter(|p| p.deleted_at.is_none() && in_scope(&state, p));
     let product = found.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
-    Ok(Json(ProductView::new(product, params.lang.as_deref())))
+    let pricelists = state.store.pricelists().await?;
+    let pricing = price_context(&pricelists, params.pricelist)?;
+    Ok(Json(ProductView::new(
+        product,
+        params.lang.as_deref(),
+        pricing,
+    )))
 }
 
 #[utoipa::path(get, path = "/api/products/by-sku/{sku}", params(("sku" = String, Path, description = "default_code of the product or of one of its variants"), LangParam),
@@ -160,7 +175,63 @@ pub async fn product_by_sku(
         .filter(|p| in_scope(&state, p));
     let product =
         product.ok_or_else(|| ApiError::NotFound(format!("no product with SKU '{sku}'")))?;
-    Ok(Json(ProductView::new(product, params.lang.as_deref())))
+    let pricelists = state.store.pricelists().await?;
+    let pricing = price_context(&pricelists, params.pricelist)?;
+    Ok(Json(ProductView::new(
+        product,
+        params.lang.as_deref(),
+        pricing,
+    )))
+}
+
+/// The synced pricelists, and the one `?pricelist=` asks for, which must be one of them.
+fn price_context(
+    pricelists: &[Pricelist],
+    asked: Option<i64>,
+) -> Result<PriceContext<'_>, ApiError> {
+    let selected = match asked {
+        None => None,
+        Some(id) => Some(pricelists.iter().find(|p| p.id == id).ok_or_else(|| {
+            let synced: Vec<String> = pricelists.iter().map(|p| p.id.to_string()).collect();
+            ApiError::bad_request(
+                "unknown_pricelist",
+                match synced.is_empty() {
+                    true => format!(
+                        "pricelist {id} is not synced: no pricelist is (SYNC_PRICELIST_IDS)"
+                    ),
+                    false => format!(
+                        "pricelist {id} is not synced; the synced ones are {} (SYNC_PRICELIST_IDS)",
+                        synced.join(", ")
+                    ),
+                },
+            )
+        })?),
+    };
+    Ok(PriceContext {
+        pricelists,
+        selected,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PricelistList {
+    pub pricelists: Vec<PricelistView>,
+}
+
+#[utoipa::path(get, path = "/api/pricelists", tag = "catalog",
+    responses((status = 200, body = PricelistList, example = json!({"pricelists": [
+        {"id": 1, "name": "Public Pricelist", "currency": "USD"},
+        {"id": 5, "name": "Europe", "currency": "EUR"}]}))))]
+pub async fn pricelists(State(state): State<AppState>) -> Result<Json<PricelistList>, ApiError> {
+    Ok(Json(PricelistList {
+        pricelists: state
+            .store
+            .pricelists()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    }))
 }
 
 /// Whether `CATALOG_SCOPE` shows the product.

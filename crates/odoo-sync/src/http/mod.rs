@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/products/{id}", get(catalog::product_by_id))
         .route("/api/categories", get(catalog::categories))
         .route("/api/public-categories", get(catalog::public_categories))
+        .route("/api/pricelists", get(catalog::pricelists))
         .route("/api/changes", get(catalog::changes))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::pricelist::Pricelist;
 use crate::domain::{slug, StoredProduct};
 use crate::domain::{RunStatus, SyncRun};
 use crate::engine::Progress;
@@ -21,7 +22,9 @@ pub struct ProductView {
     pub description: Option<String>,
     pub sku: Option<String>,
     pub barcode: Option<String>,
-    pub price: f64,
+    /// The sales price; with `?pricelist=ID`, the lowest price of the product's active variants
+    /// under that pricelist (null when none of them can be priced).
+    pub price: Option<f64>,
     pub active: bool,
     pub sale_ok: bool,
     pub published: bool,
@@ -34,7 +37,7 @@ pub struct ProductView {
     pub seo: SeoView,
     /// The ribbon's name (e.g. "Sale"), if the product has one.
     pub ribbon: Option<String>,
-    /// ISO code of the product's currency, e.g. "USD".
+    /// ISO code of the product's currency, e.g. "USD"; with `?pricelist=ID`, that pricelist's.
     pub currency: Option<String>,
     /// The variant picker: attributes in Odoo's order, each with its values.
     pub attributes: Vec<AttributeView>,
@@ -63,18 +66,61 @@ pub struct VariantView {
     pub id: i64,
     pub sku: Option<String>,
     pub barcode: Option<String>,
-    pub price: f64,
+    /// The sales price (`lst_price`); with `?pricelist=ID`, the price under that pricelist
+    /// (null when its rule computes from a base odoo-sync does not sync, or before pricing).
+    pub price: Option<f64>,
     pub active: bool,
     pub attribute_value_ids: Vec<i64>,
     /// This variant's value of each attribute, in the product's attribute order.
     pub attributes: Vec<VariantAttributeView>,
-    /// One unit's price under `SYNC_PRICELIST_ID`'s rules (the sales price where no rule
+    /// One unit's price under the first of `SYNC_PRICELIST_IDS` (the sales price where no rule
     /// applies). Null without a pricelist, before pricing saw the variant, or when its rule
     /// computes from a base odoo-sync does not sync (the cost, another pricelist).
     pub pricelist_price: Option<f64>,
+    /// One unit's price under each synced pricelist, by pricelist id (`/api/pricelists`).
+    #[schema(example = json!({"1": {"price": 1799.0, "currency": "USD"}, "5": {"price": 1650.0, "currency": "EUR"}}))]
+    pub prices: BTreeMap<String, PriceView>,
     /// Written with the variant by every sync, then kept fresh by the stock sweep and stock
     /// webhooks. Null only when Odoo's stock cannot be read (no stock app, or no access to quants).
     pub stock: Option<StockView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceView {
+    /// Null when the pricelist's rule computes from a base odoo-sync does not sync, or before
+    /// pricing saw the variant.
+    pub price: Option<f64>,
+    /// ISO code of the pricelist's currency.
+    pub currency: Option<String>,
+}
+
+/// One synced pricelist (`SYNC_PRICELIST_IDS`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PricelistView {
+    pub id: i64,
+    pub name: String,
+    /// ISO code of the pricelist's currency, e.g. "EUR".
+    pub currency: Option<String>,
+}
+
+impl From<Pricelist> for PricelistView {
+    fn from(pricelist: Pricelist) -> Self {
+        PricelistView {
+            id: pricelist.id,
+            name: pricelist.name,
+            currency: pricelist.currency,
+        }
+    }
+}
+
+/// What a product's prices are shown under: the synced pricelists, and the one asked with
+/// `?pricelist=` whose prices become `price`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PriceContext<'a> {
+    pub pricelists: &'a [Pricelist],
+    pub selected: Option<&'a Pricelist>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -136,8 +182,23 @@ pub struct TranslationView {
 }
 
 impl ProductView {
-    pub fn new(stored: StoredProduct, lang: Option<&str>) -> Self {
+    pub fn new(stored: StoredProduct, lang: Option<&str>, pricing: PriceContext<'_>) -> Self {
         let product = stored.product;
+        let no_prices = BTreeMap::new();
+        let prices_of = |variant: i64| stored.prices.get(&variant).unwrap_or(&no_prices);
+        let selected_price = |variant: &crate::domain::Variant| match pricing.selected {
+            Some(pricelist) => prices_of(variant.id).get(&pricelist.id).copied().flatten(),
+            None => Some(variant.lst_price),
+        };
+        let product_price = match pricing.selected {
+            Some(_) => product
+                .variants
+                .iter()
+                .filter(|v| v.active)
+                .filter_map(selected_price)
+                .min_by(f64::total_cmp),
+            None => Some(product.list_price),
+        };
         let storefront = product.storefront;
         let variant_attributes = |ptavs: &[i64]| -> Vec<VariantAttributeView> {
             storefront
@@ -167,7 +228,7 @@ impl ProductView {
             ),
             sku: product.default_code,
             barcode: product.barcode,
-            price: product.list_price,
+            price: product_price,
             active: product.active,
             sale_ok: product.sale_ok,
             published: product.is_published,
@@ -184,17 +245,32 @@ impl ProductView {
                 description: storefront.seo_description.clone(),
             },
             ribbon: storefront.ribbon.clone(),
-            currency: storefront.currency.clone(),
+            currency: match pricing.selected {
+                Some(pricelist) => pricelist.currency.clone(),
+                None => storefront.currency.clone(),
+            },
             variants: product
                 .variants
                 .into_iter()
                 .map(|v| VariantView {
+                    price: selected_price(&v),
                     id: v.id,
                     sku: v.default_code,
                     barcode: v.barcode,
-                    price: v.lst_price,
                     active: v.active,
-                    pricelist_price: stored.prices.get(&v.id).copied().flatten(),
+                    pricelist_price: pricing
+                        .pricelists
+                        .first()
+                        .and_then(|first| prices_of(v.id).get(&first.id).copied().flatten()),
+                    prices: pricing
+                        .pricelists
+                        .iter()
+                        .map(|pricelist| {
+                            let price = prices_of(v.id).get(&pricelist.id).copied().flatten();
+                            let currency = pricelist.currency.clone();
+                            (pricelist.id.to_string(), PriceView { price, currency })
+                        })
+                        .collect(),
                     stock: stored.stock.get(&v.id).map(|s| StockView {
                         on_hand: s.qty_available,
                         free: s.free_qty,

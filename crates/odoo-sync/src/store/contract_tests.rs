@@ -9,7 +9,7 @@ use chrono::{NaiveDateTime, Utc};
 use serde_json::json;
 
 use super::*;
-use crate::domain::pricelist::{AppliesTo, PriceBase, PriceComputation};
+use crate::domain::pricelist::{AppliesTo, PriceBase, PriceComputation, Pricelist};
 use crate::domain::site_event::{AttemptOutcome, DeliveryStatus, SiteDelivery};
 use crate::domain::{
     AttributeValue, Phase, ProductAttribute, PublicCategory, Storefront, Translation, Variant,
@@ -133,6 +133,7 @@ contract!(
     pruning_deletes_only_handled_events_older_than_asked_a_chunk_at_a_time,
     stock_levels_are_written_when_they_change,
     prices_are_written_when_they_change_and_give_their_products_a_new_change,
+    each_pricelist_has_its_own_rules_prices_and_state_and_an_unlisted_one_goes,
     an_endless_lease_is_held_for_a_hundred_years_by_runs_and_webhooks,
     storefront_data_reads_back_exactly_by_id_in_lists_and_in_the_export,
     the_website_scope_and_website_categories_filter_lists_and_members,
@@ -651,9 +652,9 @@ async fn the_catalog_version_moves_with_every_write_the_api_shows_and_only_then(
         price: Some(0.5),
         rule_id: Some(9),
     };
-    store.set_prices(&[price], &state).await.unwrap();
+    store.set_prices(1, &[price], &state).await.unwrap();
     assert!(moved(store, &mut version).await, "a price");
-    store.set_prices(&[price], &state).await.unwrap();
+    store.set_prices(1, &[price], &state).await.unwrap();
     assert!(!moved(store, &mut version).await, "the same price");
 
     let run = store.create_run(new_run("me")).await.unwrap();
@@ -1130,8 +1131,8 @@ async fn stock_levels_are_written_when_they_change(store: &dyn CatalogStore) {
 async fn prices_are_written_when_they_change_and_give_their_products_a_new_change(
     store: &dyn CatalogStore,
 ) {
-    assert_eq!(store.pricing_state().await.unwrap(), None);
-    assert!(store.pricelist_rules().await.unwrap().is_empty());
+    assert_eq!(store.pricing_state(1).await.unwrap(), None);
+    assert!(store.pricelist_rules(1).await.unwrap().is_empty());
     let rule = |id: i64, computation| PricelistRule {
         id,
         applies_to: AppliesTo::Category(2),
@@ -1146,9 +1147,10 @@ async fn prices_are_written_when_they_change_and_give_their_products_a_new_chang
         rule(5, PriceComputation::Percentage(30.0)),
         rule(9, PriceComputation::Fixed(12.5)),
     ];
-    store.replace_pricelist_rules(&rules).await.unwrap();
-    store.replace_pricelist_rules(&rules).await.unwrap();
-    assert_eq!(store.pricelist_rules().await.unwrap(), rules);
+    store.replace_pricelist_rules(1, &rules).await.unwrap();
+    store.replace_pricelist_rules(1, &rules).await.unwrap();
+    assert_eq!(store.pricelist_rules(1).await.unwrap(), rules);
+    assert!(store.pricelist_rules(5).await.unwrap().is_empty());
 
     let categories = [
         category(1, "All", None),
@@ -1195,18 +1197,24 @@ async fn prices_are_written_when_they_change_and_give_their_products_a_new_chang
             rule_id: None,
         },
     ];
-    assert_eq!(store.set_prices(&prices, &state).await.unwrap(), 2);
-    assert_eq!(store.pricing_state().await.unwrap(), Some(state.clone()));
+    assert_eq!(store.set_prices(1, &prices, &state).await.unwrap(), 2);
+    assert_eq!(store.pricing_state(1).await.unwrap(), Some(state.clone()));
+    assert_eq!(store.pricing_state(5).await.unwrap(), None);
     let priced = store.product(1).await.unwrap().unwrap();
     assert!(priced.change_seq > newest, "the feed sees the new price");
-    assert_eq!(priced.prices, BTreeMap::from([(100, Some(7.0))]));
-    assert!(store.product(2).await.unwrap().unwrap().prices.is_empty());
+    let under_one = |price| BTreeMap::from([(1, price)]);
+    assert_eq!(priced.prices, BTreeMap::from([(100, under_one(Some(7.0)))]));
+    assert_eq!(
+        store.product(2).await.unwrap().unwrap().prices,
+        BTreeMap::from([(200, under_one(None))]),
+        "priced, but not computable"
+    );
     let (variants, _) = store.variants_to_price(newest).await.unwrap();
     let repriced: BTreeSet<i64> = variants.iter().map(|v| v.template_id).collect();
     assert_eq!(repriced, BTreeSet::from([1, 2]));
 
     let feed = store.changes_since(0, 10).await.unwrap().last_seq;
-    assert_eq!(store.set_prices(&prices, &state).await.unwrap(), 0);
+    assert_eq!(store.set_prices(1, &prices, &state).await.unwrap(), 0);
     assert_eq!(
         store.changes_since(0, 10).await.unwrap().last_seq,
         feed,
@@ -1214,10 +1222,103 @@ async fn prices_are_written_when_they_change_and_give_their_products_a_new_chang
     );
     let mut cheaper = prices;
     cheaper[0].price = Some(6.0);
-    assert_eq!(store.set_prices(&cheaper, &state).await.unwrap(), 1);
+    assert_eq!(store.set_prices(1, &cheaper, &state).await.unwrap(), 1);
     let (variants, _) = store.variants_to_price(feed).await.unwrap();
     assert_eq!(variants.len(), 1);
     assert_eq!(variants[0].template_id, 1);
+}
+
+async fn each_pricelist_has_its_own_rules_prices_and_state_and_an_unlisted_one_goes(
+    store: &dyn CatalogStore,
+) {
+    let pricelist = |id: i64, name: &str, currency: &str| Pricelist {
+        id,
+        name: name.into(),
+        currency: Some(currency.into()),
+    };
+    let europe = pricelist(5, "Europe", "EUR");
+    let public = pricelist(1, "Public", "USD");
+    assert!(store.pricelists().await.unwrap().is_empty());
+    store
+        .set_pricelists(&[europe.clone(), public.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pricelists().await.unwrap(),
+        vec![europe.clone(), public.clone()],
+        "in the configured order"
+    );
+    write(store, &[product(1, "A", 10.0, None)], &[]).await;
+    let rule = PricelistRule {
+        id: 3,
+        applies_to: AppliesTo::All,
+        min_quantity: 0.0,
+        valid_from: None,
+        valid_until: None,
+        base: PriceBase::ListPrice,
+        computation: PriceComputation::Fixed(9.0),
+        write_date: at("2026-11-24 10:00:00"),
+    };
+    store
+        .replace_pricelist_rules(5, std::slice::from_ref(&rule))
+        .await
+        .unwrap();
+    let state = |seq| PricingState {
+        seq,
+        priced_at: at("2026-11-24 10:00:00"),
+        next_boundary: None,
+    };
+    let price = |price: f64, rule_id| VariantPrice {
+        variant_id: 100,
+        template_id: 1,
+        price: Some(price),
+        rule_id,
+    };
+    assert_eq!(
+        store
+            .set_prices(5, &[price(9.0, Some(3))], &state(7))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .set_prices(1, &[price(10.0, None)], &state(8))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .set_prices(1, &[price(10.0, None)], &state(8))
+            .await
+            .unwrap(),
+        0,
+        "the same price under pricelist 1, whatever pricelist 5 holds"
+    );
+    let stored = store.product(1).await.unwrap().unwrap();
+    assert_eq!(
+        stored.prices,
+        BTreeMap::from([(100, BTreeMap::from([(1, Some(10.0)), (5, Some(9.0))]))])
+    );
+    assert_eq!(store.pricing_state(5).await.unwrap(), Some(state(7)));
+    assert_eq!(store.pricing_state(1).await.unwrap(), Some(state(8)));
+
+    let renamed = pricelist(1, "Public (USD)", "USD");
+    store
+        .set_pricelists(std::slice::from_ref(&renamed))
+        .await
+        .unwrap();
+    assert_eq!(store.pricelists().await.unwrap(), vec![renamed]);
+    assert!(store.pricelist_rules(5).await.unwrap().is_empty());
+    assert_eq!(store.pricing_state(5).await.unwrap(), None);
+    assert_eq!(store.pricing_state(1).await.unwrap(), Some(state(8)));
+    let stored = store.product(1).await.unwrap().unwrap();
+    assert_eq!(
+        stored.prices,
+        BTreeMap::from([(100, BTreeMap::from([(1, Some(10.0))]))]),
+        "pricelist 5's prices went with it"
+    );
 }
 
 async fn an_endless_lease_is_held_for_a_hundred_years_by_runs_and_webhooks(
@@ -1600,7 +1701,7 @@ async fn every_catalog_write_queues_its_event_for_each_target_in_its_own_transac
         price: Some(8.0),
         rule_id: None,
     };
-    store.set_prices(&[price], &state).await.unwrap();
+    store.set_prices(1, &[price], &state).await.unwrap();
     let events = new_events(store, &mut seen).await;
     assert_eq!(events[0]["changes"]["upserted"], json!([1]));
     let token =

@@ -18,7 +18,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::pricelist::{PricedVariant, PricelistRule, PricingState, VariantPrice};
+use crate::domain::pricelist::{
+    PricedVariant, Pricelist, PricelistRule, PricingState, VariantPrice,
+};
 use crate::domain::site_event::{AttemptOutcome, DeliveryStatus, SiteDelivery};
 use crate::domain::{
     CatalogScope, Category, NewWebhookEvent, Product, PublicCategory, QueueStats, RunCounts, RunId,
@@ -324,15 +326,27 @@ pub trait WebhookInbox: Send + Sync + 'static {
     async fn prune_webhooks(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
 }
 
-/// The configured pricelist's rules and the prices computed from them.
+/// The configured pricelists (`SYNC_PRICELIST_IDS`), their rules, and the prices computed from
+/// them. Every pricelist has its own rules, prices and pricing state.
 #[async_trait]
 pub trait PricingStore: Send + Sync + 'static {
-    /// The configured pricelist's rules, as last read from Odoo.
-    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError>;
+    /// Makes `pricelists` (in this order) the synced ones: their names and currencies are
+    /// stored, and the rules, prices and pricing state of any other pricelist go.
+    async fn set_pricelists(&self, pricelists: &[Pricelist]) -> Result<(), StoreError>;
 
-    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError>;
+    /// The synced pricelists, in `SYNC_PRICELIST_IDS` order.
+    async fn pricelists(&self) -> Result<Vec<Pricelist>, StoreError>;
 
-    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError>;
+    /// A pricelist's rules, as last read from Odoo.
+    async fn pricelist_rules(&self, pricelist: i64) -> Result<Vec<PricelistRule>, StoreError>;
+
+    async fn replace_pricelist_rules(
+        &self,
+        pricelist: i64,
+        rules: &[PricelistRule],
+    ) -> Result<(), StoreError>;
+
+    async fn pricing_state(&self, pricelist: i64) -> Result<Option<PricingState>, StoreError>;
 
     /// What pricing needs of the live variants of products changed after `after_seq`, and the
     /// newest `change_seq` it covers.
@@ -341,13 +355,19 @@ pub trait PricingStore: Send + Sync + 'static {
         after_seq: i64,
     ) -> Result<(Vec<PricedVariant>, i64), StoreError>;
 
-    /// Stores the prices that changed (their products get a new `change_seq`) and the state, at
-    /// once; returns how many prices changed.
+    /// Stores a pricelist's prices that changed (their products get a new `change_seq`) and its
+    /// state, at once; returns how many prices changed.
     async fn set_prices(
         &self,
+        pricelist: i64,
         prices: &[VariantPrice],
         state: &PricingState,
     ) -> Result<u64, StoreError>;
+}
+
+/// Where each store keeps a pricelist's pricing state: `pricing:ID`.
+fn pricing_state_key(pricelist: i64) -> String {
+    format!("pricing:{pricelist}")
 }
 
 /// What a process keeps for the next one: watermarks and the Odoo login.

@@ -155,3 +155,28 @@ mod tests {
         assert!(parse_odoo_datetime("2026-11-25T10:00:07").is_err());
     }
 }
+
+/// A variant's prices as both stores' catalog reads encode them: a JSON object from pricelist id
+/// (JSON keys are text) to price.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub(super) struct PricesByPricelist(BTreeMap<String, Option<f64>>);
+
+impl PricesByPricelist {
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(super) fn decode(self) -> Result<BTreeMap<i64, Option<f64>>, StoreError> {
+        self.0
+            .into_iter()
+            .map(|(pricelist, price)| match pricelist.parse() {
+                Ok(id) => Ok((id, price)),
+                Err(_) => Err(corrupt(
+                    "variant price",
+                    format!("pricelist id {pricelist:?}"),
+                )),
+            })
+            .collect()
+    }
+}

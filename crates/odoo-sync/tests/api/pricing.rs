@@ -221,7 +221,7 @@ async fn an_unknown_pricelist_id_fails_the_sweep_naming_it_and_keeps_the_catalog
     assert!(output.status.success(), "pricing does not fail the sync");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("SYNC_PRICELIST_ID is 999"),
+        stderr.contains("SYNC_PRICELIST_IDS names 999"),
         "the log names the bad id: {stderr}"
     );
     assert!(!app.export().await.is_empty(), "the products are stored");
@@ -268,6 +268,125 @@ async fn a_pricelist_rule_saved_in_odoo_reaches_the_catalog_by_webhook_without_a
         said_of(&said, "removed", "product.pricelist.item on save")
             && said_of(&said, "removed", "product.pricelist.item on deletion"),
         "without a pricelist, no pricelist webhook makes Odoo users wait: {said}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_synced_pricelist_prices_every_variant_in_its_currency_and_can_be_the_price_shown() {
+    let mut app = spawn_app(10).await;
+    let odoo = app.odoo().await;
+    let odoo = odoo.as_ref();
+    let ctx = Context::default();
+    odoo.write(
+        "res.currency",
+        &[125],
+        values(json!({"active": true})),
+        &ctx,
+    )
+    .await
+    .unwrap();
+    let europe = odoo
+        .create(
+            "product.pricelist",
+            vec![values(json!({"name": "Europe", "currency_id": 125}))],
+            &ctx,
+        )
+        .await
+        .unwrap()[0];
+    let (template, list_price, _) = templates(odoo).await[0];
+    rule(
+        odoo,
+        json!({"applied_on": "1_product", "product_tmpl_id": template,
+               "compute_price": "fixed", "fixed_price": 42.0}),
+    )
+    .await;
+    let mut vals = values(json!({"pricelist_id": europe}));
+    vals.extend(values(
+        json!({"applied_on": "3_global", "compute_price": "percentage",
+                              "percent_price": 20.0}),
+    ));
+    odoo.create("product.pricelist.item", vec![vals], &ctx)
+        .await
+        .unwrap();
+    let ids = format!("{PRICELIST},{europe}");
+    app.env.insert("SYNC_PRICELIST_IDS".into(), ids);
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app
+        .serve(&[
+            ("SYNC_SWEEP_INTERVAL", "1"),
+            ("SYNC_RECONCILE_INTERVAL", "0"),
+        ])
+        .await;
+    let path = format!("/api/products/{template}");
+    let europe_key = europe.to_string();
+    within(&server, &path, Duration::from_secs(10), |r| {
+        !r["body"]["variants"][0]["prices"][&europe_key]["price"].is_null()
+    })
+    .await;
+    let answer = server.json(&path).await;
+    let variant = &answer["variants"][0];
+    assert_eq!(
+        variant["pricelistPrice"],
+        json!(42.0),
+        "the first pricelist's"
+    );
+    assert_eq!(
+        variant["prices"]["1"],
+        json!({"price": 42.0, "currency": "USD"})
+    );
+    let european = variant["prices"][&europe_key]["price"].as_f64().unwrap();
+    assert!(
+        close(european, list_price * 0.8),
+        "{european} for {list_price}"
+    );
+    assert_eq!(variant["prices"][&europe_key]["currency"], "EUR");
+    assert_eq!(
+        variant["price"],
+        json!(list_price),
+        "the sales price by default"
+    );
+
+    let shown = server.json(&format!("{path}?pricelist={europe}")).await;
+    assert!(close(
+        shown["variants"][0]["price"].as_f64().unwrap(),
+        european
+    ));
+    assert!(close(shown["price"].as_f64().unwrap(), european));
+    assert_eq!(shown["currency"], "EUR");
+    let listed = server
+        .json(&format!("/api/products?pricelist={PRICELIST}&limit=100"))
+        .await;
+    let listed = listed["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == json!(template))
+        .expect("the template is listed")
+        .clone();
+    assert_eq!(listed["price"], json!(42.0));
+    assert_eq!(listed["currency"], "USD");
+
+    let pricelists = server.json("/api/pricelists").await;
+    assert_eq!(
+        pricelists,
+        json!({"pricelists": [
+            {"id": PRICELIST, "name": "Public Pricelist", "currency": "USD"},
+            {"id": europe, "name": "Europe", "currency": "EUR"},
+        ]})
+    );
+    let refused = server
+        .get(&format!("{path}?pricelist=999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_pricelist", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("999") && message.contains(&format!("1, {europe}")),
+        "{body}"
     );
     server.stop().await;
 }

@@ -15,7 +15,7 @@ use super::{load_categories, load_translations, load_variants, stored_product, P
 use crate::domain::{Category, Translation, Variant};
 use crate::store::query::category_nodes;
 use crate::store::search::ts_query;
-use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells};
+use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells, PricesByPricelist};
 use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
 use crate::store::{
     CatalogReader, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort,
@@ -30,9 +30,10 @@ fn push_select_with_children(sql: &mut QueryBuilder<Postgres>) {
          c.parent_id as category_parent_id, c.write_date as category_write_date, \
          (select coalesce(json_agg(json_build_array(v.variant_id, v.default_code, v.barcode, v.lst_price, \
            v.active, v.attribute_value_ids, to_char(v.write_date, 'YYYY-MM-DD HH24:MI:SS'), \
-           s.qty_available, s.free_qty, pr.price) order by v.position), '[]'::json) \
+           s.qty_available, s.free_qty, \
+           (select coalesce(json_object_agg(pr.pricelist_id, pr.price), '{}'::json) \
+            from variant_price pr where pr.variant_id = v.variant_id)) order by v.position), '[]'::json) \
           from variant v left join variant_stock s on s.variant_id = v.variant_id \
-          left join variant_price pr on pr.variant_id = v.variant_id \
           where v.product_id = page.product_id) as variants_json, \
          (select coalesce(json_agg(json_build_array(t.lang, t.name, t.description_sale)), '[]'::json) \
           from product_translation t where t.product_id = page.product_id) as translations_json, \
@@ -43,8 +44,8 @@ fn push_select_with_children(sql: &mut QueryBuilder<Postgres>) {
 }
 
 /// A variant as `push_select_with_children` encodes it: id, default_code, barcode, lst_price,
-/// active, attribute value ids, write_date, then stock (null when never seen), then the pricelist
-/// price (null when not priced or not computable).
+/// active, attribute value ids, write_date, then stock (null when never seen), then the prices
+/// by pricelist id (a null price: not computable).
 type VariantColumns = (
     i64,
     Option<String>,
@@ -55,7 +56,7 @@ type VariantColumns = (
     String,
     Option<f64>,
     Option<f64>,
-    Option<f64>,
+    PricesByPricelist,
 );
 
 fn product_with_children(row: &PgRow) -> Result<StoredProduct, StoreError> {
@@ -76,8 +77,8 @@ fn product_with_children(row: &PgRow) -> Result<StoredProduct, StoreError> {
     for (id, default_code, barcode, lst_price, active, attributes, write_date, qty, free, price) in
         variants
     {
-        if price.is_some() {
-            stored.prices.insert(id, price);
+        if !price.is_empty() {
+            stored.prices.insert(id, price.decode()?);
         }
         if let (Some(qty_available), Some(free_qty)) = (qty, free) {
             let level = StockLevel {

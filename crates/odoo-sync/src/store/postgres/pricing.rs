@@ -10,20 +10,85 @@ use sqlx::PgConnection;
 
 use super::outbox::queue_site_change;
 use super::{next_change_seqs, put_state, state_value, PgStore};
-use crate::domain::pricelist::{category_chain, PricedVariant, PricelistRule};
+use crate::domain::pricelist::{category_chain, PricedVariant, Pricelist, PricelistRule};
 use crate::domain::site_event::CatalogChange;
 use crate::store::stored::{corrupt, Cells};
-use crate::store::{PricingState, PricingStore, StoreError, VariantPrice};
-
-const STATE_KEY: &str = "pricing";
+use crate::store::{pricing_state_key, PricingState, PricingStore, StoreError, VariantPrice};
 
 #[async_trait]
 impl PricingStore for PgStore {
-    async fn pricelist_rules(&self) -> Result<Vec<PricelistRule>, StoreError> {
-        let rules: Vec<Json<serde_json::Value>> =
-            sqlx::query_scalar("select rule from pricelist_rule order by rule_id")
+    async fn set_pricelists(&self, pricelists: &[Pricelist]) -> Result<(), StoreError> {
+        let ids: Vec<i64> = pricelists.iter().map(|pricelist| pricelist.id).collect();
+        let keys: Vec<String> = ids.iter().map(|id| pricing_state_key(*id)).collect();
+        let mut tx = self.begin_catalog_write().await?;
+        let conn: &mut PgConnection = &mut tx;
+        for table in ["pricelist", "pricelist_rule", "variant_price"] {
+            sqlx::query(&format!(
+                "delete from {table} where pricelist_id <> all($1)"
+            ))
+            .bind(&ids)
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query("delete from sync_state where key like 'pricing:%' and key <> all($1)")
+            .bind(&keys)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "insert into pricelist (pricelist_id, name, currency, position, updated_at) \
+             select l.*, $5 from unnest($1::bigint[], $2::text[], $3::text[], $4::int[]) \
+               as l(pricelist_id, name, currency, position) \
+             on conflict (pricelist_id) do update set name = excluded.name, \
+             currency = excluded.currency, position = excluded.position, \
+             updated_at = excluded.updated_at \
+             where (pricelist.name, pricelist.currency, pricelist.position) \
+               is distinct from (excluded.name, excluded.currency, excluded.position)",
+        )
+        .bind(&ids)
+        .bind(
+            pricelists
+                .iter()
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            pricelists
+                .iter()
+                .map(|p| p.currency.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind((0..pricelists.len() as i32).collect::<Vec<i32>>())
+        .bind(Utc::now())
+        .execute(&mut *conn)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pricelists(&self) -> Result<Vec<Pricelist>, StoreError> {
+        let rows =
+            sqlx::query("select pricelist_id, name, currency from pricelist order by position")
                 .fetch_all(&self.pool)
                 .await?;
+        rows.iter()
+            .map(|row| {
+                let cells = Cells::new(row, "pricelist", "pricelist_id");
+                Ok(Pricelist {
+                    id: cells.get("pricelist_id")?,
+                    name: cells.get("name")?,
+                    currency: cells.get("currency")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn pricelist_rules(&self, pricelist: i64) -> Result<Vec<PricelistRule>, StoreError> {
+        let rules: Vec<Json<serde_json::Value>> = sqlx::query_scalar(
+            "select rule from pricelist_rule where pricelist_id = $1 order by rule_id",
+        )
+        .bind(pricelist)
+        .fetch_all(&self.pool)
+        .await?;
         rules
             .into_iter()
             .map(|Json(rule)| {
@@ -32,17 +97,22 @@ impl PricingStore for PgStore {
             .collect()
     }
 
-    async fn replace_pricelist_rules(&self, rules: &[PricelistRule]) -> Result<(), StoreError> {
+    async fn replace_pricelist_rules(
+        &self,
+        pricelist: i64,
+        rules: &[PricelistRule],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let conn: &mut PgConnection = &mut tx;
-        sqlx::query("delete from pricelist_rule")
+        sqlx::query("delete from pricelist_rule where pricelist_id = $1")
+            .bind(pricelist)
             .execute(&mut *conn)
             .await?;
         let rules: BTreeMap<i64, &PricelistRule> =
             rules.iter().map(|rule| (rule.id, rule)).collect();
         sqlx::query(
-            "insert into pricelist_rule (rule_id, rule, write_date) \
-             select * from unnest($1::bigint[], $2::jsonb[], $3::timestamp[])",
+            "insert into pricelist_rule (pricelist_id, rule_id, rule, write_date) \
+             select $4, r.* from unnest($1::bigint[], $2::jsonb[], $3::timestamp[]) as r",
         )
         .bind(rules.keys().copied().collect::<Vec<i64>>())
         .bind(rules.values().map(Json).collect::<Vec<_>>())
@@ -52,14 +122,15 @@ impl PricingStore for PgStore {
                 .map(|rule| rule.write_date)
                 .collect::<Vec<_>>(),
         )
+        .bind(pricelist)
         .execute(&mut *conn)
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn pricing_state(&self) -> Result<Option<PricingState>, StoreError> {
-        let text = state_value(&self.pool, STATE_KEY).await?;
+    async fn pricing_state(&self, pricelist: i64) -> Result<Option<PricingState>, StoreError> {
+        let text = state_value(&self.pool, &pricing_state_key(pricelist)).await?;
         text.map(|text| {
             serde_json::from_str(&text).map_err(|e| corrupt("pricing state", e.to_string()))
         })
@@ -119,28 +190,30 @@ impl PricingStore for PgStore {
     /// variant prices changed.
     async fn set_prices(
         &self,
+        pricelist: i64,
         prices: &[VariantPrice],
         state: &PricingState,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin_catalog_write().await?;
         let conn: &mut PgConnection = &mut tx;
         let now = Utc::now();
-        let changed = changed_prices(conn, prices).await?;
+        let changed = changed_prices(conn, pricelist, prices).await?;
         if !changed.is_empty() {
             let mut last = BTreeMap::new();
             for price in &changed {
                 last.insert(price.variant_id, *price);
             }
             sqlx::query(
-                "insert into variant_price (variant_id, price, rule_id, updated_at) \
-                 select p.*, $4 from unnest($1::bigint[], $2::float8[], $3::bigint[]) as p(variant_id, price, rule_id) \
-                 on conflict (variant_id) do update set price = excluded.price, \
+                "insert into variant_price (pricelist_id, variant_id, price, rule_id, updated_at) \
+                 select $5, p.*, $4 from unnest($1::bigint[], $2::float8[], $3::bigint[]) as p(variant_id, price, rule_id) \
+                 on conflict (variant_id, pricelist_id) do update set price = excluded.price, \
                  rule_id = excluded.rule_id, updated_at = excluded.updated_at",
             )
             .bind(last.keys().copied().collect::<Vec<i64>>())
             .bind(last.values().map(|p| p.price).collect::<Vec<Option<f64>>>())
             .bind(last.values().map(|p| p.rule_id).collect::<Vec<Option<i64>>>())
             .bind(now)
+            .bind(pricelist)
             .execute(&mut *conn)
             .await?;
         }
@@ -167,7 +240,7 @@ impl PricingStore for PgStore {
         .execute(&mut *conn)
         .await?;
         let state = serde_json::to_string(state).expect("the pricing state serialises");
-        put_state(conn, STATE_KEY, &state).await?;
+        put_state(conn, &pricing_state_key(pricelist), &state).await?;
         let queued = queue_site_change(conn, &self.site, change).await?;
         let changed = changed.len() as u64;
         tx.commit().await?;
@@ -179,12 +252,15 @@ impl PricingStore for PgStore {
 /// The prices that differ from the stored ones (or are not stored yet), read in one statement.
 async fn changed_prices<'a>(
     conn: &mut PgConnection,
+    pricelist: i64,
     prices: &'a [VariantPrice],
 ) -> Result<Vec<&'a VariantPrice>, StoreError> {
     let ids: Vec<i64> = prices.iter().map(|price| price.variant_id).collect();
     let stored = sqlx::query(
-        "select variant_id, price, rule_id from variant_price where variant_id = any($1)",
+        "select variant_id, price, rule_id from variant_price \
+         where pricelist_id = $1 and variant_id = any($2)",
     )
+    .bind(pricelist)
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?

@@ -12,7 +12,7 @@ use super::SqliteTime;
 use super::{load_categories, load_translations, load_variants, stored_product, SqliteStore};
 use crate::domain::{Category, Translation, Variant};
 use crate::store::query::category_nodes;
-use crate::store::stored::{corrupt, parse_odoo_datetime, Cells};
+use crate::store::stored::{corrupt, parse_odoo_datetime, Cells, PricesByPricelist};
 use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
 use crate::store::{
     fts_query, CatalogReader, CategoryNode, Change, ChangePage, ProductPage, ProductQuery,
@@ -32,10 +32,11 @@ fn push_select_with_children(sql: &mut QueryBuilder<Sqlite>) {
         " select page.*, c.name as category_name, c.complete_name as category_complete_name, \
          c.parent_id as category_parent_id, c.write_date as category_write_date, \
          (select json_group_array(json_array(v.variant_id, v.default_code, v.barcode, v.lst_price, \
-           v.active, json(v.attribute_value_ids), v.write_date, s.qty_available, s.free_qty, pr.price) \
+           v.active, json(v.attribute_value_ids), v.write_date, s.qty_available, s.free_qty, \
+           json((select json_group_object(pr.pricelist_id, pr.price) from variant_price pr \
+                 where pr.variant_id = v.variant_id))) \
            order by v.position) \
           from variant v left join variant_stock s on s.variant_id = v.variant_id \
-          left join variant_price pr on pr.variant_id = v.variant_id \
           where v.product_id = page.product_id) as variants_json, \
          (select json_group_array(json_array(t.lang, t.name, t.description_sale)) \
           from product_translation t where t.product_id = page.product_id) as translations_json, ",
@@ -48,8 +49,8 @@ fn push_select_with_children(sql: &mut QueryBuilder<Sqlite>) {
 }
 
 /// A variant as `push_select_with_children` encodes it: id, default_code, barcode, lst_price,
-/// active, attribute value ids, write_date, then stock (null when never seen), then the pricelist
-/// price (null when not priced or not computable).
+/// active, attribute value ids, write_date, then stock (null when never seen), then the prices
+/// by pricelist id (a null price: not computable).
 type VariantColumns = (
     i64,
     Option<String>,
@@ -60,7 +61,7 @@ type VariantColumns = (
     String,
     Option<f64>,
     Option<f64>,
-    Option<f64>,
+    PricesByPricelist,
 );
 
 fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
@@ -81,8 +82,8 @@ fn product_with_children(row: &SqliteRow) -> Result<StoredProduct, StoreError> {
     for (id, default_code, barcode, lst_price, active, attributes, write_date, qty, free, price) in
         variants
     {
-        if price.is_some() {
-            stored.prices.insert(id, price);
+        if !price.is_empty() {
+            stored.prices.insert(id, price.decode()?);
         }
         if let (Some(qty_available), Some(free_qty)) = (qty, free) {
             let level = StockLevel {
