@@ -252,6 +252,10 @@ fn query(sort: ProductSort, limit: u32) -> ProductQuery {
         include_inactive: false,
         scope: CatalogScope::All,
         public_category: None,
+        attributes: Vec::new(),
+        price_min: None,
+        price_max: None,
+        in_stock: false,
     }
 }
 
