@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::facets::{self, FacetsView};
 use super::extract::QueryParams;
+use super::facets::{self, FacetsView};
 use super::views::{category_tree, CategoryView, ProductView, PublicCategoryView};
 use super::AppState;
 use crate::domain::{CatalogScope, StoredProduct};
@@ -132,8 +132,10 @@ pub async fn list_products(
         in_stock,
     };
     let (page, facets) = if with_facets {
-        let (page, facets) =
-            futures::try_join!(state.store.list_products(&query), state.store.facets(&query))?;
+        let (page, facets) = futures::try_join!(
+            state.store.list_products(&query),
+            state.store.facets(&query)
+        )?;
         (page, Some(facets.into()))
     } else {
         (state.store.list_products(&query).await?, None)

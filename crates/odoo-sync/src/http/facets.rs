@@ -13,8 +13,8 @@ use crate::store::{AttributeFilter, CatalogStore, Facets};
 
 /// The `attr` values of a query string, and the rest of it (re-encoded) for `ListParams`.
 pub fn split_attr(raw: Option<&str>) -> Result<(Vec<String>, String), ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|e| {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| {
             ApiError::bad_request(
                 "invalid_query",
                 format!("Failed to deserialize query string: {e}"),
@@ -85,12 +85,18 @@ pub async fn attribute_filters(
 ) -> Result<Vec<AttributeFilter>, ApiError> {
     let mut ids = Vec::new();
     for text in values.iter().filter_map(|v| given(Some(v))) {
-        let id = text.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_query",
-                format!("attr must be an attribute value id (a positive integer), got '{text}'"),
-            )
-        })?;
+        let id = text
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!(
+                        "attr must be an attribute value id (a positive integer), got '{text}'"
+                    ),
+                )
+            })?;
         ids.push(id);
     }
     ids.sort_unstable();
@@ -219,7 +225,10 @@ mod tests {
 
     #[test]
     fn bad_prices_and_flags_name_their_parameter() {
-        assert_eq!(price_range(Some("1.5"), Some("")).unwrap(), (Some(1.5), None));
+        assert_eq!(
+            price_range(Some("1.5"), Some("")).unwrap(),
+            (Some(1.5), None)
+        );
         for (min, max, named) in [
             (Some("-1"), None, "price_min"),
             (None, Some("abc"), "price_max"),

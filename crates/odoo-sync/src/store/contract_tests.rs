@@ -2106,7 +2106,12 @@ fn faceted(id: i64, price: f64, categ_id: i64, values: &[(i64, i64, &str)]) -> P
             html_color: None,
             price_extra: 0.0,
         };
-        match p.storefront.attributes.iter_mut().find(|a| a.id == *attribute) {
+        match p
+            .storefront
+            .attributes
+            .iter_mut()
+            .find(|a| a.id == *attribute)
+        {
             Some(found) => found.values.push(attribute_value),
             None => p.storefront.attributes.push(ProductAttribute {
                 id: *attribute,
@@ -2151,7 +2156,12 @@ async fn filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filte
         free_qty,
     };
     // 3 has stock on hand but none free to sell.
-    let levels = [free(100, 3.0), free(300, 0.0), free(400, 1.0), free(600, 9.0)];
+    let levels = [
+        free(100, 3.0),
+        free(300, 0.0),
+        free(400, 1.0),
+        free(600, 9.0),
+    ];
     store.set_stock(&levels).await.unwrap();
     assert_eq!(
         store.attribute_of_values(&[1, 6, 99]).await.unwrap(),
@@ -2180,7 +2190,10 @@ async fn filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filte
         ..base.clone()
     };
     assert_eq!(listed(with(vec![red.clone()])).await, [1, 3, 7]);
-    assert_eq!(listed(with(vec![red_or_blue.clone()])).await, [1, 2, 3, 4, 7]);
+    assert_eq!(
+        listed(with(vec![red_or_blue.clone()])).await,
+        [1, 2, 3, 4, 7]
+    );
     assert_eq!(listed(with(vec![red.clone(), small.clone()])).await, [1]);
     let priced = ProductQuery {
         price_min: Some(20.0),
@@ -2228,14 +2241,17 @@ async fn filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filte
             max: Some(10.0)
         }
     );
-    let category_counts = |f: &Facets| -> Vec<(i64, u64)> {
-        f.categories.iter().map(|c| (c.id, c.count)).collect()
-    };
+    let category_counts =
+        |f: &Facets| -> Vec<(i64, u64)> { f.categories.iter().map(|c| (c.id, c.count)).collect() };
     assert_eq!(category_counts(&facets), [(1, 1), (2, 1)]);
     // Without filters: every active product counts, categories up the tree.
     let all = store.facets(&base).await.unwrap();
     assert_eq!(
-        all.attributes[0].values.iter().map(|v| v.count).collect::<Vec<_>>(),
+        all.attributes[0]
+            .values
+            .iter()
+            .map(|v| v.count)
+            .collect::<Vec<_>>(),
         [3, 2]
     );
     assert_eq!(
@@ -2254,9 +2270,16 @@ async fn filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filte
     };
     let shown = store.facets(&website).await.unwrap();
     assert_eq!(listed(website.clone()).await, [3]);
-    assert_eq!(shown.attributes[0].values.len(), 2, "red's own filter is off");
     assert_eq!(
-        (shown.attributes[0].values[0].count, shown.attributes[0].values[1].count),
+        shown.attributes[0].values.len(),
+        2,
+        "red's own filter is off"
+    );
+    assert_eq!(
+        (
+            shown.attributes[0].values[0].count,
+            shown.attributes[0].values[1].count
+        ),
         (1, 1)
     );
     // Stock applies to every count, the price bounds to all but the price range.

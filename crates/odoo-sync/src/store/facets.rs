@@ -115,9 +115,11 @@ pub struct CategoryCount {
 /// The attribute of each of `values` that some product offers.
 pub(super) fn attribute_of_values(values: &[i64]) -> Sql {
     let mut sql = Sql::default();
-    sql.text("select distinct value_id, attribute_id from product_attribute_value where value_id in (")
-        .ints(values)
-        .text(")");
+    sql.text(
+        "select distinct value_id, attribute_id from product_attribute_value where value_id in (",
+    )
+    .ints(values)
+    .text(")");
     sql
 }
 

@@ -29,8 +29,8 @@ use crate::domain::{
 
 // Re-exported while http/ and engine/fetch.rs still name them here.
 use crate::domain::{StockLevel, StoredProduct};
-pub use postgres::PgStore;
 pub use facets::{AttributeFacet, CategoryCount, Facets, PriceRange, ValueCount};
+pub use postgres::PgStore;
 pub use query::{
     fts_query, AttributeFilter, CategoryNode, Change, ChangePage, ProductPage, ProductQuery,
     ProductSort, SortKey,

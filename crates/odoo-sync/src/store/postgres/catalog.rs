@@ -19,8 +19,8 @@ use crate::store::search::ts_query;
 use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells};
 use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
 use crate::store::{
-    CatalogReader, CategoryNode, Change, ChangePage, Facets, ProductPage, ProductQuery, ProductSort,
-    SortKey, StockLevel, StoreError, StoredProduct,
+    CatalogReader, CategoryNode, Change, ChangePage, Facets, ProductPage, ProductQuery,
+    ProductSort, SortKey, StockLevel, StoreError, StoredProduct,
 };
 
 /// The products of the `page` CTE with their category, variants (with stock and price, in
