@@ -422,6 +422,18 @@ async fn each_bad_facet_parameter_is_a_400_that_names_it() {
     assert_eq!(answer.status(), 400);
     let body: Value = answer.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_cursor", "{body}");
+    // The cache and the ETags tell filter sets apart.
+    let etag = |query: &'static str| {
+        let request = server.get(&format!("/api/products?facets=true&{query}"));
+        async move { request.send().await.unwrap().headers()["etag"].clone() }
+    };
+    assert_ne!(etag("attr=1").await, etag("attr=2").await);
+    assert_ne!(etag("price_max=10").await, etag("price_max=20").await);
+    assert_ne!(etag("in_stock=true").await, etag("").await);
+    assert_eq!(etag("attr=1").await, etag("attr=1").await);
+    let red = server.json("/api/products?attr=1&facets=true").await;
+    let blue = server.json("/api/products?attr=2&facets=true").await;
+    assert_ne!(red["products"], blue["products"]);
     // Other filters answer as before, without facets unless asked.
     let plain = server.json("/api/products?limit=2").await;
     assert!(plain.get("facets").is_none(), "{plain}");
