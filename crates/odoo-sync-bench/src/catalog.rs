@@ -93,6 +93,18 @@ async fn measure(
         .map(|i| Req::get(format!("/api/products/{}", 1 + (i * 7_919) % templates)))
         .collect();
     let search = vec![Req::get("/api/products?q=chair&limit=24")];
+    // A shop's filtered listing with its sidebar: all facets, then one value ticked, then two
+    // attributes and a price bound, then stock and a category (ids of the generated catalog).
+    let faceted: Vec<Req> = [
+        "",
+        "&attr=1",
+        "&attr=1&attr=2&attr=5&price_max=500",
+        "&in_stock=true&category=2&attr=6",
+    ]
+    .iter()
+    .map(|filters| Req::get(format!("{LIST}&facets=true{filters}")))
+    .collect();
+    let faceted_name = format!("faceted page, {}k products, uncached", templates / 1_000);
     let cases = [
         ("list page of 24", vec![Req::get(LIST)]),
         ("list page of 24, uncached", uncached(vec![Req::get(LIST)])),
@@ -104,9 +116,11 @@ async fn measure(
             "304 (If-None-Match)",
             vec![Req::get(LIST).header("if-none-match", &etag)],
         ),
+        (faceted_name.as_str(), uncached(faceted)),
     ];
     let mut endpoints = Vec::new();
-    for (name, requests) in cases {
+    let wanted = |name: &str| plan.reads.as_deref().is_none_or(|part| name.contains(part));
+    for (name, requests) in cases.into_iter().filter(|(name, _)| wanted(name)) {
         eprintln!("catalog API ({store}): {name}…");
         let spec = LoadSpec {
             addr,

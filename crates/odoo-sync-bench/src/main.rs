@@ -36,6 +36,9 @@ struct Cli {
     /// sync they need, unmeasured).
     #[arg(long, value_enum)]
     only: Option<report::Section>,
+    /// With the catalog section: only the reads whose name contains this, e.g. `faceted`.
+    #[arg(long)]
+    reads: Option<String>,
     /// Also write every figure as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -49,7 +52,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(spec) = cli.case {
         return case::run_in_this_process(&spec);
     }
-    let plan = report::Plan::new(cli.quick, cli.only);
+    let plan = report::Plan {
+        reads: cli.reads,
+        ..report::Plan::new(cli.quick, cli.only)
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(report::run(&plan))?;
     print!("{}", report.table());

@@ -39,6 +39,8 @@ pub struct Plan {
     /// Measured phase of each load, after its warm-up.
     pub load_ms: u64,
     pub warmup_ms: u64,
+    /// Catalog section: only the reads whose name contains this (`--reads`).
+    pub reads: Option<String>,
 }
 
 impl Plan {
@@ -56,6 +58,7 @@ impl Plan {
             ack_rates: vec![200.0, 1_000.0],
             load_ms: 10_000,
             warmup_ms: 1_000,
+            reads: None,
         };
         if quick {
             Plan {

@@ -1,7 +1,7 @@
 //! The catalog API for the website: product lists, one product, categories, the change feed.
 //! Access checks, ETags and the response cache are the `catalog_cache` middleware's.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::QueryParams;
+use super::facets::{self, FacetsView};
 use super::views::{
     category_tree, CategoryView, PriceContext, PricelistView, ProductView, PublicCategoryView,
 };
@@ -41,6 +42,18 @@ pub struct ListParams {
     lang: Option<String>,
     /// A synced pricelist's id (`/api/pricelists`): `price` and `currency` become its.
     pricelist: Option<i64>,
+    /// Products whose price (`price`, the sales price) is at least this.
+    #[param(value_type = Option<f64>)]
+    price_min: Option<String>,
+    /// Products whose price is at most this.
+    #[param(value_type = Option<f64>)]
+    price_max: Option<String>,
+    /// `true`: only products with a variant still sold that has stock free to sell.
+    #[param(value_type = Option<bool>)]
+    in_stock: Option<String>,
+    /// `true`: the answer has `facets`, counted for these filters (whatever the page).
+    #[param(value_type = Option<bool>)]
+    facets: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,14 +62,32 @@ pub struct ProductList {
     pub products: Vec<ProductView>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+    /// Only with `facets=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<FacetsView>,
 }
 
-#[utoipa::path(get, path = "/api/products", params(ListParams), tag = "catalog",
+#[utoipa::path(get, path = "/api/products", tag = "catalog",
+    params(ListParams, ("attr" = Option<Vec<i64>>, Query, explode, style = Form,
+        description = "Attribute value ids (a product's `attributes[].values[].id`), repeated: \
+            `attr=1&attr=2`. Values of one attribute are OR-ed, attributes AND-ed; an id no product \
+            offers is a 400.")),
     responses((status = 200, body = ProductList), (status = 400, description = "bad parameter or cursor")))]
 pub async fn list_products(
     State(state): State<AppState>,
-    QueryParams(params): QueryParams<ListParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<ProductList>, ApiError> {
+    let (attr, rest) = facets::split_attr(raw.as_deref())?;
+    let params: ListParams = serde_urlencoded::from_str(&rest).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("Failed to deserialize query string: {e}"),
+        )
+    })?;
+    let (price_min, price_max) =
+        facets::price_range(params.price_min.as_deref(), params.price_max.as_deref())?;
+    let in_stock = facets::flag("in_stock", params.in_stock.as_deref())?;
+    let with_facets = facets::flag("facets", params.facets.as_deref())?;
     let limit = params.limit.unwrap_or(24);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -77,8 +108,10 @@ pub async fn list_products(
     };
     let include_inactive = params.include_inactive.unwrap_or(false);
     let text = params.q.filter(|q| !q.trim().is_empty());
+    let attributes = facets::attribute_filters(state.store.as_ref(), &attr).await?;
+    // A cursor is only good for the filters it was made under.
     let filters = format!(
-        "{sort:?}|{:?}|{:?}|{include_inactive}",
+        "{sort:?}|{:?}|{:?}|{include_inactive}|{attributes:?}|{price_min:?}|{price_max:?}|{in_stock}",
         params.category, text
     );
     let after = params
@@ -98,9 +131,21 @@ pub async fn list_products(
         include_inactive,
         scope,
         public_category: params.category.filter(|_| website),
+        attributes,
+        price_min,
+        price_max,
+        in_stock,
     };
-    let (page, pricelists) =
-        futures::try_join!(state.store.list_products(&query), state.store.pricelists())?;
+    let (page, facets) = if with_facets {
+        let (page, facets) = futures::try_join!(
+            state.store.list_products(&query),
+            state.store.facets(&query)
+        )?;
+        (page, Some(facets.into()))
+    } else {
+        (state.store.list_products(&query).await?, None)
+    };
+    let pricelists = state.store.pricelists().await?;
     let pricing = price_context(&pricelists, params.pricelist)?;
     let lang = params.lang.as_deref();
     Ok(Json(ProductList {
@@ -113,6 +158,7 @@ pub async fn list_products(
             .into_iter()
             .map(|p| ProductView::new(p, lang, pricing))
             .collect(),
+        facets,
     }))
 }
 

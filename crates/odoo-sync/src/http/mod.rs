@@ -11,6 +11,7 @@ mod catalog_version;
 mod error;
 mod etag;
 mod extract;
+mod facets;
 mod health;
 mod metrics;
 mod openapi;

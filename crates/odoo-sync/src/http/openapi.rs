@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{catalog, metrics, site_webhooks, sync, views, webhook};
+use super::{catalog, facets, metrics, site_webhooks, sync, views, webhook};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use super::{catalog, metrics, site_webhooks, sync, views, webhook};
         views::ProductView, views::CategoryRef, views::VariantView, views::StockView, views::TranslationView, views::CategoryView,
         views::SeoView, views::AttributeView, views::AttributeValueView, views::VariantAttributeView,
         views::PublicCategoryView, catalog::PublicCategoryList, views::PriceView, views::PricelistView, catalog::PricelistList,
+        facets::FacetsView, facets::AttributeFacetView, facets::ValueCountView, facets::PriceRangeView, facets::CategoryCountView,
         views::RunView, catalog::ProductList, catalog::CategoryList, catalog::ChangeFeed, catalog::ChangeView,
         sync::SyncBody, sync::TicketView, sync::StepView, sync::StartedView, sync::StatusView, sync::RunList,
         webhook::Accepted, webhook::EventView, webhook::EventList,

@@ -138,6 +138,7 @@ contract!(
     storefront_data_reads_back_exactly_by_id_in_lists_and_in_the_export,
     the_website_scope_and_website_categories_filter_lists_and_members,
     website_categories_are_replaced_whole,
+    filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filter_off,
 );
 
 /// The site outbox contract, on handles with targets (one per store).
@@ -253,6 +254,10 @@ fn query(sort: ProductSort, limit: u32) -> ProductQuery {
         include_inactive: false,
         scope: CatalogScope::All,
         public_category: None,
+        attributes: Vec::new(),
+        price_min: None,
+        price_max: None,
+        in_stock: false,
     }
 }
 
@@ -2189,4 +2194,215 @@ async fn website_categories_are_replaced_whole(store: &dyn CatalogStore) {
     let second = [category(2, "B2", None), category(3, "C", Some(2))];
     store.replace_public_categories(&second).await.unwrap();
     assert_eq!(store.public_categories().await.unwrap(), second);
+}
+
+/// A product offering `values` (attribute id, value id, name) of Color (1) and Size (2).
+fn faceted(id: i64, price: f64, categ_id: i64, values: &[(i64, i64, &str)]) -> Product {
+    let mut p = product(id, &format!("P{id}"), price, Some(categ_id));
+    for (k, (attribute, value, name)) in values.iter().enumerate() {
+        let attribute_value = AttributeValue {
+            id: *value,
+            ptav_id: id * 10 + k as i64,
+            name: name.to_string(),
+            html_color: None,
+            price_extra: 0.0,
+        };
+        match p
+            .storefront
+            .attributes
+            .iter_mut()
+            .find(|a| a.id == *attribute)
+        {
+            Some(found) => found.values.push(attribute_value),
+            None => p.storefront.attributes.push(ProductAttribute {
+                id: *attribute,
+                name: if *attribute == 1 { "Color" } else { "Size" }.into(),
+                display_type: "radio".into(),
+                values: vec![attribute_value],
+            }),
+        }
+    }
+    p
+}
+
+async fn filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filter_off(
+    store: &dyn CatalogStore,
+) {
+    const RED: (i64, i64, &str) = (1, 1, "Red");
+    const BLUE: (i64, i64, &str) = (1, 2, "Blue");
+    const S: (i64, i64, &str) = (2, 5, "S");
+    const M: (i64, i64, &str) = (2, 6, "M");
+    let mut archived = faceted(6, 5.0, 2, &[RED, S]);
+    archived.active = false;
+    let mut unpublished = faceted(7, 15.0, 3, &[RED]);
+    unpublished.is_published = false;
+    let products = [
+        faceted(1, 10.0, 2, &[RED, S]),
+        faceted(2, 20.0, 2, &[BLUE, S, M]),
+        faceted(3, 30.0, 3, &[RED, M]),
+        faceted(4, 40.0, 3, &[BLUE]),
+        faceted(5, 50.0, 3, &[]),
+        archived,
+        unpublished,
+    ];
+    let categories = [
+        category(1, "All", None),
+        category(2, "All / Desks", Some(1)),
+        category(3, "All / Chairs", Some(1)),
+    ];
+    write(store, &products, &categories).await;
+    let free = |variant_id: i64, free_qty: f64| StockLevel {
+        variant_id,
+        qty_available: free_qty + 2.0,
+        free_qty,
+    };
+    // 3 has stock on hand but none free to sell.
+    let levels = [
+        free(100, 3.0),
+        free(300, 0.0),
+        free(400, 1.0),
+        free(600, 9.0),
+    ];
+    store.set_stock(&levels).await.unwrap();
+    assert_eq!(
+        store.attribute_of_values(&[1, 6, 99]).await.unwrap(),
+        [(1, 1), (6, 2)]
+    );
+    let red_or_blue = AttributeFilter {
+        attribute_id: 1,
+        values: vec![1, 2],
+    };
+    let red = AttributeFilter {
+        attribute_id: 1,
+        values: vec![1],
+    };
+    let small = AttributeFilter {
+        attribute_id: 2,
+        values: vec![5],
+    };
+    let listed = |q: ProductQuery| async move {
+        let mut found = ids(&store.list_products(&q).await.unwrap());
+        found.sort_unstable();
+        found
+    };
+    let base = query(ProductSort::Name, 50);
+    let with = |attributes: Vec<AttributeFilter>| ProductQuery {
+        attributes,
+        ..base.clone()
+    };
+    assert_eq!(listed(with(vec![red.clone()])).await, [1, 3, 7]);
+    assert_eq!(
+        listed(with(vec![red_or_blue.clone()])).await,
+        [1, 2, 3, 4, 7]
+    );
+    assert_eq!(listed(with(vec![red.clone(), small.clone()])).await, [1]);
+    let priced = ProductQuery {
+        price_min: Some(20.0),
+        price_max: Some(40.0),
+        ..base.clone()
+    };
+    assert_eq!(listed(priced).await, [2, 3, 4]);
+    let stocked = ProductQuery {
+        in_stock: true,
+        ..base.clone()
+    };
+    assert_eq!(listed(stocked).await, [1, 4]);
+    // Facets over red and small, priced 0 to 35: Color counts ignore red, Size counts ignore
+    // small, the price range ignores the bounds.
+    let q = ProductQuery {
+        price_min: Some(0.0),
+        price_max: Some(35.0),
+        ..with(vec![red.clone(), small.clone()])
+    };
+    assert_eq!(listed(q.clone()).await, [1]);
+    let facets = store.facets(&q).await.unwrap();
+    let counts: Vec<(i64, Vec<(i64, &str, u64)>)> = facets
+        .attributes
+        .iter()
+        .map(|a| {
+            let values = a.values.iter().map(|v| (v.id, v.name.as_str(), v.count));
+            (a.id, values.collect())
+        })
+        .collect();
+    // Color with S and price ≤ 35: 1 (red), 2 (blue). Size with red and price ≤ 35: 1 (S), 3
+    // (M), 7 (unpublished but in scope `all`).
+    assert_eq!(
+        counts,
+        [
+            (1, vec![(1, "Red", 1), (2, "Blue", 1)]),
+            (2, vec![(5, "S", 1), (6, "M", 1)]),
+        ]
+    );
+    assert_eq!(facets.attributes[0].name, "Color");
+    // Red and S, any price: only 1.
+    assert_eq!(
+        facets.price,
+        PriceRange {
+            min: Some(10.0),
+            max: Some(10.0)
+        }
+    );
+    let category_counts =
+        |f: &Facets| -> Vec<(i64, u64)> { f.categories.iter().map(|c| (c.id, c.count)).collect() };
+    assert_eq!(category_counts(&facets), [(1, 1), (2, 1)]);
+    // Without filters: every active product counts, categories up the tree.
+    let all = store.facets(&base).await.unwrap();
+    assert_eq!(
+        all.attributes[0]
+            .values
+            .iter()
+            .map(|v| v.count)
+            .collect::<Vec<_>>(),
+        [3, 2]
+    );
+    assert_eq!(
+        all.price,
+        PriceRange {
+            min: Some(10.0),
+            max: Some(50.0)
+        }
+    );
+    assert_eq!(category_counts(&all), [(1, 6), (2, 2), (3, 4)]);
+    // The website scope never counts the unpublished 7; category filters count below them.
+    let website = ProductQuery {
+        scope: CatalogScope::Website { website: None },
+        category: Some(3),
+        ..with(vec![red.clone()])
+    };
+    let shown = store.facets(&website).await.unwrap();
+    assert_eq!(listed(website.clone()).await, [3]);
+    assert_eq!(
+        shown.attributes[0].values.len(),
+        2,
+        "red's own filter is off"
+    );
+    assert_eq!(
+        (
+            shown.attributes[0].values[0].count,
+            shown.attributes[0].values[1].count
+        ),
+        (1, 1)
+    );
+    // Stock applies to every count, the price bounds to all but the price range.
+    let none = ProductQuery {
+        in_stock: true,
+        price_min: Some(1000.0),
+        ..base.clone()
+    };
+    let priced_out = store.facets(&none).await.unwrap();
+    assert!(priced_out.categories.is_empty());
+    assert!(priced_out.attributes.is_empty());
+    assert_eq!(
+        priced_out.price,
+        PriceRange {
+            min: Some(10.0),
+            max: Some(40.0)
+        }
+    );
+    // No match at all: an empty range.
+    let nothing = ProductQuery {
+        text: Some("nothing-matches-this".into()),
+        ..base.clone()
+    };
+    assert_eq!(store.facets(&nothing).await.unwrap(), Facets::default());
 }

@@ -4,6 +4,7 @@
 //! `StoreError`. Multi-step transactions are store methods taking domain types, so neither the
 //! engine nor http ever sees SQL. Must not import the engine, http, axum or the Odoo client.
 
+mod facets;
 mod postgres;
 mod query;
 mod search;
@@ -30,9 +31,11 @@ use crate::domain::{
 
 // Re-exported while http/ and engine/fetch.rs still name them here.
 use crate::domain::{StockLevel, StoredProduct};
+pub use facets::{AttributeFacet, CategoryCount, Facets, PriceRange, ValueCount};
 pub use postgres::PgStore;
 pub use query::{
-    fts_query, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort, SortKey,
+    fts_query, AttributeFilter, CategoryNode, Change, ChangePage, ProductPage, ProductQuery,
+    ProductSort, SortKey,
 };
 pub use sqlite::SqliteStore;
 pub use storefront::{public_category_tree, PublicCategoryNode};
@@ -213,6 +216,14 @@ pub trait CatalogReader: Send + Sync + 'static {
 
     /// A page of live products matching the query, in its sort order.
     async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError>;
+
+    /// The facets of every live product the query matches, its cursor and limit aside (what
+    /// each count leaves out is in `store/facets.rs`).
+    async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError>;
+
+    /// (value id, attribute id) of each of `values` that some stored product offers; a value
+    /// no product offers is left out.
+    async fn attribute_of_values(&self, values: &[i64]) -> Result<Vec<(i64, i64)>, StoreError>;
 
     /// One product by Odoo id, deleted ones included (the caller decides what to show).
     async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError>;

@@ -56,6 +56,21 @@ pub struct ProductQuery {
     pub scope: CatalogScope,
     /// Products in this website category or any below it.
     pub public_category: Option<i64>,
+    /// Products offering one of each filter's values (values of one attribute OR-ed, attributes
+    /// AND-ed).
+    pub attributes: Vec<AttributeFilter>,
+    /// Bounds (inclusive) of `list_price`, the price the API shows.
+    pub price_min: Option<f64>,
+    pub price_max: Option<f64>,
+    /// Only products with a variant still sold that has stock free to sell (`free_qty > 0`).
+    pub in_stock: bool,
+}
+
+/// Values of one attribute (`product.attribute.value` ids), any of which a product must offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeFilter {
+    pub attribute_id: i64,
+    pub values: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,6 +5,7 @@ mod admin_browser;
 mod chaos;
 mod docs_examples;
 mod doors;
+mod facets;
 mod fuzzed_inputs;
 mod helpers;
 mod http_api;

@@ -13,13 +13,14 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::storefront::load_attributes;
 use super::{load_categories, load_translations, load_variants, stored_product, PgStore};
 use crate::domain::{Category, Translation, Variant};
+use crate::store::facets::{self, Dialect, FacetRow, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::search::ts_query;
 use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells, PricesByPricelist};
 use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
 use crate::store::{
-    CatalogReader, CategoryNode, Change, ChangePage, ProductPage, ProductQuery, ProductSort,
-    SortKey, StockLevel, StoreError, StoredProduct,
+    CatalogReader, CategoryNode, Change, ChangePage, Facets, ProductPage, ProductQuery,
+    ProductSort, SortKey, StockLevel, StoreError, StoredProduct,
 };
 
 /// The products of the `page` CTE with their category, variants (with stock and price, in
@@ -169,6 +170,67 @@ fn sort_key(row: &PgRow, sort: ProductSort) -> Result<SortKey, StoreError> {
     })
 }
 
+/// Pushes `sql` (text and values) onto a statement.
+fn push_parts(builder: &mut QueryBuilder<Postgres>, sql: Sql) {
+    for part in sql.0 {
+        match part {
+            Part::Sql(text) => builder.push(text),
+            Part::Int(value) => builder.push_bind(value),
+            Part::Float(value) => builder.push_bind(value),
+        };
+    }
+}
+
+/// The query's conditions on the product `p` other than attributes, price and stock (those are
+/// `facets::narrowing`'s): activity, category, scope, website category, full text. `false`
+/// when its text can match nothing.
+fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, query: &ProductQuery) -> bool {
+    if !query.include_inactive {
+        sql.push(" and p.active");
+    }
+    if let Some(category) = query.category {
+        // `union`, not `union all`: a cycle of categories (which Odoo forbids) ends the walk.
+        sql.push(" and p.category_id in (with recursive below(id) as (select ");
+        sql.push_bind(category);
+        sql.push("::bigint union select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+    }
+    sql.push(scope_predicate(query.scope, "p"));
+    if let Some(category) = query.public_category {
+        sql.push(
+            " and exists (select 1 from jsonb_array_elements_text(p.public_categ_ids) pc(id) \
+             where pc.id::bigint in (with recursive below(id) as (select ",
+        );
+        sql.push_bind(category);
+        sql.push(
+            "::bigint union select c.public_category_id from public_category c \
+             join below on c.parent_id = below.id) select id from below))",
+        );
+    }
+    if let Some(text) = query.text.as_deref() {
+        let Some(tsquery) = ts_query(text) else {
+            return false;
+        };
+        sql.push(" and p.search @@ ");
+        sql.push_bind(tsquery);
+        sql.push("::tsquery");
+    }
+    true
+}
+
+fn facet_row(row: &PgRow) -> Result<FacetRow, StoreError> {
+    let cells = Cells::new(row, "product_attribute_value", "kind");
+    Ok(FacetRow {
+        kind: cells.get("kind")?,
+        id: cells.get("id")?,
+        name: cells.get("name")?,
+        value_id: cells.get("value_id")?,
+        value_name: cells.get("value_name")?,
+        products: cells.get("products")?,
+        low: cells.get("low")?,
+        high: cells.get("high")?,
+    })
+}
+
 #[async_trait]
 impl CatalogReader for PgStore {
     async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
@@ -205,35 +267,10 @@ impl CatalogReader for PgStore {
         let pool = &self.pool;
         let mut sql: QueryBuilder<Postgres> =
             QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
-        if !query.include_inactive {
-            sql.push(" and p.active");
+        if !push_filters(&mut sql, query) {
+            return Ok(ProductPage::default());
         }
-        if let Some(category) = query.category {
-            // `union`, not `union all`: a cycle of categories (which Odoo forbids) ends the walk.
-            sql.push(" and p.category_id in (with recursive below(id) as (select ");
-            sql.push_bind(category);
-            sql.push("::bigint union select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
-        }
-        sql.push(scope_predicate(query.scope, "p"));
-        if let Some(category) = query.public_category {
-            sql.push(
-                " and exists (select 1 from jsonb_array_elements_text(p.public_categ_ids) pc(id) \
-                 where pc.id::bigint in (with recursive below(id) as (select ",
-            );
-            sql.push_bind(category);
-            sql.push(
-                "::bigint union select c.public_category_id from public_category c \
-                 join below on c.parent_id = below.id) select id from below))",
-            );
-        }
-        if let Some(text) = query.text.as_deref() {
-            let Some(tsquery) = ts_query(text) else {
-                return Ok(ProductPage::default());
-            };
-            sql.push(" and p.search @@ ");
-            sql.push_bind(tsquery);
-            sql.push("::tsquery");
-        }
+        push_parts(&mut sql, facets::narrowing(query, "p"));
         push_keyset(&mut sql, query.after.as_ref())?;
         sql.push(query.sort.order_by("p"));
         sql.push(" limit ");
@@ -253,6 +290,32 @@ impl CatalogReader for PgStore {
             .map(product_with_children)
             .collect::<Result<_, _>>()?;
         Ok(ProductPage { products, next })
+    }
+
+    async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError> {
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(facets::FACETS_HEAD);
+        if !push_filters(&mut sql, query) {
+            return Ok(Facets::default());
+        }
+        push_parts(&mut sql, facets::facets_tail(query, Dialect::Postgres));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let rows = rows.iter().map(facet_row).collect::<Result<_, _>>()?;
+        Ok(facets::facets_from_rows(rows))
+    }
+
+    async fn attribute_of_values(&self, values: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("");
+        push_parts(&mut sql, facets::attribute_of_values(values));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let cells = Cells::new(row, "product_attribute_value", "value_id");
+                Ok((cells.get("value_id")?, cells.get("attribute_id")?))
+            })
+            .collect()
     }
 
     async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {

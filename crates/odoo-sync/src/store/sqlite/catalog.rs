@@ -11,11 +11,12 @@ use super::storefront::{load_attributes, ATTRIBUTE_ROW_OBJECT};
 use super::SqliteTime;
 use super::{load_categories, load_translations, load_variants, stored_product, SqliteStore};
 use crate::domain::{Category, Translation, Variant};
+use crate::store::facets::{self, Dialect, FacetRow, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::stored::{corrupt, parse_odoo_datetime, Cells, PricesByPricelist};
 use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
 use crate::store::{
-    fts_query, CatalogReader, CategoryNode, Change, ChangePage, ProductPage, ProductQuery,
+    fts_query, CatalogReader, CategoryNode, Change, ChangePage, Facets, ProductPage, ProductQuery,
     ProductSort, SortKey, StockLevel, StoreError, StoredProduct,
 };
 
@@ -178,6 +179,86 @@ fn sort_key(row: &SqliteRow, sort: ProductSort) -> Result<SortKey, StoreError> {
     })
 }
 
+/// Pushes `sql` (text and values) onto a statement.
+fn push_parts(builder: &mut QueryBuilder<Sqlite>, sql: Sql) {
+    for part in sql.0 {
+        match part {
+            Part::Sql(text) => builder.push(text),
+            Part::Int(value) => builder.push_bind(value),
+            Part::Float(value) => builder.push_bind(value),
+        };
+    }
+}
+
+/// The query's conditions on the product `p` other than attributes, price and stock (those are
+/// `facets::narrowing`'s): activity, category, scope, website category, full text. `false`
+/// when its text can match nothing. A page (`paged`) of many matches walks its sort order's index.
+async fn push_filters(
+    sql: &mut QueryBuilder<'_, Sqlite>,
+    conn: &mut SqliteConnection,
+    query: &ProductQuery,
+    paged: bool,
+) -> Result<bool, StoreError> {
+    if !query.include_inactive {
+        sql.push(" and p.active = 1");
+    }
+    if let Some(category) = query.category {
+        sql.push(" and p.category_id in (with recursive below(id) as (select ");
+        sql.push_bind(category);
+        sql.push(" union all select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+    }
+    sql.push(scope_predicate(query.scope, "p"));
+    if let Some(category) = query.public_category {
+        sql.push(
+            " and exists (select 1 from json_each(p.public_categ_ids) pc where pc.value in \
+             (with recursive below(id) as (select ",
+        );
+        sql.push_bind(category);
+        sql.push(
+            " union all select c.public_category_id from public_category c \
+             join below on c.parent_id = below.id) select id from below))",
+        );
+    }
+    if let Some(text) = query.text.as_deref() {
+        let Some(fts) = fts_query(text) else {
+            return Ok(false);
+        };
+        let matches: i64 =
+            sqlx::query_scalar("select count(*) from product_search where product_search match ?")
+                .bind(&fts)
+                .fetch_one(&mut *conn)
+                .await?;
+        if matches == 0 {
+            return Ok(false);
+        }
+        // Few matches: look each one up and sort them. Many: walk the sort order's index and keep
+        // the matches, which stops after a page (the unary + keeps SQLite from driving by id).
+        sql.push(if paged && matches > WALK_SORT_INDEX_ABOVE_MATCHES {
+            " and +p.product_id"
+        } else {
+            " and p.product_id"
+        });
+        sql.push(" in (select rowid from product_search where product_search match ");
+        sql.push_bind(fts);
+        sql.push(")");
+    }
+    Ok(true)
+}
+
+fn facet_row(row: &SqliteRow) -> Result<FacetRow, StoreError> {
+    let cells = Cells::new(row, "product_attribute_value", "kind");
+    Ok(FacetRow {
+        kind: cells.get("kind")?,
+        id: cells.get("id")?,
+        name: cells.get("name")?,
+        value_id: cells.get("value_id")?,
+        value_name: cells.get("value_name")?,
+        products: cells.get("products")?,
+        low: cells.get("low")?,
+        high: cells.get("high")?,
+    })
+}
+
 #[async_trait]
 impl CatalogReader for SqliteStore {
     async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
@@ -210,50 +291,10 @@ impl CatalogReader for SqliteStore {
         let conn: &mut SqliteConnection = &mut pooled;
         let mut sql: QueryBuilder<Sqlite> =
             QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
-        if !query.include_inactive {
-            sql.push(" and p.active = 1");
+        if !push_filters(&mut sql, conn, query, true).await? {
+            return Ok(ProductPage::default());
         }
-        if let Some(category) = query.category {
-            sql.push(" and p.category_id in (with recursive below(id) as (select ");
-            sql.push_bind(category);
-            sql.push(" union all select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
-        }
-        sql.push(scope_predicate(query.scope, "p"));
-        if let Some(category) = query.public_category {
-            sql.push(
-                " and exists (select 1 from json_each(p.public_categ_ids) pc where pc.value in \
-                 (with recursive below(id) as (select ",
-            );
-            sql.push_bind(category);
-            sql.push(
-                " union all select c.public_category_id from public_category c \
-                 join below on c.parent_id = below.id) select id from below))",
-            );
-        }
-        if let Some(text) = query.text.as_deref() {
-            let Some(fts) = fts_query(text) else {
-                return Ok(ProductPage::default());
-            };
-            let matches: i64 = sqlx::query_scalar(
-                "select count(*) from product_search where product_search match ?",
-            )
-            .bind(&fts)
-            .fetch_one(&mut *conn)
-            .await?;
-            if matches == 0 {
-                return Ok(ProductPage::default());
-            }
-            // Few matches: look each one up and sort them. Many: walk the sort order's index and keep
-            // the matches, which stops after a page (the unary + keeps SQLite from driving by id).
-            sql.push(if matches > WALK_SORT_INDEX_ABOVE_MATCHES {
-                " and +p.product_id"
-            } else {
-                " and p.product_id"
-            });
-            sql.push(" in (select rowid from product_search where product_search match ");
-            sql.push_bind(fts);
-            sql.push(")");
-        }
+        push_parts(&mut sql, facets::narrowing(query, "p"));
         push_keyset(&mut sql, query.after.as_ref());
         sql.push(query.sort.order_by("p"));
         sql.push(" limit ");
@@ -277,6 +318,34 @@ impl CatalogReader for SqliteStore {
             .map(product_with_children)
             .collect::<Result<_, _>>()?;
         Ok(ProductPage { products, next })
+    }
+
+    async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError> {
+        let mut pooled = self.pool.acquire().await?;
+        let conn: &mut SqliteConnection = &mut pooled;
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(facets::FACETS_HEAD);
+        if !push_filters(&mut sql, conn, query, false).await? {
+            return Ok(Facets::default());
+        }
+        push_parts(&mut sql, facets::facets_tail(query, Dialect::Sqlite));
+        let rows = sql.build().fetch_all(&mut *conn).await?;
+        let rows = rows.iter().map(facet_row).collect::<Result<_, _>>()?;
+        Ok(facets::facets_from_rows(rows))
+    }
+
+    async fn attribute_of_values(&self, values: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("");
+        push_parts(&mut sql, facets::attribute_of_values(values));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let cells = Cells::new(row, "product_attribute_value", "value_id");
+                Ok((cells.get("value_id")?, cells.get("attribute_id")?))
+            })
+            .collect()
     }
 
     async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {

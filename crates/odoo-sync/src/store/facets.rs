@@ -1,0 +1,304 @@
+//! Facets and the filters they count (attribute values, price bounds, stock), written once for
+//! both stores: the SQL here is text both SQLite and PostgreSQL accept, with its values kept
+//! apart as [`Part`]s that each store binds with its own placeholders. Each store adds its own
+//! base filters (category trees, full-text search, scope), which it already has for its lists.
+//!
+//! The counts, over the live products the query matches (its cursor and limit aside):
+//! - an attribute's values count the products matching every filter except that attribute's
+//!   own (a shop's facets: ticking "Red" leaves "Blue" countable);
+//! - the price range is that of the products matching every filter except the price bounds (a
+//!   price slider shows how far it can go);
+//! - each category counts the products matching every filter that `category=ID` would show (in
+//!   it or below it, each product once): product categories, or the website categories under
+//!   `CATALOG_SCOPE=website`.
+//!
+//! The only text that differs between the dialects is [`Dialect::json_ids`]: how an array of
+//! ids in a JSON column becomes rows.
+
+use std::collections::BTreeMap;
+
+use super::query::{AttributeFilter, ProductQuery};
+use crate::domain::CatalogScope;
+
+/// A piece of a statement: SQL text, or a value to bind.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Part {
+    Sql(String),
+    Int(i64),
+    Float(f64),
+}
+
+/// SQL text with its values in place, for a store to push onto its query builder.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Sql(pub Vec<Part>);
+
+impl Sql {
+    fn text(&mut self, text: impl Into<String>) -> &mut Self {
+        self.0.push(Part::Sql(text.into()));
+        self
+    }
+
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.0.push(Part::Int(value));
+        self
+    }
+
+    fn float(&mut self, value: f64) -> &mut Self {
+        self.0.push(Part::Float(value));
+        self
+    }
+
+    fn ints(&mut self, values: &[i64]) -> &mut Self {
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.text(", ");
+            }
+            self.int(*value);
+        }
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// A `from` item named `j` whose column `value` holds the ids of a JSON array column.
+    fn json_ids(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_each({column}) as j"),
+            Dialect::Postgres => format!("jsonb_array_elements_text({column}) as j(value)"),
+        }
+    }
+}
+
+/// What the facets of a query count.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facets {
+    /// Attributes in id order, each with its values (in id order) that count products.
+    pub attributes: Vec<AttributeFacet>,
+    pub price: PriceRange,
+    /// Categories in id order with the products `category=ID` would add, those with none left out.
+    pub categories: Vec<CategoryCount>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeFacet {
+    pub id: i64,
+    pub name: String,
+    pub values: Vec<ValueCount>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueCount {
+    pub id: i64,
+    pub name: String,
+    pub count: u64,
+}
+
+/// The cheapest and dearest `list_price`; `None` when no product matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PriceRange {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CategoryCount {
+    pub id: i64,
+    pub count: u64,
+}
+
+/// The attribute of each of `values` that some product offers.
+pub(super) fn attribute_of_values(values: &[i64]) -> Sql {
+    let mut sql = Sql::default();
+    sql.text(
+        "select distinct value_id, attribute_id from product_attribute_value where value_id in (",
+    )
+    .ints(values)
+    .text(")");
+    sql
+}
+
+/// Whether the product of `table` offers one of the filter's values.
+fn offers(sql: &mut Sql, filter: &AttributeFilter, table: &str) {
+    sql.text(format!(
+        "exists (select 1 from product_attribute_value a where a.product_id = {table}.product_id \
+         and a.value_id in ("
+    ))
+    .ints(&filter.values)
+    .text("))");
+}
+
+/// Whether the product of `table` has a variant still sold with some stock free to sell.
+fn in_stock(table: &str) -> String {
+    format!(
+        "exists (select 1 from variant v join variant_stock s on s.variant_id = v.variant_id \
+         where v.product_id = {table}.product_id and v.active = true and s.free_qty > 0)"
+    )
+}
+
+fn price_bounds(sql: &mut Sql, query: &ProductQuery, table: &str) {
+    if let Some(min) = query.price_min {
+        sql.text(format!(" and {table}.list_price >= ")).float(min);
+    }
+    if let Some(max) = query.price_max {
+        sql.text(format!(" and {table}.list_price <= ")).float(max);
+    }
+}
+
+/// The conditions (each starting with ` and`) of the attribute, price and stock filters on the
+/// product columns of `table`, for a product list.
+pub(super) fn narrowing(query: &ProductQuery, table: &str) -> Sql {
+    let mut sql = Sql::default();
+    for filter in &query.attributes {
+        sql.text(" and ");
+        offers(&mut sql, filter, table);
+    }
+    price_bounds(&mut sql, query, table);
+    if query.in_stock {
+        sql.text(format!(" and {}", in_stock(table)));
+    }
+    sql
+}
+
+/// The start of the facet statement: the store follows it with its own conditions on the
+/// product `p` (category, text, scope), then [`facets_tail`].
+pub(super) const FACETS_HEAD: &str = "with recursive base as (select p.product_id, p.list_price, \
+     p.category_id, p.public_categ_ids from product p where p.deleted_at is null";
+
+/// The rest of the facet statement after the store's conditions. Its rows: `kind` (attribute,
+/// price, category), `id`, `name`, `value_id`, `value_name`, `products`, `low`, `high`.
+pub(super) fn facets_tail(query: &ProductQuery, dialect: Dialect) -> Sql {
+    let mut sql = Sql::default();
+    if query.in_stock {
+        sql.text(format!(" and {}", in_stock("p")));
+    }
+    // f: the base products with a flag per filter that some facet leaves out.
+    sql.text("), f as (select b.*");
+    let priced = query.price_min.is_some() || query.price_max.is_some();
+    if priced {
+        sql.text(", (true");
+        price_bounds(&mut sql, query, "b");
+        sql.text(") as price_ok");
+    }
+    for (i, filter) in query.attributes.iter().enumerate() {
+        sql.text(", ");
+        offers(&mut sql, filter, "b");
+        sql.text(format!(" as m{i}"));
+    }
+    sql.text(" from base b)");
+    let (table, key) = match query.scope {
+        CatalogScope::All => ("category", "category_id"),
+        CatalogScope::Website { .. } => ("public_category", "public_category_id"),
+    };
+    // up: every category with itself and each of its ancestors (`union` ends a cycle).
+    sql.text(format!(
+        ", up(category_id, ancestor) as (select {key}, {key} from {table} \
+         union select up.category_id, c.parent_id from up join {table} c on c.{key} = up.ancestor \
+         where c.parent_id is not null)"
+    ));
+    let price_ok = if priced { "f.price_ok" } else { "true" };
+    let attributes_but = |skip: Option<usize>| -> String {
+        let flags: Vec<String> = (0..query.attributes.len())
+            .filter(|i| Some(*i) != skip)
+            .map(|i| format!("f.m{i}"))
+            .collect();
+        match flags.is_empty() {
+            true => "true".to_string(),
+            false => flags.join(" and "),
+        }
+    };
+    sql.text(format!(
+        " select 'attribute' as kind, a.attribute_id as id, min(a.attribute_name) as name, \
+         a.value_id as value_id, min(a.name) as value_name, count(distinct a.product_id) as products, \
+         cast(null as double precision) as low, cast(null as double precision) as high \
+         from f join product_attribute_value a on a.product_id = f.product_id where {price_ok}"
+    ));
+    if !query.attributes.is_empty() {
+        sql.text(" and case a.attribute_id");
+        for (i, filter) in query.attributes.iter().enumerate() {
+            sql.text(" when ")
+                .int(filter.attribute_id)
+                .text(format!(" then {}", attributes_but(Some(i))));
+        }
+        sql.text(format!(" else {} end", attributes_but(None)));
+    }
+    sql.text(" group by a.attribute_id, a.value_id");
+    sql.text(format!(
+        " union all select 'price', cast(null as bigint), cast(null as text), cast(null as bigint), \
+         cast(null as text), count(*), min(f.list_price), max(f.list_price) from f where {}",
+        attributes_but(None)
+    ));
+    let members = match query.scope {
+        CatalogScope::All => "f join up on up.category_id = f.category_id".to_string(),
+        CatalogScope::Website { .. } => format!(
+            "f cross join {} join up on up.category_id = cast(j.value as bigint)",
+            dialect.json_ids("f.public_categ_ids")
+        ),
+    };
+    sql.text(format!(
+        " union all select 'category', up.ancestor, cast(null as text), cast(null as bigint), \
+         cast(null as text), count(distinct f.product_id), cast(null as double precision), \
+         cast(null as double precision) from {members} where {price_ok} and {} group by up.ancestor",
+        attributes_but(None)
+    ));
+    sql
+}
+
+/// One row of the facet statement, as a store decodes it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct FacetRow {
+    pub kind: String,
+    pub id: Option<i64>,
+    pub name: Option<String>,
+    pub value_id: Option<i64>,
+    pub value_name: Option<String>,
+    pub products: i64,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+}
+
+pub(super) fn facets_from_rows(rows: Vec<FacetRow>) -> Facets {
+    let mut attributes: BTreeMap<i64, AttributeFacet> = BTreeMap::new();
+    let mut facets = Facets::default();
+    for row in rows {
+        match (row.kind.as_str(), row.id) {
+            ("attribute", Some(id)) => {
+                let attribute = attributes.entry(id).or_insert_with(|| AttributeFacet {
+                    id,
+                    name: row.name.clone().unwrap_or_default(),
+                    values: Vec::new(),
+                });
+                attribute.values.push(ValueCount {
+                    id: row.value_id.unwrap_or_default(),
+                    name: row.value_name.unwrap_or_default(),
+                    count: row.products as u64,
+                });
+            }
+            ("price", _) if row.products > 0 => {
+                facets.price = PriceRange {
+                    min: row.low,
+                    max: row.high,
+                };
+            }
+            ("category", Some(id)) => facets.categories.push(CategoryCount {
+                id,
+                count: row.products as u64,
+            }),
+            _ => {}
+        }
+    }
+    facets.attributes = attributes
+        .into_values()
+        .map(|mut attribute| {
+            attribute.values.sort_by_key(|v| v.id);
+            attribute
+        })
+        .collect();
+    facets.categories.sort_by_key(|c| c.id);
+    facets
+}
