@@ -6,6 +6,7 @@
 
 mod catalog;
 mod inbox;
+mod images;
 mod outbox;
 mod pricing;
 mod runs;
@@ -356,6 +357,8 @@ fn sync_run(row: &PgRow) -> Result<SyncRun, StoreError> {
             unchanged: count("unchanged")?,
             archived: count("archived")?,
             deleted: count("deleted")?,
+            images_fetched: count("images_fetched")?,
+            images_unchanged: count("images_unchanged")?,
         },
         cursor: json_column(&cells, "cursor")?,
         error: cells.get("error")?,

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod inbox;
+mod images;
 mod outbox;
 mod pricing;
 mod runs;
@@ -446,6 +447,8 @@ fn sync_run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
             unchanged: count("unchanged")?,
             archived: count("archived")?,
             deleted: count("deleted")?,
+            images_fetched: count("images_fetched")?,
+            images_unchanged: count("images_unchanged")?,
         },
         cursor,
         error: cells.get("error")?,
