@@ -13,8 +13,8 @@ pub mod watermark;
 mod webhook;
 
 pub use catalog::{Category, Product, StoredProduct, Translation, Variant};
-pub use image::{ImageMeta, ImageStats, ProductImage};
 pub use cursor::{CursorError, Phase, Position, SyncCursor};
+pub use image::{ImageMeta, ImageStats, ProductImage};
 pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
 pub use stock::StockLevel;
 pub use storefront::{

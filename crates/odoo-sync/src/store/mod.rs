@@ -4,6 +4,7 @@
 //! `StoreError`. Multi-step transactions are store methods taking domain types, so neither the
 //! engine nor http ever sees SQL. Must not import the engine, http, axum or the Odoo client.
 
+mod blobs;
 mod images;
 mod postgres;
 mod query;
@@ -29,6 +30,7 @@ use crate::domain::{
 
 // Re-exported while http/ and engine/fetch.rs still name them here.
 use crate::domain::{StockLevel, StoredProduct};
+pub use blobs::{ImageStore, ObjectImageStore};
 pub use images::ImageUpdate;
 pub use postgres::PgStore;
 pub use query::{
@@ -71,6 +73,14 @@ pub enum StoreError {
     },
     #[error("stored {what} is corrupt: {detail}")]
     Corrupt { what: String, detail: String },
+    #[error("image store: {0}")]
+    Images(#[from] object_store::Error),
+    #[error("cannot create the image folder {folder}")]
+    ImageFolder {
+        folder: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "unsupported DATABASE_URL '{0}': expected sqlite://PATH or postgres://USER@HOST/DATABASE"
     )]

@@ -5,8 +5,8 @@
 //! version row, which triggers bump in the writer's transaction.
 
 mod catalog;
-mod inbox;
 mod images;
+mod inbox;
 mod outbox;
 mod pricing;
 mod runs;

@@ -2,8 +2,8 @@
 //! write transactions start with `BEGIN IMMEDIATE` and never wait on a lock half-way through.
 
 mod catalog;
-mod inbox;
 mod images;
+mod inbox;
 mod outbox;
 mod pricing;
 mod runs;
