@@ -96,6 +96,8 @@ pub async fn list_products(
     };
     let page = state.store.list_products(&query).await?;
     let lang = params.lang.as_deref();
+    let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
+    let images = state.store.product_images(&ids).await?;
     Ok(Json(ProductList {
         next_cursor: page
             .next
@@ -104,7 +106,7 @@ pub async fn list_products(
         products: page
             .products
             .into_iter()
-            .map(|p| ProductView::new(p, lang))
+            .map(|p| ProductView::new(p, lang).with_images(&images))
             .collect(),
     }))
 }
@@ -136,7 +138,10 @@ pub async fn product_by_id(
         .await?
         .filter(|p| p.deleted_at.is_none() && in_scope(&state, p));
     let product = found.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
-    Ok(Json(ProductView::new(product, params.lang.as_deref())))
+    let images = state.store.product_images(&[id]).await?;
+    Ok(Json(
+        ProductView::new(product, params.lang.as_deref()).with_images(&images),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/products/by-sku/{sku}", params(("sku" = String, Path, description = "default_code of the product or of one of its variants"), LangParam),
@@ -160,7 +165,10 @@ pub async fn product_by_sku(
         .filter(|p| in_scope(&state, p));
     let product =
         product.ok_or_else(|| ApiError::NotFound(format!("no product with SKU '{sku}'")))?;
-    Ok(Json(ProductView::new(product, params.lang.as_deref())))
+    let images = state.store.product_images(&[product.product.id]).await?;
+    Ok(Json(
+        ProductView::new(product, params.lang.as_deref()).with_images(&images),
+    ))
 }
 
 /// Whether `CATALOG_SCOPE` shows the product.

@@ -12,6 +12,7 @@ mod error;
 mod etag;
 mod extract;
 mod health;
+mod images;
 mod metrics;
 mod openapi;
 mod page_cursor;
@@ -183,8 +184,13 @@ pub fn router(state: AppState) -> Router {
         .merge(cron)
         .merge(webhook)
         .layer(middleware::from_fn(etag::no_store));
+    // Images answer with their own immutable ETag, not the catalog version's.
+    let images = Router::new()
+        .route("/api/images/{hash}", get(images::image))
+        .route_layer(middleware::from_fn(metrics::count_catalog_requests));
     Router::new()
         .merge(catalog)
+        .merge(images)
         .merge(documents)
         .merge(sync)
         .merge(admin::routes())
