@@ -68,6 +68,8 @@ pub async fn image(
             })
         })
         .transpose()?;
+    // A private catalog's images are private too.
+    state.check_catalog_access(&headers)?;
     let not_found = || ApiError::NotFound(format!("image {hash} not found"));
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(not_found());
