@@ -182,8 +182,23 @@ pub fn compile(db: &Db, model: &str, domain: &Json, ctx: &Ctx) -> Result<Node, O
             "Domains to normalize must have a 'domain' form: a list or tuple of domain components",
         ));
     };
-    let tree = parse_prefix(db, model, items, ctx)?;
-    let names_active = mentions_active(items);
+    let mut tree = parse_prefix(db, model, items, ctx)?;
+    // ir.attachment's `_search`: field attachments (images) only when the domain names
+    // `res_field` (or `id`).
+    if model == crate::models::defs::ATTACHMENT
+        && !mentions(items, "res_field")
+        && !mentions(items, "id")
+    {
+        if let Some(res_field) = db.resolve(model, "res_field") {
+            let leaf = Node::Leaf(Leaf {
+                field: res_field,
+                op: Op::Eq,
+                operand: Operand::Null,
+            });
+            tree = both(tree, leaf);
+        }
+    }
+    let names_active = mentions(items, "active");
     let has_active = db.table(model).is_some_and(|t| t.def.has_active());
     match ctx.active_test && has_active && !names_active {
         true => {
@@ -201,9 +216,9 @@ pub fn compile(db: &Db, model: &str, domain: &Json, ctx: &Ctx) -> Result<Node, O
     }
 }
 
-fn mentions_active(items: &[Json]) -> bool {
+fn mentions(items: &[Json], field: &str) -> bool {
     items.iter().any(|it| match it {
-        Json::Array(leaf) => leaf.first().and_then(Json::as_str) == Some("active"),
+        Json::Array(leaf) => leaf.first().and_then(Json::as_str) == Some(field),
         _ => false,
     })
 }

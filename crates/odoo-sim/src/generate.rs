@@ -167,6 +167,12 @@ pub fn generate(products: usize, seed: u64) -> Db {
     }
     quants(&mut db, seed);
     website(&mut db, seed, products as i64);
+    crate::images::generate_images(
+        &mut db,
+        seed,
+        products as i64,
+        anchor() - Duration::days(31),
+    );
     db
 }
 

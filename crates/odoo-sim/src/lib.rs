@@ -22,6 +22,7 @@ pub mod dataset;
 pub mod domain;
 pub mod faults;
 pub mod generate;
+pub mod images;
 pub mod json2;
 pub mod latency;
 pub mod like;

@@ -435,8 +435,8 @@ pub fn generated_fields_get(model: &str) -> Map<String, Json> {
     };
     let mut out = Map::new();
     for f in def.fields {
-        let stored = !f.computed || f.name == "id";
-        let readonly = f.computed || matches!(f.name, "write_date" | "create_date");
+        let stored = f.stored();
+        let readonly = !f.writable() || matches!(f.name, "write_date" | "create_date");
         let mut attrs = Map::new();
         attrs.insert("readonly".into(), json!(readonly));
         if !f.comodel.is_empty() {

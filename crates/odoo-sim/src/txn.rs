@@ -125,5 +125,6 @@ impl Db {
     /// Re-derives the indexes that do not follow one record (stock).
     pub fn after_images(&mut self) {
         self.reindex_quants();
+        self.reindex_attachments();
     }
 }

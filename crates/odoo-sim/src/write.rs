@@ -122,6 +122,7 @@ pub fn create(
     if model == TEMPLATE {
         create_single_variant(db, id, vals, now);
     }
+    db.write_images(model, &[id], vals, now);
     if model == PRODUCT {
         if let Some(tmpl) = owner_of(db, id) {
             recompute_template_code(db, tmpl, ctx);
@@ -412,6 +413,7 @@ pub fn write(
 ) -> Result<(), OdooErr> {
     check_exist(db, model, ids, uid)?;
     check_fields(db, model, vals)?;
+    db.write_images(model, ids, vals, now);
     if model == PRODUCT {
         return write_variants(db, ids, vals, ctx, now, uid);
     }
@@ -612,6 +614,15 @@ fn check_barcode(
 /// was its template's last takes the template.
 pub fn unlink(db: &mut Db, model: &str, ids: &[i64], uid: i64) -> Result<(), OdooErr> {
     check_exist(db, model, ids, uid)?;
+    let variants: Vec<i64> = match model {
+        TEMPLATE => ids
+            .iter()
+            .flat_map(|t| db.variants_by_tmpl.get(t).cloned().unwrap_or_default())
+            .collect(),
+        _ => Vec::new(),
+    };
+    db.unlink_images(model, ids);
+    db.unlink_images(PRODUCT, &variants);
     for id in ids {
         match model {
             TEMPLATE => unlink_template(db, *id),

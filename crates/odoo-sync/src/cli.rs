@@ -273,8 +273,9 @@ fn print_summary(run: &SyncRun) {
     };
     let c = run.counts;
     println!(
-        "sync run {} ({}) {}: {} products in {seconds:.1} s ({rate:.0}/s): created {}, updated {}, unchanged {}, archived {}, deleted {}",
-        run.id, run.mode, run.status, run.processed, c.created, c.updated, c.unchanged, c.archived, c.deleted
+        "sync run {} ({}) {}: {} products in {seconds:.1} s ({rate:.0}/s): created {}, updated {}, unchanged {}, archived {}, deleted {}; images fetched {}, unchanged {}",
+        run.id, run.mode, run.status, run.processed, c.created, c.updated, c.unchanged, c.archived, c.deleted,
+        c.images_fetched, c.images_unchanged
     );
 }
 

@@ -24,6 +24,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("ODOO_PASSWORD", "password (or API key) of that user, for JSON-RPC"),
     ("ODOO_API_KEY", "API key of that user, for Odoo 19's JSON-2 API"),
     ("ODOO_PROTOCOL", "auto (default: JSON-2 on Odoo 19+ with ODOO_API_KEY, else JSON-RPC), json2 or jsonrpc"),
+    ("IMAGE_STORE", "where image bytes go: a folder, or s3://bucket/prefix; default ./odoo-sync-images"),
     ("DATABASE_URL", "catalog store: sqlite://PATH or postgres://USER@HOST/DB; default sqlite://odoo-sync.sqlite"),
     ("SYNC_BATCH_SIZE", "products per batch (one transaction each); default 200"),
     ("SYNC_FULL_BATCH_SIZE", "products per page and transaction of a full pass; default 2500"),
@@ -133,6 +134,8 @@ pub struct ServeSettings {
 pub struct Config {
     raw: BTreeMap<String, String>,
     pub database_url: String,
+    /// Where image bytes go (`IMAGE_STORE`): a folder, or `s3://bucket/prefix`.
+    pub image_store: String,
     pub sync: SyncSettings,
     pub serve: ServeSettings,
     /// Where catalog changes are reported; `None` without `SITE_WEBHOOK_URLS`.
@@ -191,11 +194,22 @@ impl Config {
                 ),
             ));
         }
+        let image_store = values
+            .text("IMAGE_STORE")
+            .unwrap_or("./odoo-sync-images")
+            .to_string();
+        if image_store.starts_with("s3://") && image_store.trim_start_matches("s3://").is_empty() {
+            return Err(invalid(
+                "IMAGE_STORE",
+                "s3:// needs a bucket: s3://bucket/prefix".into(),
+            ));
+        }
         let serve = serve_settings(&values)?;
         let site_webhooks = site_webhook_settings(&values)?;
         let config = Config {
             raw,
             database_url,
+            image_store,
             sync,
             serve,
             site_webhooks,

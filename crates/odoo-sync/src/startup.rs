@@ -67,7 +67,14 @@ pub async fn engine(config: &Config) -> anyhow::Result<SyncEngine> {
         .await
         .map(|session| session.uid);
     let odoo = Arc::new(OdooClient::connect(client).await?);
-    Ok(SyncEngine::new(odoo, store, config.sync.clone()))
+    Ok(SyncEngine::new(odoo, store, config.sync.clone()).with_images(image_store(config)?))
+}
+
+/// The image store `IMAGE_STORE` names.
+pub fn image_store(config: &Config) -> anyhow::Result<Arc<dyn crate::store::ImageStore>> {
+    Ok(Arc::new(crate::store::ObjectImageStore::open(
+        &config.image_store,
+    )?))
 }
 
 /// How long a kept login is resumed: after that the next process logs in (and, with `Auto`,
@@ -129,7 +136,8 @@ pub async fn application(
         let worker = SiteWebhookWorker::new(store.clone(), site.clone());
         tokio::spawn(worker.run(cancel.clone()));
     }
-    let engine = SyncEngine::new(odoo.clone(), store, config.sync.clone());
+    let engine =
+        SyncEngine::new(odoo.clone(), store, config.sync.clone()).with_images(image_store(config)?);
     let service = SyncService::new(engine, cancel.clone());
     let state = AppState::new(service, odoo, config.serve.clone());
     Ok(Application::build(state, config.serve.bind, cancel).await?)

@@ -97,6 +97,11 @@ impl Db {
     /// reading them fails the way Odoo fails for an unknown model or field.
     pub fn uninstall_website(&mut self) {
         self.website_uninstalled = true;
+        let extras: Vec<i64> = self
+            .table(super::defs::PRODUCT_IMAGE)
+            .map(|t| t.recs.keys().copied().collect())
+            .unwrap_or_default();
+        self.unlink_images(super::defs::PRODUCT_IMAGE, &extras);
         for model in WEBSITE_MODELS {
             self.tables.remove(model);
         }
@@ -202,6 +207,6 @@ fn field_row(model: &str, model_id: i64, fd: &FieldDef) -> Vec<(&'static str, Va
         ("field_description", Val::Str(fd.string.into())),
         ("ttype", Val::Str(fd.ty.name().into())),
         ("relation", relation),
-        ("store", Val::Bool(!fd.computed || fd.name == "id")),
+        ("store", Val::Bool(fd.stored())),
     ]
 }

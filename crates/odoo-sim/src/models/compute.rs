@@ -15,6 +15,13 @@ impl Db {
     pub fn computed(&self, model: &str, id: i64, rec: &Rec, name: &str, ctx: &Ctx) -> Val {
         match (model, name) {
             (_, "id") => Val::Int(id),
+            (m, f) if crate::images::is_image_field(m, f) => self.image_value(m, id, rec, f, ctx),
+            (TEMPLATE, "product_template_image_ids") => {
+                Val::Ids(self.product_images_of("product_tmpl_id", id))
+            }
+            (PRODUCT, "product_variant_image_ids") => {
+                Val::Ids(self.product_images_of("product_variant_id", id))
+            }
             (_, "display_name") => Val::Str(self.display_name(model, id, ctx)),
             (TEMPLATE, "product_variant_ids") => Val::Ids(self.variant_ids(id, ctx)),
             (TEMPLATE, "product_variant_count") => Val::Int(self.variant_ids(id, ctx).len() as i64),

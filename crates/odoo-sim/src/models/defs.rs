@@ -97,6 +97,29 @@ pub struct ModelDef {
     pub fields: &'static [FieldDef],
 }
 
+impl FieldDef {
+    /// Whether Odoo stores the field (image fields are stored as attachments, and the extra
+    /// media lists are plain one2many: the simulator computes them on read).
+    pub fn stored(&self) -> bool {
+        !self.computed
+            || self.name == "id"
+            || self.ty == Ty::Binary
+            || self.name.ends_with("_image_ids")
+    }
+
+    /// Whether a write may set it (the resized `image_*` follow `image_1920`).
+    pub fn writable(&self) -> bool {
+        !self.computed
+            || matches!(
+                self.name,
+                "image_1920"
+                    | "image_variant_1920"
+                    | "product_template_image_ids"
+                    | "product_variant_image_ids"
+            )
+    }
+}
+
 impl ModelDef {
     pub fn field(&self, name: &str) -> Option<(usize, &'static FieldDef)> {
         self.fields.iter().enumerate().find(|(_, f)| f.name == name)
@@ -170,9 +193,11 @@ pub const PRICELIST: &str = "product.pricelist";
 pub const PRICELIST_ITEM: &str = "product.pricelist.item";
 pub const RIBBON: &str = "product.ribbon";
 pub const CURRENCY: &str = "res.currency";
+pub const ATTACHMENT: &str = "ir.attachment";
+pub const PRODUCT_IMAGE: &str = "product.image";
 
 /// The models `website_sale` adds; gone after `Db::uninstall_website`.
-pub const WEBSITE_MODELS: &[&str] = &[PUBLIC_CATEGORY, RIBBON];
+pub const WEBSITE_MODELS: &[&str] = &[PUBLIC_CATEGORY, RIBBON, PRODUCT_IMAGE];
 /// The product.template fields `website_sale` (and `website`) add; product.product inherits them.
 pub const WEBSITE_TEMPLATE_FIELDS: &[&str] = &[
     "is_published",
@@ -183,9 +208,11 @@ pub const WEBSITE_TEMPLATE_FIELDS: &[&str] = &[
     "website_meta_title",
     "website_meta_description",
     "website_ribbon_id",
+    "product_template_image_ids",
+    "product_variant_image_ids",
 ];
 
-static TEMPLATE_FIELDS: [FieldDef; 34] = [
+static TEMPLATE_FIELDS: [FieldDef; 40] = [
     req(trans(f("name", Ty::Char, "Name"))),
     f("default_code", Ty::Char, "Internal Reference"),
     // Odoo computes it from the variants on every read (`store: false` in fields_get).
@@ -245,9 +272,21 @@ static TEMPLATE_FIELDS: [FieldDef; 34] = [
     comp(f("qty_available", Ty::Float, "Quantity On Hand")),
     f("description", Ty::Html, "Description"),
     comp(f("free_qty", Ty::Float, "Free To Use Quantity")),
+    // image.mixin: kept as `ir.attachment` rows (`res_field`), read through them (see images.rs).
+    comp(f("image_1920", Ty::Binary, "Image")),
+    comp(f("image_1024", Ty::Binary, "Image 1024")),
+    comp(f("image_512", Ty::Binary, "Image 512")),
+    comp(f("image_256", Ty::Binary, "Image 256")),
+    comp(f("image_128", Ty::Binary, "Image 128")),
+    comp(rel(
+        "product_template_image_ids",
+        Ty::One2many,
+        PRODUCT_IMAGE,
+        "Extra Product Media",
+    )),
 ];
 
-static PRODUCT_FIELDS: [FieldDef; 15] = [
+static PRODUCT_FIELDS: [FieldDef; 22] = [
     req(rel(
         "product_tmpl_id",
         Ty::Many2one,
@@ -273,6 +312,19 @@ static PRODUCT_FIELDS: [FieldDef; 15] = [
     comp(f("is_favorite", Ty::Boolean, "Favorite")),
     comp(f("qty_available", Ty::Float, "Quantity On Hand")),
     comp(f("free_qty", Ty::Float, "Free To Use Quantity")),
+    // The variant's own image; its `image_*` fall back to the template's when it has none.
+    comp(f("image_variant_1920", Ty::Binary, "Variant Image")),
+    comp(f("image_1920", Ty::Binary, "Image")),
+    comp(f("image_1024", Ty::Binary, "Image 1024")),
+    comp(f("image_512", Ty::Binary, "Image 512")),
+    comp(f("image_256", Ty::Binary, "Image 256")),
+    comp(f("image_128", Ty::Binary, "Image 128")),
+    comp(rel(
+        "product_variant_image_ids",
+        Ty::One2many,
+        PRODUCT_IMAGE,
+        "Extra Variant Images",
+    )),
 ];
 
 static CATEGORY_FIELDS: [FieldDef; 8] = [
@@ -524,7 +576,47 @@ static PRICELIST_ITEM_FIELDS: [FieldDef; 21] = [
     DISPLAY_NAME,
 ];
 
-pub static MODELS: [ModelDef; 20] = [
+static ATTACHMENT_FIELDS: [FieldDef; 13] = [
+    req(f("name", Ty::Char, "Name")),
+    f("res_model", Ty::Char, "Resource Model"),
+    f("res_field", Ty::Char, "Resource Field"),
+    f("res_id", Ty::Integer, "Resource ID"),
+    f("type", Ty::Selection, "Type"),
+    f("checksum", Ty::Char, "Checksum/SHA1"),
+    f("file_size", Ty::Integer, "File Size"),
+    f("mimetype", Ty::Char, "Mime Type"),
+    f("datas", Ty::Binary, "File Content (base64)"),
+    WRITE_DATE,
+    CREATE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+static PRODUCT_IMAGE_FIELDS: [FieldDef; 11] = [
+    req(f("name", Ty::Char, "Name")),
+    f("sequence", Ty::Integer, "Sequence"),
+    rel(
+        "product_tmpl_id",
+        Ty::Many2one,
+        TEMPLATE,
+        "Product Template",
+    ),
+    rel(
+        "product_variant_id",
+        Ty::Many2one,
+        PRODUCT,
+        "Product Variant",
+    ),
+    f("video_url", Ty::Char, "Video URL"),
+    comp(f("image_1920", Ty::Binary, "Image")),
+    comp(f("image_128", Ty::Binary, "Image 128")),
+    WRITE_DATE,
+    CREATE_DATE,
+    ID,
+    DISPLAY_NAME,
+];
+
+pub static MODELS: [ModelDef; 22] = [
     ModelDef {
         name: TEMPLATE,
         description: "Product",
@@ -644,6 +736,18 @@ pub static MODELS: [ModelDef; 20] = [
         description: "Currency",
         order: "active desc, name",
         fields: &CURRENCY_FIELDS,
+    },
+    ModelDef {
+        name: ATTACHMENT,
+        description: "Attachment",
+        order: "id desc",
+        fields: &ATTACHMENT_FIELDS,
+    },
+    ModelDef {
+        name: PRODUCT_IMAGE,
+        description: "Product Image",
+        order: "sequence, id",
+        fields: &PRODUCT_IMAGE_FIELDS,
     },
 ];
 

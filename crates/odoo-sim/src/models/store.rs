@@ -122,6 +122,8 @@ pub struct Db {
     pub series: u8,
     /// Set by `uninstall_website`: website_sale's models and fields do not exist.
     pub website_uninstalled: bool,
+    /// (res_model, res_field, res_id) -> ir.attachment id (see `images.rs`).
+    pub attachments: HashMap<(String, String, i64), i64>,
 }
 
 impl Db {

@@ -274,6 +274,14 @@ fn touched(db: &Db, model: &str, ids: &[i64]) -> Vec<(&'static str, i64)> {
             keys.push((PRODUCT, *vid));
         }
     }
+    // Image fields live in ir.attachment rows, which the write replaces or removes.
+    let mut attachments = Vec::new();
+    for (model, id) in &keys {
+        for att in db.attachments_of_records(model, &[*id]) {
+            attachments.push((crate::models::defs::ATTACHMENT, att));
+        }
+    }
+    keys.extend(attachments);
     keys.sort_unstable();
     keys.dedup();
     keys

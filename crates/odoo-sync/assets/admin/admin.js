@@ -46,7 +46,7 @@
       trigger_webhook: 'Webhook', trigger_demo: 'Démo',
       statusCards: 'État du catalogue',
       cardLastSuccess: 'Dernière synchronisation réussie', cardNext: 'Prochaine synchronisation planifiée',
-      cardProducts: 'Produits au catalogue', cardProductsSub: 'Produits actuellement servis',
+      cardProducts: 'Produits au catalogue', cardProductsSub: 'Produits actuellement servis', cardImages: 'Images stockées',
       never: 'Jamais', notScheduled: 'Non planifiée',
       justNow: 'à l’instant', inAMoment: 'dans un instant',
       agoMin: 'il y a {n} min', agoHour: 'il y a {n} h', agoDay: 'il y a {n} j',
@@ -96,7 +96,7 @@
       trigger_webhook: 'Webhook', trigger_demo: 'Demo',
       statusCards: 'Catalog status',
       cardLastSuccess: 'Last successful sync', cardNext: 'Next scheduled sync',
-      cardProducts: 'Products in catalog', cardProductsSub: 'Products currently served',
+      cardProducts: 'Products in catalog', cardProductsSub: 'Products currently served', cardImages: 'Images stored',
       never: 'Never', notScheduled: 'Not scheduled',
       justNow: 'just now', inAMoment: 'in a moment',
       agoMin: '{n} min ago', agoHour: '{n} h ago', agoDay: '{n} d ago',
@@ -694,6 +694,9 @@
     renderTimeCard('last-success', s.lastSuccessAt, 'never');
     renderTimeCard('next-sync', s.nextScheduledAt, 'notScheduled');
     $('catalog-products').textContent = typeof s.catalogProducts === 'number' ? fmtNum(s.catalogProducts) : '—';
+    $('catalog-images').textContent = typeof s.catalogImages === 'number' ? fmtNum(s.catalogImages) : '—';
+    $('catalog-image-bytes').textContent = typeof s.catalogImageBytes === 'number'
+      ? (s.catalogImageBytes / 1048576).toFixed(1) + ' MiB' : '';
   }
 
   function renderTimeCard(id, iso, emptyKey) {

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod cursor;
+pub mod image;
 pub mod pricelist;
 mod run;
 pub mod site_event;
@@ -13,6 +14,7 @@ mod webhook;
 
 pub use catalog::{Category, Product, StoredProduct, Translation, Variant};
 pub use cursor::{CursorError, Phase, Position, SyncCursor};
+pub use image::{ImageMeta, ImageStats, ProductImage};
 pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
 pub use stock::StockLevel;
 pub use storefront::{

@@ -84,6 +84,12 @@ pub struct RunCounts {
     pub unchanged: u64,
     pub archived: u64,
     pub deleted: u64,
+    /// Images whose bytes were read from Odoo (new or changed checksums).
+    #[serde(default)]
+    pub images_fetched: u64,
+    /// Images whose checksum was already stored: not downloaded.
+    #[serde(default)]
+    pub images_unchanged: u64,
 }
 
 impl RunCounts {
@@ -93,6 +99,8 @@ impl RunCounts {
         self.unchanged += other.unchanged;
         self.archived += other.archived;
         self.deleted += other.deleted;
+        self.images_fetched += other.images_fetched;
+        self.images_unchanged += other.images_unchanged;
     }
 
     /// Products handled: every product counts once in created, updated or unchanged.

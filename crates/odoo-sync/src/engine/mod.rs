@@ -5,6 +5,7 @@
 //! sqlx or axum.
 
 pub mod fetch;
+mod images;
 mod lease;
 pub mod pricing;
 mod progress;
@@ -105,6 +106,8 @@ pub struct SyncEngine {
     webhooks_after_commit: Arc<tokio::sync::OnceCell<bool>>,
     /// The fields to read, as the last run (or the first webhook batch) discovered them.
     field_plan: Arc<std::sync::Mutex<Option<fetch::FieldPlan>>>,
+    /// Where image bytes go; without one, no image pass runs.
+    images: Option<Arc<dyn crate::store::ImageStore>>,
 }
 
 impl SyncEngine {
@@ -120,7 +123,14 @@ impl SyncEngine {
             owner: lease::this_process(),
             webhooks_after_commit: Default::default(),
             field_plan: Default::default(),
+            images: None,
         }
+    }
+
+    /// Syncs images too, their bytes into `images`.
+    pub fn with_images(mut self, images: Arc<dyn crate::store::ImageStore>) -> Self {
+        self.images = Some(images);
+        self
     }
 
     /// The fields to read. Every run asks Odoo again at its start (`refresh_field_plan`); webhook
@@ -155,6 +165,10 @@ impl SyncEngine {
 
     pub fn store(&self) -> &Arc<dyn CatalogStore> {
         &self.store
+    }
+
+    pub fn images(&self) -> Option<&Arc<dyn crate::store::ImageStore>> {
+        self.images.as_ref()
     }
 
     pub fn settings(&self) -> &SyncSettings {

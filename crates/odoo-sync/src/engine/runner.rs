@@ -581,6 +581,8 @@ impl Driver<'_> {
             })
             .await?;
         self.run.counts.add(counts);
+        let images = self.engine.sync_images(products, Some(self.run.id)).await?;
+        self.run.counts.add(images);
         meters::products_synced(meters::Source::Run, &counts);
         self.run.processed += counts.processed();
         self.report();

@@ -103,6 +103,7 @@ impl SyncEngine {
                 })
                 .await?;
             meters::products_synced(meters::Source::Sweep, &counts);
+            self.sync_images(&products, None).await?;
             updated += counts.updated;
         }
         self.advance(WatermarkKey::AttributeValue, changed.newest)

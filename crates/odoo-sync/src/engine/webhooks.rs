@@ -335,6 +335,7 @@ impl SyncEngine {
                     checkpoint: None,
                 })
                 .await?;
+            self.sync_images(&products, None).await?;
         }
         Ok(())
     }
@@ -359,6 +360,7 @@ impl SyncEngine {
                     })
                     .await?;
                 meters::products_synced(meters::Source::Webhook, &counts);
+                self.sync_images(&products, None).await?;
                 Ok(Some(product.write_date))
             }
             None => {

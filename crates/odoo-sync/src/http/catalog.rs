@@ -148,6 +148,8 @@ pub async fn list_products(
     let pricelists = state.store.pricelists().await?;
     let pricing = price_context(&pricelists, params.pricelist)?;
     let lang = params.lang.as_deref();
+    let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
+    let images = state.store.product_images(&ids).await?;
     Ok(Json(ProductList {
         next_cursor: page
             .next
@@ -156,7 +158,7 @@ pub async fn list_products(
         products: page
             .products
             .into_iter()
-            .map(|p| ProductView::new(p, lang, pricing))
+            .map(|p| ProductView::new(p, lang, pricing).with_images(&images))
             .collect(),
         facets,
     }))
@@ -193,11 +195,10 @@ pub async fn product_by_id(
     let product = found.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
     let pricelists = state.store.pricelists().await?;
     let pricing = price_context(&pricelists, params.pricelist)?;
-    Ok(Json(ProductView::new(
-        product,
-        params.lang.as_deref(),
-        pricing,
-    )))
+    let images = state.store.product_images(&[id]).await?;
+    Ok(Json(
+        ProductView::new(product, params.lang.as_deref(), pricing).with_images(&images),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/products/by-sku/{sku}", params(("sku" = String, Path, description = "default_code of the product or of one of its variants"), LangParam),
@@ -223,11 +224,10 @@ pub async fn product_by_sku(
         product.ok_or_else(|| ApiError::NotFound(format!("no product with SKU '{sku}'")))?;
     let pricelists = state.store.pricelists().await?;
     let pricing = price_context(&pricelists, params.pricelist)?;
-    Ok(Json(ProductView::new(
-        product,
-        params.lang.as_deref(),
-        pricing,
-    )))
+    let images = state.store.product_images(&[product.product.id]).await?;
+    Ok(Json(
+        ProductView::new(product, params.lang.as_deref(), pricing).with_images(&images),
+    ))
 }
 
 /// The synced pricelists, and the one `?pricelist=` asks for, which must be one of them.

@@ -144,3 +144,9 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+impl From<image::ImageError> for ApiError {
+    fn from(error: image::ImageError) -> Self {
+        ApiError::Internal(Box::new(error))
+    }
+}

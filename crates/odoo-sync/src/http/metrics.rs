@@ -46,6 +46,10 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
         Ok(stats) => meters::outbox_sampled(&stats, chrono::Utc::now()),
         Err(error) => tracing::warn!(%error, "metrics: could not read the site outbox"),
     }
+    match state.store.image_stats().await {
+        Ok(stats) => meters::images_sampled(&stats),
+        Err(error) => tracing::warn!(%error, "metrics: could not read the image counts"),
+    }
     state.metrics.run_upkeep();
     let mut response = state.metrics.render().into_response();
     response

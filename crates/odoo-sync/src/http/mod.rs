@@ -13,6 +13,7 @@ mod etag;
 mod extract;
 mod facets;
 mod health;
+mod images;
 mod metrics;
 mod openapi;
 mod page_cursor;
@@ -185,8 +186,13 @@ pub fn router(state: AppState) -> Router {
         .merge(cron)
         .merge(webhook)
         .layer(middleware::from_fn(etag::no_store));
+    // Images answer with their own immutable ETag, not the catalog version's.
+    let images = Router::new()
+        .route("/api/images/{hash}", get(images::image))
+        .route_layer(middleware::from_fn(metrics::count_catalog_requests));
     Router::new()
         .merge(catalog)
+        .merge(images)
         .merge(documents)
         .merge(sync)
         .merge(admin::routes())

@@ -4,13 +4,14 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{catalog, facets, metrics, site_webhooks, sync, views, webhook};
+use super::{catalog, facets, images, metrics, site_webhooks, sync, views, webhook};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "odoo-sync", description = "Product catalog synced from Odoo, and the sync that keeps it fresh."),
     paths(
         catalog::list_products, catalog::product_by_id, catalog::product_by_sku, catalog::categories, catalog::public_categories, catalog::pricelists, catalog::changes,
+        images::image,
         sync::start_sync, sync::status, sync::runs, sync::events, sync::stream_ticket, sync::cron,
         webhook::receive, webhook::list, webhook::retry,
         site_webhooks::list, site_webhooks::replay,
@@ -21,6 +22,7 @@ use super::{catalog, facets, metrics, site_webhooks, sync, views, webhook};
         views::SeoView, views::AttributeView, views::AttributeValueView, views::VariantAttributeView,
         views::PublicCategoryView, catalog::PublicCategoryList, views::PriceView, views::PricelistView, catalog::PricelistList,
         facets::FacetsView, facets::AttributeFacetView, facets::ValueCountView, facets::PriceRangeView, facets::CategoryCountView,
+        views::ImageView,
         views::RunView, catalog::ProductList, catalog::CategoryList, catalog::ChangeFeed, catalog::ChangeView,
         sync::SyncBody, sync::TicketView, sync::StepView, sync::StartedView, sync::StatusView, sync::RunList,
         webhook::Accepted, webhook::EventView, webhook::EventList,

@@ -108,6 +108,10 @@ pub struct StatusView {
     pub last_success_at: Option<chrono::DateTime<chrono::Utc>>,
     pub next_scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
     pub catalog_products: u64,
+    /// Images in the image store (distinct blobs, originals only).
+    pub catalog_images: u64,
+    /// Their size in bytes.
+    pub catalog_image_bytes: u64,
 }
 
 #[utoipa::path(get, path = "/api/products/sync/status", tag = "sync", security(("admin" = [])),
@@ -120,6 +124,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<StatusView>, A
         .find(|r| r.status == RunStatus::Running)
         .map(RunView::from);
     let last = runs.iter().find(|r| r.is_finished()).map(RunView::from);
+    let images = store.image_stats().await?;
     let last_success_at = runs
         .iter()
         .find(|r| r.status == RunStatus::Succeeded)
@@ -130,6 +135,8 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<StatusView>, A
         last_success_at,
         next_scheduled_at: state.next_scheduled(),
         catalog_products: store.product_count().await?,
+        catalog_images: images.count,
+        catalog_image_bytes: images.bytes,
     }))
 }
 

@@ -42,6 +42,8 @@ pub struct ProductView {
     /// The variant picker: attributes in Odoo's order, each with its values.
     pub attributes: Vec<AttributeView>,
     pub variants: Vec<VariantView>,
+    /// The template's image first, then its extra media (`product.image`) by sequence.
+    pub images: Vec<ImageView>,
     /// Translated names and descriptions by language code.
     pub translations: BTreeMap<String, TranslationView>,
     /// Values of `SYNC_EXTRA_FIELDS`, as Odoo returned them.
@@ -83,6 +85,52 @@ pub struct VariantView {
     /// Written with the variant by every sync, then kept fresh by the stock sweep and stock
     /// webhooks. Null only when Odoo's stock cannot be read (no stock app, or no access to quants).
     pub stock: Option<StockView>,
+    /// The variant's own image first when it has one, then its extra media.
+    pub images: Vec<ImageView>,
+}
+
+/// An image of a product or variant, served by `GET /api/images/{hash}` (`?w=` for a width).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"url": "/api/images/3b7c…", "width": 1920, "height": 1280, "alt": "Office Chair"}))]
+pub struct ImageView {
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: Option<String>,
+}
+
+impl ImageView {
+    fn of(image: &crate::domain::ProductImage) -> Self {
+        ImageView {
+            url: super::images::image_url(&image.meta.content_hash),
+            width: image.meta.width,
+            height: image.meta.height,
+            alt: image.alt.clone(),
+        }
+    }
+}
+
+impl ProductView {
+    /// Sets the product's and its variants' images from the product's stored image rows.
+    pub fn with_images(mut self, rows: &[crate::domain::ProductImage]) -> Self {
+        let mut rows: Vec<&crate::domain::ProductImage> =
+            rows.iter().filter(|r| r.product_id == self.id).collect();
+        rows.sort_by_key(|r| r.position);
+        self.images = rows
+            .iter()
+            .filter(|r| r.variant_id.is_none())
+            .map(|r| ImageView::of(r))
+            .collect();
+        for variant in &mut self.variants {
+            variant.images = rows
+                .iter()
+                .filter(|r| r.variant_id == Some(variant.id))
+                .map(|r| ImageView::of(r))
+                .collect();
+        }
+        self
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -277,8 +325,10 @@ impl ProductView {
                     }),
                     attributes: variant_attributes(&v.product_template_attribute_value_ids),
                     attribute_value_ids: v.product_template_attribute_value_ids,
+                    images: Vec::new(),
                 })
                 .collect(),
+            images: Vec::new(),
             attributes: storefront
                 .attributes
                 .iter()
@@ -407,6 +457,10 @@ pub struct RunView {
     pub unchanged: u64,
     pub archived: u64,
     pub deleted: u64,
+    /// Images downloaded from Odoo (new or changed checksums).
+    pub images_fetched: u64,
+    /// Images whose checksum was already stored: not downloaded.
+    pub images_unchanged: u64,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: i64,
@@ -431,6 +485,8 @@ impl From<&SyncRun> for RunView {
             unchanged: run.counts.unchanged,
             archived: run.counts.archived,
             deleted: run.counts.deleted,
+            images_fetched: run.counts.images_fetched,
+            images_unchanged: run.counts.images_unchanged,
             started_at: run.started_at,
             finished_at: run.finished_at,
             duration_ms: (end - run.started_at).num_milliseconds(),
@@ -458,6 +514,8 @@ impl From<&Progress> for RunView {
             unchanged: progress.counts.unchanged,
             archived: progress.counts.archived,
             deleted: progress.counts.deleted,
+            images_fetched: progress.counts.images_fetched,
+            images_unchanged: progress.counts.images_unchanged,
             started_at: progress.started_at,
             finished_at: None,
             duration_ms: (Utc::now() - progress.started_at).num_milliseconds(),

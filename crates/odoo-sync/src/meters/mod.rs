@@ -30,6 +30,8 @@ pub const OUTBOX_OLDEST_AGE: &str = "odoo_sync_site_outbox_oldest_pending_age_se
 pub const WEBHOOK_ACK_SECONDS: &str = "odoo_sync_webhook_ack_duration_seconds";
 pub const CATALOG_REQUESTS: &str = "odoo_sync_catalog_requests_total";
 pub const CATALOG_CACHE: &str = "odoo_sync_catalog_cache_total";
+pub const IMAGES_STORED: &str = "odoo_sync_images_stored";
+pub const IMAGE_BYTES: &str = "odoo_sync_image_bytes_stored";
 
 /// Histogram buckets of every `*_seconds` metric: Odoo calls from a few milliseconds (a cached
 /// `search_count`) to the client's timeout, webhook acks well under Odoo's 1 s wait.
@@ -77,6 +79,15 @@ fn describe() {
         ODOO_CALL_SECONDS,
         Unit::Seconds,
         "Duration of calls to Odoo, retries inside the client included, by method"
+    );
+    describe_gauge!(
+        IMAGES_STORED,
+        "Images in the image store (distinct originals), read at scrape time"
+    );
+    describe_gauge!(
+        IMAGE_BYTES,
+        Unit::Bytes,
+        "Size of the images in the image store, read at scrape time"
     );
     describe_gauge!(
         INBOX_EVENTS,
@@ -192,4 +203,10 @@ mod tests {
             );
         }
     }
+}
+
+/// Images stored and their bytes, sampled at scrape time.
+pub fn images_sampled(stats: &crate::domain::ImageStats) {
+    gauge!(IMAGES_STORED).set(stats.count as f64);
+    gauge!(IMAGE_BYTES).set(stats.bytes as f64);
 }

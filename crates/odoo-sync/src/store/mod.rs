@@ -4,7 +4,9 @@
 //! `StoreError`. Multi-step transactions are store methods taking domain types, so neither the
 //! engine nor http ever sees SQL. Must not import the engine, http, axum or the Odoo client.
 
+mod blobs;
 mod facets;
+mod images;
 mod postgres;
 mod query;
 mod search;
@@ -31,7 +33,9 @@ use crate::domain::{
 
 // Re-exported while http/ and engine/fetch.rs still name them here.
 use crate::domain::{StockLevel, StoredProduct};
+pub use blobs::{ImageStore, ObjectImageStore};
 pub use facets::{AttributeFacet, CategoryCount, Facets, PriceRange, ValueCount};
+pub use images::ImageUpdate;
 pub use postgres::PgStore;
 pub use query::{
     fts_query, AttributeFilter, CategoryNode, Change, ChangePage, ProductPage, ProductQuery,
@@ -74,6 +78,14 @@ pub enum StoreError {
     },
     #[error("stored {what} is corrupt: {detail}")]
     Corrupt { what: String, detail: String },
+    #[error("image store: {0}")]
+    Images(#[from] object_store::Error),
+    #[error("cannot create the image folder {folder}")]
+    ImageFolder {
+        folder: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "unsupported DATABASE_URL '{0}': expected sqlite://PATH or postgres://USER@HOST/DATABASE"
     )]
@@ -482,6 +494,35 @@ pub trait StorefrontStore: Send + Sync + 'static {
     ) -> Result<Vec<(i64, Vec<i64>)>, StoreError>;
 }
 
+/// Image references and blob metadata (the bytes are in an `ImageStore`).
+#[async_trait]
+pub trait ImageCatalog: Send + Sync + 'static {
+    /// The stored blobs among these Odoo checksums, by checksum.
+    async fn known_images(
+        &self,
+        checksums: &[String],
+    ) -> Result<HashMap<String, crate::domain::ImageMeta>, StoreError>;
+
+    /// Makes the image rows of `update.product_ids` exactly `update.images` (only products whose
+    /// rows differ are rewritten, and queue a site event), records the new blobs and adds the
+    /// pass to the run's counts, in one transaction. Returns how many products changed.
+    async fn replace_product_images(&self, update: ImageUpdate<'_>) -> Result<u64, StoreError>;
+
+    /// The image rows of these products: per product, its own first, then each variant's.
+    async fn product_images(
+        &self,
+        product_ids: &[i64],
+    ) -> Result<Vec<crate::domain::ProductImage>, StoreError>;
+
+    /// A stored blob by the SHA-256 of its bytes.
+    async fn image(
+        &self,
+        content_hash: &str,
+    ) -> Result<Option<crate::domain::ImageMeta>, StoreError>;
+
+    async fn image_stats(&self) -> Result<crate::domain::ImageStats, StoreError>;
+}
+
 /// Everything the engine and http hold of the store, as one `Arc<dyn CatalogStore>`; each part
 /// says what a caller needs.
 pub trait CatalogStore:
@@ -493,6 +534,7 @@ pub trait CatalogStore:
     + StateStore
     + StorefrontStore
     + SiteOutbox
+    + ImageCatalog
 {
 }
 
@@ -505,6 +547,7 @@ impl<T> CatalogStore for T where
         + StateStore
         + SiteOutbox
         + StorefrontStore
+        + ImageCatalog
 {
 }
 

@@ -50,6 +50,10 @@ pub async fn spawn_app_on(products: usize, odoo_version: u8) -> TestApp {
             format!("sqlite://{}", dir.path().join("catalog.sqlite").display()),
         ),
         ("SYNC_LANGS", "fr_FR".to_string()),
+        (
+            "IMAGE_STORE",
+            dir.path().join("images").display().to_string(),
+        ),
         ("ODOO_TIMEOUT_SECONDS", "5".to_string()),
     ];
     let mut env: BTreeMap<String, String> =

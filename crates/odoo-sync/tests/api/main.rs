@@ -10,6 +10,7 @@ mod fuzzed_inputs;
 mod helpers;
 mod http_api;
 mod http_sync;
+mod images;
 mod metrics;
 mod odoo_state;
 mod odoo_versions;

@@ -5,6 +5,7 @@
 //! version row, which triggers bump in the writer's transaction.
 
 mod catalog;
+mod images;
 mod inbox;
 mod outbox;
 mod pricing;
@@ -356,6 +357,8 @@ fn sync_run(row: &PgRow) -> Result<SyncRun, StoreError> {
             unchanged: count("unchanged")?,
             archived: count("archived")?,
             deleted: count("deleted")?,
+            images_fetched: count("images_fetched")?,
+            images_unchanged: count("images_unchanged")?,
         },
         cursor: json_column(&cells, "cursor")?,
         error: cells.get("error")?,

@@ -2,6 +2,7 @@
 //! write transactions start with `BEGIN IMMEDIATE` and never wait on a lock half-way through.
 
 mod catalog;
+mod images;
 mod inbox;
 mod outbox;
 mod pricing;
@@ -446,6 +447,8 @@ fn sync_run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
             unchanged: count("unchanged")?,
             archived: count("archived")?,
             deleted: count("deleted")?,
+            images_fetched: count("images_fetched")?,
+            images_unchanged: count("images_unchanged")?,
         },
         cursor,
         error: cells.get("error")?,

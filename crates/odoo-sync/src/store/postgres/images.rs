@@ -1,0 +1,149 @@
+//! Image references and blob metadata on PostgreSQL: the same JSON parameters and row objects
+//! as SQLite's (store/images.rs), through `jsonb_to_recordset` and `json_build_object`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::Utc;
+
+use super::outbox::queue_site_change;
+use super::PgStore;
+use crate::domain::site_event::CatalogChange;
+use crate::domain::{ImageMeta, ImageStats, ProductImage};
+use crate::store::images::{
+    changed_products, parse_rows, rows_json, ImageUpdate, BLOB_PAIRS, IMAGE_ROW_PAIRS,
+};
+use crate::store::{ImageCatalog, StoreError};
+
+const BLOB_TYPE: &str =
+    "checksum text, content_hash text, mime text, width integer, height integer, size bigint";
+const IMAGE_TYPE: &str = "product_id bigint, variant_id bigint, position integer, checksum text, \
+     content_hash text, mime text, width integer, height integer, size bigint, alt text";
+
+#[async_trait]
+impl ImageCatalog for PgStore {
+    async fn known_images(
+        &self,
+        checksums: &[String],
+    ) -> Result<HashMap<String, ImageMeta>, StoreError> {
+        let texts: Vec<String> = sqlx::query_scalar(&format!(
+            "select json_build_object({BLOB_PAIRS})::text from image_blob where checksum = any($1)"
+        ))
+        .bind(checksums)
+        .fetch_all(&self.pool)
+        .await?;
+        let metas: Vec<ImageMeta> = parse_rows("image_blob", texts)?;
+        Ok(metas.into_iter().map(|m| (m.checksum.clone(), m)).collect())
+    }
+
+    async fn replace_product_images(&self, update: ImageUpdate<'_>) -> Result<u64, StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "insert into image_blob (checksum, content_hash, mime, width, height, size, created_at) \
+             select checksum, content_hash, mime, width, height, size, $1 \
+             from jsonb_to_recordset($2::jsonb) as j({BLOB_TYPE}) \
+             on conflict (checksum) do update set unused_since = null"
+        ))
+        .bind(&now)
+        .bind(rows_json(update.new_blobs))
+        .execute(&mut *tx)
+        .await?;
+        // One image pass at a time per product: the rows are compared and replaced together.
+        sqlx::query("select pg_advisory_xact_lock(7207)")
+            .execute(&mut *tx)
+            .await?;
+        let texts: Vec<String> = sqlx::query_scalar(&format!(
+            "select json_build_object({IMAGE_ROW_PAIRS})::text from product_image \
+             where product_id = any($1)"
+        ))
+        .bind(update.product_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        let old: Vec<ProductImage> = parse_rows("product_image", texts)?;
+        let changed = changed_products(update.product_ids, &old, update.images);
+        let changed_ids: Vec<i64> = changed.iter().copied().collect();
+        let rows: Vec<&ProductImage> = update
+            .images
+            .iter()
+            .filter(|i| changed.contains(&i.product_id))
+            .collect();
+        if !changed.is_empty() {
+            sqlx::query("delete from product_image where product_id = any($1)")
+                .bind(&changed_ids)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!(
+                "insert into product_image (product_id, variant_id, position, checksum, content_hash, \
+                 mime, width, height, size, alt) \
+                 select product_id, variant_id, position, checksum, content_hash, mime, width, height, \
+                 size, alt from jsonb_to_recordset($1::jsonb) as j({IMAGE_TYPE})"
+            ))
+            .bind(rows_json(&rows))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "update image_blob set unused_since = $1 where unused_since is null \
+                 and not exists (select 1 from product_image p where p.checksum = image_blob.checksum)",
+            )
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(run) = update.run {
+            sqlx::query(
+                "update sync_run set images_fetched = images_fetched + $1, \
+                 images_unchanged = images_unchanged + $2 where sync_run_id = $3",
+            )
+            .bind(update.fetched as i64)
+            .bind(update.unchanged as i64)
+            .bind(run.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let change = CatalogChange {
+            upserted: changed.clone(),
+            ..CatalogChange::default()
+        };
+        let queued = queue_site_change(&mut tx, &self.site, change).await?;
+        tx.commit().await?;
+        self.site.rung(queued);
+        Ok(changed.len() as u64)
+    }
+
+    async fn product_images(&self, product_ids: &[i64]) -> Result<Vec<ProductImage>, StoreError> {
+        let texts: Vec<String> = sqlx::query_scalar(&format!(
+            "select json_build_object({IMAGE_ROW_PAIRS})::text from product_image \
+             where product_id = any($1) \
+             order by product_id, variant_id is not null, variant_id, position"
+        ))
+        .bind(product_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        parse_rows("product_image", texts)
+    }
+
+    async fn image(&self, content_hash: &str) -> Result<Option<ImageMeta>, StoreError> {
+        let text: Option<String> = sqlx::query_scalar(&format!(
+            "select json_build_object({BLOB_PAIRS})::text from image_blob \
+             where content_hash = $1 limit 1"
+        ))
+        .bind(content_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(parse_rows("image_blob", text.into_iter().collect())?.pop())
+    }
+
+    async fn image_stats(&self) -> Result<ImageStats, StoreError> {
+        let (count, bytes): (i64, Option<i64>) = sqlx::query_as(
+            "select count(*), sum(size)::bigint from (select content_hash, max(size) as size \
+             from image_blob group by content_hash) b",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ImageStats {
+            count: count as u64,
+            bytes: bytes.unwrap_or(0) as u64,
+        })
+    }
+}
