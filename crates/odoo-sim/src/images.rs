@@ -9,7 +9,7 @@
 
 use crate::models::defs::{model_def, ATTACHMENT, PRODUCT, PRODUCT_IMAGE, TEMPLATE};
 use crate::models::{Db, Rec};
-use crate::value::{Ctx, Val};
+use crate::value::Val;
 use base64::Engine as _;
 use chrono::NaiveDateTime;
 use rand::rngs::StdRng;
@@ -93,7 +93,7 @@ impl Db {
     }
 
     /// The base64 of an image field of a record (`False` when it has no image).
-    pub fn image_value(&self, model: &str, id: i64, rec: &Rec, field: &str, ctx: &Ctx) -> Val {
+    pub fn image_value(&self, model: &str, id: i64, rec: &Rec, field: &str) -> Val {
         let own = |res_field: &str| match self.attachment_of(model, res_field, id) {
             Some(att) => self.attachment_datas(att),
             None => Val::False,
@@ -105,7 +105,7 @@ impl Db {
                     let tmpl =
                         model_def(PRODUCT).and_then(|d| rec.get(d, "product_tmpl_id").m2o_id());
                     match tmpl.and_then(|t| self.rec(TEMPLATE, t).map(|r| (t, r))) {
-                        Some((t, r)) => self.image_value(TEMPLATE, t, r, "image_1920", ctx),
+                        Some((t, r)) => self.image_value(TEMPLATE, t, r, "image_1920"),
                         None => Val::False,
                     }
                 }

@@ -15,7 +15,7 @@ impl Db {
     pub fn computed(&self, model: &str, id: i64, rec: &Rec, name: &str, ctx: &Ctx) -> Val {
         match (model, name) {
             (_, "id") => Val::Int(id),
-            (m, f) if crate::images::is_image_field(m, f) => self.image_value(m, id, rec, f, ctx),
+            (m, f) if crate::images::is_image_field(m, f) => self.image_value(m, id, rec, f),
             (TEMPLATE, "product_template_image_ids") => {
                 Val::Ids(self.product_images_of("product_tmpl_id", id))
             }

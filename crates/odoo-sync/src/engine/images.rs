@@ -77,6 +77,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// One image to download: the record id, the checksum Odoo gave, and its size.
+type Download = (i64, String, i64);
+
 impl SyncEngine {
     /// The image pass over `products` (just written); its counts are added to `run` if any.
     pub(crate) async fn sync_images(
@@ -205,8 +208,7 @@ impl SyncEngine {
             .filter(|w| known.contains_key(&w.checksum))
             .count() as u64;
         // One download per new checksum, grouped by model and field.
-        let mut to_read: HashMap<(&'static str, &'static str), Vec<(i64, String, i64)>> =
-            HashMap::new();
+        let mut to_read: HashMap<(&'static str, &'static str), Vec<Download>> = HashMap::new();
         let mut asked = HashSet::new();
         for w in &wanted {
             if !known.contains_key(&w.checksum) && asked.insert(w.checksum.clone()) {

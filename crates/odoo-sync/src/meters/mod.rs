@@ -185,6 +185,12 @@ fn oldest_age(stats: &QueueStats, now: chrono::DateTime<chrono::Utc>) -> f64 {
         .as_secs_f64()
 }
 
+/// Images stored and their bytes, sampled at scrape time.
+pub fn images_sampled(stats: &crate::domain::ImageStats) {
+    gauge!(IMAGES_STORED).set(stats.count as f64);
+    gauge!(IMAGE_BYTES).set(stats.bytes as f64);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,10 +209,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Images stored and their bytes, sampled at scrape time.
-pub fn images_sampled(stats: &crate::domain::ImageStats) {
-    gauge!(IMAGES_STORED).set(stats.count as f64);
-    gauge!(IMAGE_BYTES).set(stats.bytes as f64);
 }
