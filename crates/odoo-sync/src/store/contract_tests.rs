@@ -2215,7 +2215,8 @@ async fn filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filte
     };
     assert_eq!(listed(q.clone()).await, [1]);
     let facets = store.facets(&q).await.unwrap();
-    let counts: Vec<(i64, Vec<(i64, &str, u64)>)> = facets
+    type Counts<'a> = Vec<(i64, Vec<(i64, &'a str, u64)>)>;
+    let counts: Counts = facets
         .attributes
         .iter()
         .map(|a| {
