@@ -2316,8 +2316,8 @@ async fn filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filte
     };
     assert_eq!(listed(q.clone()).await, [1]);
     let facets = store.facets(&q).await.unwrap();
-    type ValueCounts<'a> = Vec<(i64, &'a str, u64)>;
-    let counts: Vec<(i64, ValueCounts)> = facets
+    type Counts<'a> = Vec<(i64, Vec<(i64, &'a str, u64)>)>;
+    let counts: Counts = facets
         .attributes
         .iter()
         .map(|a| {

@@ -26,6 +26,7 @@ pub(super) enum Part {
     Sql(String),
     Int(i64),
     Float(f64),
+    Text(String),
 }
 
 /// SQL text with its values in place, for a store to push onto its query builder.
@@ -33,18 +34,28 @@ pub(super) enum Part {
 pub(super) struct Sql(pub Vec<Part>);
 
 impl Sql {
-    fn text(&mut self, text: impl Into<String>) -> &mut Self {
+    pub(super) fn text(&mut self, text: impl Into<String>) -> &mut Self {
         self.0.push(Part::Sql(text.into()));
         self
     }
 
-    fn int(&mut self, value: i64) -> &mut Self {
+    pub(super) fn int(&mut self, value: i64) -> &mut Self {
         self.0.push(Part::Int(value));
         self
     }
 
     fn float(&mut self, value: f64) -> &mut Self {
         self.0.push(Part::Float(value));
+        self
+    }
+
+    pub(super) fn string(&mut self, value: String) -> &mut Self {
+        self.0.push(Part::Text(value));
+        self
+    }
+
+    fn append(&mut self, other: &Sql) -> &mut Self {
+        self.0.extend(other.0.iter().cloned());
         self
     }
 
@@ -123,11 +134,12 @@ pub(super) fn attribute_of_values(values: &[i64]) -> Sql {
     sql
 }
 
-/// Whether the product of `table` offers one of the filter's values.
+/// Whether the product of `table` offers one of the filter's values. An `in` over the values'
+/// index, not an `exists` per product: a value is on a few products of many.
 fn offers(sql: &mut Sql, filter: &AttributeFilter, table: &str) {
     sql.text(format!(
-        "exists (select 1 from product_attribute_value a where a.product_id = {table}.product_id \
-         and a.value_id in ("
+        "{table}.product_id in (select fa.product_id from product_attribute_value fa \
+         where fa.value_id in ("
     ))
     .ints(&filter.values)
     .text("))");
@@ -136,8 +148,8 @@ fn offers(sql: &mut Sql, filter: &AttributeFilter, table: &str) {
 /// Whether the product of `table` has a variant still sold with some stock free to sell.
 fn in_stock(table: &str) -> String {
     format!(
-        "exists (select 1 from variant v join variant_stock s on s.variant_id = v.variant_id \
-         where v.product_id = {table}.product_id and v.active = true and s.free_qty > 0)"
+        "{table}.product_id in (select v.product_id from variant v \
+         join variant_stock s on s.variant_id = v.variant_id where v.active = true and s.free_qty > 0)"
     )
 }
 
@@ -165,87 +177,103 @@ pub(super) fn narrowing(query: &ProductQuery, table: &str) -> Sql {
     sql
 }
 
-/// The start of the facet statement: the store follows it with its own conditions on the
-/// product `p` (category, text, scope), then [`facets_tail`].
-pub(super) const FACETS_HEAD: &str = "with recursive base as (select p.product_id, p.list_price, \
-     p.category_id, p.public_categ_ids from product p where p.deleted_at is null";
-
-/// The rest of the facet statement after the store's conditions. Its rows: `kind` (attribute,
-/// price, category), `id`, `name`, `value_id`, `value_name`, `products`, `low`, `high`.
-pub(super) fn facets_tail(query: &ProductQuery, dialect: Dialect) -> Sql {
-    let mut sql = Sql::default();
-    if query.in_stock {
-        sql.text(format!(" and {}", in_stock("p")));
-    }
-    // f: the base products with a flag per filter that some facet leaves out.
-    sql.text("), f as (select b.*");
-    let priced = query.price_min.is_some() || query.price_max.is_some();
-    if priced {
-        sql.text(", (true");
-        price_bounds(&mut sql, query, "b");
-        sql.text(") as price_ok");
-    }
-    for (i, filter) in query.attributes.iter().enumerate() {
-        sql.text(", ");
-        offers(&mut sql, filter, "b");
-        sql.text(format!(" as m{i}"));
-    }
-    sql.text(" from base b)");
+/// The facet statement, one row per count: `kind` (attribute, price, category), `id`, `name`,
+/// `value_id`, `value_name`, `products`, `low`, `high`. `base` is the store's own conditions
+/// (each starting with ` and`) on the product `p`: activity, category, scope, text. Each facet
+/// is its own `select` over `product p` with the conditions it keeps, so that each can use an
+/// index (a CTE of the filtered products would be copied whole first: too slow at 100k).
+pub(super) fn facets_statement(query: &ProductQuery, dialect: Dialect, base: &Sql) -> Sql {
     let (table, key) = match query.scope {
         CatalogScope::All => ("category", "category_id"),
         CatalogScope::Website { .. } => ("public_category", "public_category_id"),
     };
+    let mut sql = Sql::default();
     // up: every category with itself and each of its ancestors (`union` ends a cycle).
     sql.text(format!(
-        ", up(category_id, ancestor) as (select {key}, {key} from {table} \
+        "with recursive up(category_id, ancestor) as (select {key}, {key} from {table} \
          union select up.category_id, c.parent_id from up join {table} c on c.{key} = up.ancestor \
          where c.parent_id is not null)"
     ));
-    let price_ok = if priced { "f.price_ok" } else { "true" };
-    let attributes_but = |skip: Option<usize>| -> String {
-        let flags: Vec<String> = (0..query.attributes.len())
-            .filter(|i| Some(*i) != skip)
-            .map(|i| format!("f.m{i}"))
-            .collect();
-        match flags.is_empty() {
-            true => "true".to_string(),
-            false => flags.join(" and "),
+    let kept = |sql: &mut Sql, price: bool, attributes: bool| {
+        sql.text(" where p.deleted_at is null").append(base);
+        if query.in_stock {
+            sql.text(format!(" and {}", in_stock("p")));
+        }
+        if price {
+            price_bounds(sql, query, "p");
+        }
+        for filter in query.attributes.iter().filter(|_| attributes) {
+            sql.text(" and ");
+            offers(sql, filter, "p");
         }
     };
-    sql.text(format!(
+    // Each attribute's values, that attribute's own filter off.
+    sql.text(
         " select 'attribute' as kind, a.attribute_id as id, min(a.attribute_name) as name, \
          a.value_id as value_id, min(a.name) as value_name, count(distinct a.product_id) as products, \
          cast(null as double precision) as low, cast(null as double precision) as high \
-         from f join product_attribute_value a on a.product_id = f.product_id where {price_ok}"
-    ));
+         from product_attribute_value a join product p on p.product_id = a.product_id",
+    );
+    kept(&mut sql, true, false);
     if !query.attributes.is_empty() {
         sql.text(" and case a.attribute_id");
         for (i, filter) in query.attributes.iter().enumerate() {
             sql.text(" when ")
                 .int(filter.attribute_id)
-                .text(format!(" then {}", attributes_but(Some(i))));
+                .text(" then (true");
+            for (j, other) in query.attributes.iter().enumerate() {
+                if j != i {
+                    sql.text(" and ");
+                    offers(&mut sql, other, "p");
+                }
+            }
+            sql.text(")");
         }
-        sql.text(format!(" else {} end", attributes_but(None)));
+        sql.text(" else (true");
+        for filter in &query.attributes {
+            sql.text(" and ");
+            offers(&mut sql, filter, "p");
+        }
+        sql.text(") end");
     }
     sql.text(" group by a.attribute_id, a.value_id");
-    sql.text(format!(
+    // The price range, the price bounds off.
+    sql.text(
         " union all select 'price', cast(null as bigint), cast(null as text), cast(null as bigint), \
-         cast(null as text), count(*), min(f.list_price), max(f.list_price) from f where {}",
-        attributes_but(None)
-    ));
-    let members = match query.scope {
-        CatalogScope::All => "f join up on up.category_id = f.category_id".to_string(),
-        CatalogScope::Website { .. } => format!(
-            "f cross join {} join up on up.category_id = cast(j.value as bigint)",
-            dialect.json_ids("f.public_categ_ids")
-        ),
-    };
-    sql.text(format!(
-        " union all select 'category', up.ancestor, cast(null as text), cast(null as bigint), \
-         cast(null as text), count(distinct f.product_id), cast(null as double precision), \
-         cast(null as double precision) from {members} where {price_ok} and {} group by up.ancestor",
-        attributes_but(None)
-    ));
+         cast(null as text), count(*), min(p.list_price), max(p.list_price) from product p",
+    );
+    kept(&mut sql, false, true);
+    // Categories: products counted where they are, then added up the tree (`d`: ancestor, n).
+    sql.text(
+        " union all select 'category', d.ancestor, cast(null as text), cast(null as bigint), \
+         cast(null as text), cast(sum(d.n) as bigint), cast(null as double precision), \
+         cast(null as double precision) from ",
+    );
+    match query.scope {
+        CatalogScope::All => {
+            sql.text(
+                "(select up.ancestor as ancestor, e.n as n from (select p.category_id as category_id, \
+                 count(*) as n from product p",
+            );
+            kept(&mut sql, true, true);
+            sql.text(" group by p.category_id) e join up on up.category_id = e.category_id) d");
+        }
+        CatalogScope::Website { .. } => {
+            // Grouped by the array of website categories (few distinct ones), then each
+            // ancestor once per array: a product in two categories under one parent counts once.
+            sql.text(
+                "(select distinct e.ids as ids, e.n as n, up.ancestor as ancestor from \
+                 (select p.public_categ_ids as ids, count(*) as n from product p",
+            );
+            kept(&mut sql, true, true);
+            sql.text(format!(
+                " group by p.public_categ_ids) e cross join {} join up on up.category_id = \
+                 cast(j.value as bigint)) d",
+                dialect.json_ids("e.ids")
+            ));
+        }
+    }
+    sql.text(" group by d.ancestor");
     sql
 }
 

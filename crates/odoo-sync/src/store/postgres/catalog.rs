@@ -177,44 +177,44 @@ fn push_parts(builder: &mut QueryBuilder<Postgres>, sql: Sql) {
             Part::Sql(text) => builder.push(text),
             Part::Int(value) => builder.push_bind(value),
             Part::Float(value) => builder.push_bind(value),
+            Part::Text(value) => builder.push_bind(value),
         };
     }
 }
 
 /// The query's conditions on the product `p` other than attributes, price and stock (those are
-/// `facets::narrowing`'s): activity, category, scope, website category, full text. `false`
+/// `facets::narrowing`'s): activity, category, scope, website category, full text. `None`
 /// when its text can match nothing.
-fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, query: &ProductQuery) -> bool {
+fn filters(query: &ProductQuery) -> Option<Sql> {
+    let mut sql = Sql::default();
     if !query.include_inactive {
-        sql.push(" and p.active");
+        sql.text(" and p.active");
     }
     if let Some(category) = query.category {
         // `union`, not `union all`: a cycle of categories (which Odoo forbids) ends the walk.
-        sql.push(" and p.category_id in (with recursive below(id) as (select ");
-        sql.push_bind(category);
-        sql.push("::bigint union select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+        sql.text(" and p.category_id in (with recursive below(id) as (select ")
+            .int(category)
+            .text("::bigint union select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
     }
-    sql.push(scope_predicate(query.scope, "p"));
+    sql.text(scope_predicate(query.scope, "p"));
     if let Some(category) = query.public_category {
-        sql.push(
+        sql.text(
             " and exists (select 1 from jsonb_array_elements_text(p.public_categ_ids) pc(id) \
              where pc.id::bigint in (with recursive below(id) as (select ",
-        );
-        sql.push_bind(category);
-        sql.push(
+        )
+        .int(category)
+        .text(
             "::bigint union select c.public_category_id from public_category c \
              join below on c.parent_id = below.id) select id from below))",
         );
     }
     if let Some(text) = query.text.as_deref() {
-        let Some(tsquery) = ts_query(text) else {
-            return false;
-        };
-        sql.push(" and p.search @@ ");
-        sql.push_bind(tsquery);
-        sql.push("::tsquery");
+        let tsquery = ts_query(text)?;
+        sql.text(" and p.search @@ ")
+            .string(tsquery)
+            .text("::tsquery");
     }
-    true
+    Some(sql)
 }
 
 fn facet_row(row: &PgRow) -> Result<FacetRow, StoreError> {
@@ -267,9 +267,10 @@ impl CatalogReader for PgStore {
         let pool = &self.pool;
         let mut sql: QueryBuilder<Postgres> =
             QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
-        if !push_filters(&mut sql, query) {
+        let Some(filters) = filters(query) else {
             return Ok(ProductPage::default());
-        }
+        };
+        push_parts(&mut sql, filters);
         push_parts(&mut sql, facets::narrowing(query, "p"));
         push_keyset(&mut sql, query.after.as_ref())?;
         sql.push(query.sort.order_by("p"));
@@ -293,11 +294,14 @@ impl CatalogReader for PgStore {
     }
 
     async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError> {
-        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(facets::FACETS_HEAD);
-        if !push_filters(&mut sql, query) {
+        let Some(base) = filters(query) else {
             return Ok(Facets::default());
-        }
-        push_parts(&mut sql, facets::facets_tail(query, Dialect::Postgres));
+        };
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("");
+        push_parts(
+            &mut sql,
+            facets::facets_statement(query, Dialect::Postgres, &base),
+        );
         let rows = sql.build().fetch_all(&self.pool).await?;
         let rows = rows.iter().map(facet_row).collect::<Result<_, _>>()?;
         Ok(facets::facets_from_rows(rows))

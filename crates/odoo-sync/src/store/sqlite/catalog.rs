@@ -186,42 +186,43 @@ fn push_parts(builder: &mut QueryBuilder<Sqlite>, sql: Sql) {
             Part::Sql(text) => builder.push(text),
             Part::Int(value) => builder.push_bind(value),
             Part::Float(value) => builder.push_bind(value),
+            Part::Text(value) => builder.push_bind(value),
         };
     }
 }
 
 /// The query's conditions on the product `p` other than attributes, price and stock (those are
-/// `facets::narrowing`'s): activity, category, scope, website category, full text. `false`
+/// `facets::narrowing`'s): activity, category, scope, website category, full text. `None`
 /// when its text can match nothing. A page (`paged`) of many matches walks its sort order's index.
-async fn push_filters(
-    sql: &mut QueryBuilder<'_, Sqlite>,
+async fn filters(
     conn: &mut SqliteConnection,
     query: &ProductQuery,
     paged: bool,
-) -> Result<bool, StoreError> {
+) -> Result<Option<Sql>, StoreError> {
+    let mut sql = Sql::default();
     if !query.include_inactive {
-        sql.push(" and p.active = 1");
+        sql.text(" and p.active = 1");
     }
     if let Some(category) = query.category {
-        sql.push(" and p.category_id in (with recursive below(id) as (select ");
-        sql.push_bind(category);
-        sql.push(" union all select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
+        sql.text(" and p.category_id in (with recursive below(id) as (select ")
+            .int(category)
+            .text(" union all select c.category_id from category c join below on c.parent_id = below.id) select id from below)");
     }
-    sql.push(scope_predicate(query.scope, "p"));
+    sql.text(scope_predicate(query.scope, "p"));
     if let Some(category) = query.public_category {
-        sql.push(
+        sql.text(
             " and exists (select 1 from json_each(p.public_categ_ids) pc where pc.value in \
              (with recursive below(id) as (select ",
-        );
-        sql.push_bind(category);
-        sql.push(
+        )
+        .int(category)
+        .text(
             " union all select c.public_category_id from public_category c \
              join below on c.parent_id = below.id) select id from below))",
         );
     }
     if let Some(text) = query.text.as_deref() {
         let Some(fts) = fts_query(text) else {
-            return Ok(false);
+            return Ok(None);
         };
         let matches: i64 =
             sqlx::query_scalar("select count(*) from product_search where product_search match ?")
@@ -229,20 +230,20 @@ async fn push_filters(
                 .fetch_one(&mut *conn)
                 .await?;
         if matches == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         // Few matches: look each one up and sort them. Many: walk the sort order's index and keep
         // the matches, which stops after a page (the unary + keeps SQLite from driving by id).
-        sql.push(if paged && matches > WALK_SORT_INDEX_ABOVE_MATCHES {
+        sql.text(if paged && matches > WALK_SORT_INDEX_ABOVE_MATCHES {
             " and +p.product_id"
         } else {
             " and p.product_id"
         });
-        sql.push(" in (select rowid from product_search where product_search match ");
-        sql.push_bind(fts);
-        sql.push(")");
+        sql.text(" in (select rowid from product_search where product_search match ")
+            .string(fts)
+            .text(")");
     }
-    Ok(true)
+    Ok(Some(sql))
 }
 
 fn facet_row(row: &SqliteRow) -> Result<FacetRow, StoreError> {
@@ -291,9 +292,10 @@ impl CatalogReader for SqliteStore {
         let conn: &mut SqliteConnection = &mut pooled;
         let mut sql: QueryBuilder<Sqlite> =
             QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
-        if !push_filters(&mut sql, conn, query, true).await? {
+        let Some(filters) = filters(conn, query, true).await? else {
             return Ok(ProductPage::default());
-        }
+        };
+        push_parts(&mut sql, filters);
         push_parts(&mut sql, facets::narrowing(query, "p"));
         push_keyset(&mut sql, query.after.as_ref());
         sql.push(query.sort.order_by("p"));
@@ -323,11 +325,14 @@ impl CatalogReader for SqliteStore {
     async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError> {
         let mut pooled = self.pool.acquire().await?;
         let conn: &mut SqliteConnection = &mut pooled;
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(facets::FACETS_HEAD);
-        if !push_filters(&mut sql, conn, query, false).await? {
+        let Some(base) = filters(conn, query, false).await? else {
             return Ok(Facets::default());
-        }
-        push_parts(&mut sql, facets::facets_tail(query, Dialect::Sqlite));
+        };
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("");
+        push_parts(
+            &mut sql,
+            facets::facets_statement(query, Dialect::Sqlite, &base),
+        );
         let rows = sql.build().fetch_all(&mut *conn).await?;
         let rows = rows.iter().map(facet_row).collect::<Result<_, _>>()?;
         Ok(facets::facets_from_rows(rows))
