@@ -52,6 +52,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/images/{hash}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["image"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pricelists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["pricelists"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/products": {
         parameters: {
             query?: never;
@@ -307,6 +339,15 @@ export interface components {
              */
             id: number;
         };
+        AttributeFacetView: {
+            /**
+             * Format: int64
+             * @description Odoo's product.attribute id.
+             */
+            id: number;
+            name: string;
+            values: components["schemas"]["ValueCountView"][];
+        };
         AttributeValueView: {
             /** @description The swatch colour of a `color` attribute, e.g. "#FF0000". */
             htmlColor?: string | null;
@@ -332,6 +373,12 @@ export interface components {
             id: number;
             name: string;
             values: components["schemas"]["AttributeValueView"][];
+        };
+        CategoryCountView: {
+            /** Format: int64 */
+            count: number;
+            /** Format: int64 */
+            id: number;
         };
         CategoryList: {
             categories: components["schemas"]["CategoryView"][];
@@ -463,7 +510,108 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /**
+         * @description What a shop's filter sidebar shows, counted for the current filters.
+         * @example {
+         *       "attributes": [
+         *         {
+         *           "id": 1,
+         *           "name": "Color",
+         *           "values": [
+         *             {
+         *               "id": 1,
+         *               "name": "Red",
+         *               "count": 12
+         *             },
+         *             {
+         *               "id": 2,
+         *               "name": "Blue",
+         *               "count": 7
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "price": {
+         *         "min": 9.5,
+         *         "max": 1250
+         *       },
+         *       "categories": [
+         *         {
+         *           "id": 1,
+         *           "count": 19
+         *         },
+         *         {
+         *           "id": 3,
+         *           "count": 4
+         *         }
+         *       ]
+         *     }
+         */
+        FacetsView: {
+            /**
+             * @description Each attribute's values with the products they would show: every filter applies except
+             *     that attribute's own `attr` values (ticking one value leaves the others countable).
+             *     Attributes and values in id order; values no product would show are left out.
+             */
+            attributes: components["schemas"]["AttributeFacetView"][];
+            /**
+             * @description Categories (website categories with `CATALOG_SCOPE=website`) with how many of the
+             *     filtered products `category=ID` would show (in it or below it, each once); id order,
+             *     categories with none left out.
+             */
+            categories: components["schemas"]["CategoryCountView"][];
+            /** @description The price range of the products every filter but `price_min`/`price_max` keeps. */
+            price: components["schemas"]["PriceRangeView"];
+        };
+        /**
+         * @description An image of a product or variant, served by `GET /api/images/{hash}` (`?w=` for a width).
+         * @example {
+         *       "url": "/api/images/3b7c…",
+         *       "width": 1920,
+         *       "height": 1280,
+         *       "alt": "Office Chair"
+         *     }
+         */
+        ImageView: {
+            alt?: string | null;
+            /** Format: int32 */
+            height: number;
+            url: string;
+            /** Format: int32 */
+            width: number;
+        };
+        PriceRangeView: {
+            /** Format: double */
+            max?: number | null;
+            /**
+             * Format: double
+             * @description Null when no product matches.
+             */
+            min?: number | null;
+        };
+        PriceView: {
+            /** @description ISO code of the pricelist's currency. */
+            currency?: string | null;
+            /**
+             * Format: double
+             * @description Null when the pricelist's rule computes from a base odoo-sync does not sync, or before
+             *     pricing saw the variant.
+             */
+            price?: number | null;
+        };
+        PricelistList: {
+            pricelists: components["schemas"]["PricelistView"][];
+        };
+        /** @description One synced pricelist (`SYNC_PRICELIST_IDS`). */
+        PricelistView: {
+            /** @description ISO code of the pricelist's currency, e.g. "EUR". */
+            currency?: string | null;
+            /** Format: int64 */
+            id: number;
+            name: string;
+        };
         ProductList: {
+            facets?: null | components["schemas"]["FacetsView"];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor?: string | null;
             products: components["schemas"]["ProductView"][];
@@ -474,17 +622,23 @@ export interface components {
             attributes: components["schemas"]["AttributeView"][];
             barcode?: string | null;
             category?: null | components["schemas"]["CategoryRef"];
-            /** @description ISO code of the product's currency, e.g. "USD". */
+            /** @description ISO code of the product's currency, e.g. "USD"; with `?pricelist=ID`, that pricelist's. */
             currency?: string | null;
             description?: string | null;
             /** @description Values of `SYNC_EXTRA_FIELDS`, as Odoo returned them. */
             extra: Record<string, never>;
             /** Format: int64 */
             id: number;
+            /** @description The template's image first, then its extra media (`product.image`) by sequence. */
+            images: components["schemas"]["ImageView"][];
             /** @description In the asked language when a translation exists. */
             name: string;
-            /** Format: double */
-            price: number;
+            /**
+             * Format: double
+             * @description The sales price; with `?pricelist=ID`, the lowest price of the product's active variants
+             *     under that pricelist (null when none of them can be priced).
+             */
+            price?: number | null;
             publicCategoryIds: number[];
             published: boolean;
             /** @description The ribbon's name (e.g. "Sale"), if the product has one. */
@@ -542,6 +696,16 @@ export interface components {
             etaSeconds?: number | null;
             /** Format: date-time */
             finishedAt?: string | null;
+            /**
+             * Format: int64
+             * @description Images downloaded from Odoo (new or changed checksums).
+             */
+            imagesFetched: number;
+            /**
+             * Format: int64
+             * @description Images whose checksum was already stored: not downloaded.
+             */
+            imagesUnchanged: number;
             mode: string;
             phase: string;
             /** Format: int64 */
@@ -571,6 +735,16 @@ export interface components {
             runId: number;
         };
         StatusView: {
+            /**
+             * Format: int64
+             * @description Their size in bytes.
+             */
+            catalogImageBytes: number;
+            /**
+             * Format: int64
+             * @description Images in the image store (distinct blobs, originals only).
+             */
+            catalogImages: number;
             /** Format: int64 */
             catalogProducts: number;
             current?: null | components["schemas"]["RunView"];
@@ -624,6 +798,16 @@ export interface components {
             description?: string | null;
             name: string;
         };
+        ValueCountView: {
+            /** Format: int64 */
+            count: number;
+            /**
+             * Format: int64
+             * @description Odoo's product.attribute.value id: what `attr=` takes.
+             */
+            id: number;
+            name: string;
+        };
         VariantAttributeView: {
             /** Format: int64 */
             attributeId: number;
@@ -642,15 +826,37 @@ export interface components {
             barcode?: string | null;
             /** Format: int64 */
             id: number;
-            /** Format: double */
-            price: number;
+            /** @description The variant's own image first when it has one, then its extra media. */
+            images: components["schemas"]["ImageView"][];
             /**
              * Format: double
-             * @description One unit's price under `SYNC_PRICELIST_ID`'s rules (the sales price where no rule
+             * @description The sales price (`lst_price`); with `?pricelist=ID`, the price under that pricelist
+             *     (null when its rule computes from a base odoo-sync does not sync, or before pricing).
+             */
+            price?: number | null;
+            /**
+             * Format: double
+             * @description One unit's price under the first of `SYNC_PRICELIST_IDS` (the sales price where no rule
              *     applies). Null without a pricelist, before pricing saw the variant, or when its rule
              *     computes from a base odoo-sync does not sync (the cost, another pricelist).
              */
             pricelistPrice?: number | null;
+            /**
+             * @description One unit's price under each synced pricelist, by pricelist id (`/api/pricelists`).
+             * @example {
+             *       "1": {
+             *         "price": 1799,
+             *         "currency": "USD"
+             *       },
+             *       "5": {
+             *         "price": 1650,
+             *         "currency": "EUR"
+             *       }
+             *     }
+             */
+            prices: {
+                [key: string]: components["schemas"]["PriceView"];
+            };
             sku?: string | null;
             stock?: null | components["schemas"]["StockView"];
         };
@@ -756,6 +962,91 @@ export interface operations {
             };
         };
     };
+    image: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Wanted width in pixels: snapped up to 128, 256, 512, 1024 or 1920, and never above the
+                 *     image's own width.
+                 */
+                w?: string;
+            };
+            header?: never;
+            path: {
+                /** @description SHA-256 of the image's bytes, as in a product's images[].url */
+                hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the image (WebP when Accept allows, else its own format) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": unknown;
+                };
+            };
+            /** @description If-None-Match matched */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description w is not a number */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no image stored under this hash */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    pricelists: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "pricelists": [
+                     *         {
+                     *           "id": 1,
+                     *           "name": "Public Pricelist",
+                     *           "currency": "USD"
+                     *         },
+                     *         {
+                     *           "id": 5,
+                     *           "name": "Europe",
+                     *           "currency": "EUR"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PricelistList"];
+                };
+            };
+        };
+    };
     list_products: {
         parameters: {
             query?: {
@@ -776,6 +1067,18 @@ export interface operations {
                 include_inactive?: boolean;
                 /** @description Language of names and descriptions, e.g. `fr_FR`. */
                 lang?: string;
+                /** @description A synced pricelist's id (`/api/pricelists`): `price` and `currency` become its. */
+                pricelist?: number;
+                /** @description Products whose price (`price`, the sales price) is at least this. */
+                price_min?: number;
+                /** @description Products whose price is at most this. */
+                price_max?: number;
+                /** @description `true`: only products with a variant still sold that has stock free to sell. */
+                in_stock?: boolean;
+                /** @description `true`: the answer has `facets`, counted for these filters (whatever the page). */
+                facets?: boolean;
+                /** @description Attribute value ids (a product's `attributes[].values[].id`), repeated: `attr=1&attr=2`. Values of one attribute are OR-ed, attributes AND-ed; an id no product offers is a 400. */
+                attr?: number[];
             };
             header?: never;
             path?: never;
@@ -805,6 +1108,8 @@ export interface operations {
             query?: {
                 /** @description Language of names and descriptions, e.g. `fr_FR`. */
                 lang?: string;
+                /** @description A synced pricelist's id (`/api/pricelists`): `price` and `currency` become its. */
+                pricelist?: number;
             };
             header?: never;
             path: {
@@ -1092,6 +1397,8 @@ export interface operations {
             query?: {
                 /** @description Language of names and descriptions, e.g. `fr_FR`. */
                 lang?: string;
+                /** @description A synced pricelist's id (`/api/pricelists`): `price` and `currency` become its. */
+                pricelist?: number;
             };
             header?: never;
             path: {

@@ -142,10 +142,10 @@ fn variant(meta: &ImageMeta, width: u32, webp: bool) -> (String, &'static str) {
     };
     match (width == meta.width, webp || own == "image/webp") {
         (true, false) => (meta.content_hash.clone(), own),
-        (_, true) => (format!("{}/w{width}.webp", meta.content_hash), "image/webp"),
+        (_, true) => (format!("{}.w{width}.webp", meta.content_hash), "image/webp"),
         (false, false) => {
             let ext = own.trim_start_matches("image/");
-            (format!("{}/w{width}.{ext}", meta.content_hash), own)
+            (format!("{}.w{width}.{ext}", meta.content_hash), own)
         }
     }
 }
