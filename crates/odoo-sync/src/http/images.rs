@@ -53,9 +53,13 @@ pub fn image_url(content_hash: &str) -> String {
 pub async fn image(
     State(state): State<AppState>,
     Path(hash): Path<String>,
-    QueryParams(params): QueryParams<ImageParams>,
+    params: Result<QueryParams<ImageParams>, ApiError>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // A private catalog's images are private too, and who may not see them learns nothing of
+    // what the query should have been.
+    state.check_catalog_access(&headers)?;
+    let QueryParams(params) = params?;
     let wanted = params
         .w
         .as_deref()
@@ -68,8 +72,6 @@ pub async fn image(
             })
         })
         .transpose()?;
-    // A private catalog's images are private too.
-    state.check_catalog_access(&headers)?;
     let not_found = || ApiError::NotFound(format!("image {hash} not found"));
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(not_found());
