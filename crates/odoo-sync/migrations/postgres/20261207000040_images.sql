@@ -31,6 +31,8 @@ create table product_image (
     alt text
 );
 create index product_image_product on product_image (product_id, position);
+-- Whether a blob is still used (marking orphans) is a look-up by checksum.
+create index product_image_checksum on product_image (checksum);
 
 alter table sync_run add column images_fetched bigint not null default 0;
 alter table sync_run add column images_unchanged bigint not null default 0;

@@ -68,6 +68,14 @@ impl ImageCatalog for PgStore {
             .iter()
             .filter(|i| changed.contains(&i.product_id))
             .collect();
+        // Only blobs the replaced rows pointed to can have lost their last user: marking
+        // looks at those, not at every blob (a scan of all blobs per page made a first full
+        // sync quadratic).
+        let dropped: Vec<&str> = old
+            .iter()
+            .filter(|i| changed.contains(&i.product_id))
+            .map(|i| i.meta.checksum.as_str())
+            .collect();
         if !changed.is_empty() {
             sqlx::query("delete from product_image where product_id = any($1)")
                 .bind(&changed_ids)
@@ -84,9 +92,11 @@ impl ImageCatalog for PgStore {
             .await?;
             sqlx::query(
                 "update image_blob set unused_since = $1 where unused_since is null \
+                 and checksum in (select jsonb_array_elements_text($2::jsonb)) \
                  and not exists (select 1 from product_image p where p.checksum = image_blob.checksum)",
             )
             .bind(&now)
+            .bind(rows_json(&dropped))
             .execute(&mut *tx)
             .await?;
         }

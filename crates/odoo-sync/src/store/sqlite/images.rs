@@ -60,6 +60,14 @@ impl ImageCatalog for SqliteStore {
             .iter()
             .filter(|i| changed.contains(&i.product_id))
             .collect();
+        // Only blobs the replaced rows pointed to can have lost their last user: marking
+        // looks at those, not at every blob (a scan of all blobs per page made a first full
+        // sync quadratic).
+        let dropped: Vec<&str> = old
+            .iter()
+            .filter(|i| changed.contains(&i.product_id))
+            .map(|i| i.meta.checksum.as_str())
+            .collect();
         if !changed.is_empty() {
             sqlx::query(
                 "delete from product_image where product_id in (select value from json_each(?))",
@@ -81,9 +89,11 @@ impl ImageCatalog for SqliteStore {
             // Blobs no row points to any more: collected by the sweep after a grace period.
             sqlx::query(
                 "update image_blob set unused_since = ? where unused_since is null \
+                 and checksum in (select value from json_each(?)) \
                  and not exists (select 1 from product_image p where p.checksum = image_blob.checksum)",
             )
             .bind(&now)
+            .bind(rows_json(&dropped))
             .execute(&mut *tx)
             .await?;
         }
