@@ -136,16 +136,19 @@ pub async fn list_products(
         price_max,
         in_stock,
     };
-    let (page, facets) = if with_facets {
-        let (page, facets) = futures::try_join!(
+    // The pricelists (for `prices` and `?pricelist=`) are read beside the page, not after it.
+    let (page, facets, pricelists) = if with_facets {
+        let (page, facets, pricelists) = futures::try_join!(
             state.store.list_products(&query),
-            state.store.facets(&query)
+            state.store.facets(&query),
+            state.store.pricelists(),
         )?;
-        (page, Some(facets.into()))
+        (page, Some(facets.into()), pricelists)
     } else {
-        (state.store.list_products(&query).await?, None)
+        let (page, pricelists) =
+            futures::try_join!(state.store.list_products(&query), state.store.pricelists())?;
+        (page, None, pricelists)
     };
-    let pricelists = state.store.pricelists().await?;
     let pricing = price_context(&pricelists, params.pricelist)?;
     let lang = params.lang.as_deref();
     let ids: Vec<i64> = page.products.iter().map(|p| p.product.id).collect();
