@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::fetch::{self, FieldPlan};
 use super::lease::is_dead_local_owner;
@@ -263,13 +264,16 @@ type Page = (Vec<i64>, PageData);
 
 /// Fetches pages in a task of their own, `concurrency` in flight and as many ready, so that Odoo's
 /// workers stay busy while a page is being written (a stream polled only between writes would
-/// leave them idle). The task stops when the receiver is dropped, and is aborted with the guard.
+/// leave them idle). Each page is read in a task of its own too: a read left unpolled while the
+/// channel is full would hold one of the client's Odoo permits, and the writer's own calls (the
+/// image pass) would wait for it forever. Everything stops when the receiver is dropped, and is
+/// aborted with the guard.
 fn fetch_ahead<F, Fut>(
     chunks: Vec<Vec<i64>>,
     concurrency: usize,
     fetch: F,
 ) -> (
-    AbortOnDrop,
+    AbortOnDropHandle<()>,
     tokio::sync::mpsc::Receiver<Result<Page, SyncError>>,
 )
 where
@@ -280,8 +284,10 @@ where
     let task = tokio::spawn(async move {
         let mut pages = futures::stream::iter(chunks)
             .map(move |chunk| {
-                let read = fetch(chunk.clone());
-                async move { read.await.map(|data| (chunk, data)) }
+                // Dropping the handle ends the read; a panic in it resumes here.
+                let (read, reading) = fetch(chunk.clone()).remote_handle();
+                tokio::spawn(read);
+                async move { reading.await.map(|data| (chunk, data)) }
             })
             .buffered(concurrency);
         while let Some(page) = pages.next().await {
@@ -291,15 +297,7 @@ where
             }
         }
     });
-    (AbortOnDrop(task), receiver)
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    (AbortOnDropHandle::new(task), receiver)
 }
 
 struct Driver<'a> {

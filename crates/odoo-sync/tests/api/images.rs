@@ -142,6 +142,30 @@ async fn a_full_sync_of_2000_products_serves_every_image_by_its_hash_and_a_secon
     server.stop().await;
 }
 
+/// Pages are read ahead of the writer; a read left waiting for room once held an Odoo permit,
+/// and a run of more pages than fit ahead hung in the writer's image pass.
+#[tokio::test]
+async fn a_full_sync_of_many_more_pages_than_are_read_ahead_ends_with_every_image() {
+    let mut app = spawn_app(600).await;
+    app.env.insert("SYNC_FULL_BATCH_SIZE".into(), "25".into());
+    app.set_faults(odoo_sim::Faults {
+        latency_ms: 5,
+        ..Default::default()
+    });
+    let run = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        app.cli_ok(&["sync", "--full"]),
+    )
+    .await;
+    assert!(run.is_ok(), "24 pages with images must not hang");
+    let last = app.last_run().await;
+    assert_eq!(last["counts"]["created"], 600, "{last}");
+    assert!(
+        last["counts"]["images_fetched"].as_u64().unwrap() > 300,
+        "{last}"
+    );
+}
+
 #[tokio::test]
 async fn a_large_image_is_served_at_snapped_widths_as_webp_when_accepted_with_an_immutable_etag() {
     let app = spawn_app(100).await;
