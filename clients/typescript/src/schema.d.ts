@@ -1428,7 +1428,10 @@ export interface operations {
     };
     public_categories: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Language of the names, e.g. `fr_FR` (one of `SYNC_LANGS`; others show Odoo's base names). */
+                lang?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;

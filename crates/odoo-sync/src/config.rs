@@ -28,7 +28,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("DATABASE_URL", "catalog store: sqlite://PATH or postgres://USER@HOST/DB; default sqlite://odoo-sync.sqlite"),
     ("SYNC_BATCH_SIZE", "products per batch (one transaction each); default 200"),
     ("SYNC_FULL_BATCH_SIZE", "products per page and transaction of a full pass; default 2500"),
-    ("SYNC_LANGS", "languages whose translated names and descriptions are synced, e.g. fr_FR,en_US"),
+    ("SYNC_LANGS", "languages whose translated names and descriptions are synced (products, attributes and their values, website categories), e.g. fr_FR,en_US; one read per language per page"),
     ("SYNC_EXTRA_FIELDS", "extra product.template fields kept as JSON, e.g. x_color,weight"),
     ("SYNC_OVERLAP_SECONDS", "how far before the watermark incremental reads start; default 300"),
     ("SYNC_PRICELIST_IDS", "comma-separated ids of the product.pricelists whose prices each variant carries (prices; the first is pricelistPrice); unset: none"),

@@ -18,7 +18,8 @@ pub use image::{ImageMeta, ImageStats, ProductImage};
 pub use run::{RunCounts, RunId, RunStatus, SyncMode, SyncRun, Trigger};
 pub use stock::StockLevel;
 pub use storefront::{
-    slug, AttributeValue, CatalogScope, ProductAttribute, PublicCategory, Storefront,
+    name_in, slug, AttributeValue, CatalogScope, NameTranslations, ProductAttribute,
+    PublicCategory, Storefront,
 };
 pub use watermark::{Watermark, WatermarkKey};
 pub use webhook::{

@@ -1,7 +1,22 @@
 //! What a storefront renders beyond the catalog fields: variant attributes (the picker), the
 //! website category tree, SEO texts, ribbon, currency, and which products a shop shows.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+/// A translatable name's other languages (`SYNC_LANGS`): lang code -> name in that language.
+pub type NameTranslations = BTreeMap<String, String>;
+
+/// `name` in `lang` when Odoo has it there, else the base language's.
+pub fn name_in<'a>(
+    name: &'a str,
+    translations: &'a NameTranslations,
+    lang: Option<&str>,
+) -> &'a str {
+    lang.and_then(|lang| translations.get(lang))
+        .map_or(name, String::as_str)
+}
 
 /// A product's storefront data. Everything but `currency` and `attributes` needs Odoo's
 /// `website_sale`; without it those stay empty.
@@ -28,6 +43,8 @@ pub struct ProductAttribute {
     /// radio, select, color, pills or multi.
     pub display_type: String,
     pub values: Vec<AttributeValue>,
+    #[serde(default)]
+    pub translations: NameTranslations,
 }
 
 /// One value of an attribute line (a `product.template.attribute.value`).
@@ -40,6 +57,8 @@ pub struct AttributeValue {
     pub name: String,
     pub html_color: Option<String>,
     pub price_extra: f64,
+    #[serde(default)]
+    pub translations: NameTranslations,
 }
 
 /// One website category (`product.public.category`).
@@ -50,6 +69,8 @@ pub struct PublicCategory {
     pub parent_id: Option<i64>,
     pub sequence: i64,
     pub website_id: Option<i64>,
+    #[serde(default)]
+    pub translations: NameTranslations,
 }
 
 /// Which products the catalog API shows (`CATALOG_SCOPE`, `WEBSITE_ID`).
@@ -116,6 +137,18 @@ mod tests {
         assert_eq!(slug("snake_case", 5), "snake-case-5");
         assert_eq!(slug("¿?", 6), "6");
         assert_eq!(slug("Größe", 7), "groe-7");
+    }
+
+    #[test]
+    fn a_name_is_shown_in_the_asked_language_when_odoo_has_it_there_else_in_the_base_one() {
+        let translations = NameTranslations::from([("fr_FR".to_string(), "Couleur".to_string())]);
+        assert_eq!(name_in("Color", &translations, Some("fr_FR")), "Couleur");
+        assert_eq!(name_in("Color", &translations, Some("de_DE")), "Color");
+        assert_eq!(name_in("Color", &translations, None), "Color");
+        assert_eq!(
+            name_in("Color", &NameTranslations::new(), Some("fr_FR")),
+            "Color"
+        );
     }
 
     #[test]

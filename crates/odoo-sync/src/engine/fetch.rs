@@ -9,8 +9,8 @@ use odoo_rpc::{Context, DecodeError, Domain, OdooApi, Record, SearchOptions};
 
 use super::{SyncError, SyncSettings};
 use crate::domain::{
-    AttributeValue, Category, Product, ProductAttribute, PublicCategory, Storefront, Translation,
-    Variant, WatermarkKey,
+    AttributeValue, Category, NameTranslations, Product, ProductAttribute, PublicCategory,
+    Storefront, Translation, Variant, WatermarkKey,
 };
 
 pub const TEMPLATE: &str = "product.template";
@@ -157,7 +157,10 @@ pub async fn categories(odoo: &dyn OdooApi) -> Result<Vec<Category>, SyncError> 
 }
 
 /// Every website category, archived ones aside (the model has no `active`).
-pub async fn public_categories(odoo: &dyn OdooApi) -> Result<Vec<PublicCategory>, SyncError> {
+pub async fn public_categories(
+    odoo: &dyn OdooApi,
+    langs: &[String],
+) -> Result<Vec<PublicCategory>, SyncError> {
     let fields = ["id", "name", "parent_id", "sequence", "website_id"];
     let records = odoo
         .search_read(
@@ -167,6 +170,8 @@ pub async fn public_categories(odoo: &dyn OdooApi) -> Result<Vec<PublicCategory>
             &options("id", None),
         )
         .await?;
+    let ids: Vec<i64> = records.iter().filter_map(|r| r.id().ok()).collect();
+    let mut translations = name_translations(odoo, PUBLIC_CATEGORY, &ids, langs).await?;
     records
         .iter()
         .map(|record| {
@@ -177,6 +182,7 @@ pub async fn public_categories(odoo: &dyn OdooApi) -> Result<Vec<PublicCategory>
                     parent_id: record.get_many2one_id("parent_id")?,
                     sequence: record.get_i64("sequence")?,
                     website_id: record.get_many2one_id("website_id")?,
+                    translations: translations.remove(&record.id()?).unwrap_or_default(),
                 })
             })();
             category.map_err(|e| bad(PUBLIC_CATEGORY, record, e))
@@ -287,7 +293,7 @@ pub async fn products(
         read_translations(odoo, plan, ids),
         read_ptavs(odoo, ids),
     )?;
-    let names = read_names(odoo, refs, &ptavs).await?;
+    let names = read_names(odoo, refs, &ptavs, &plan.langs).await?;
     for product in &mut templates {
         names.fill(product, &ptavs);
     }
@@ -347,6 +353,8 @@ struct Names {
     attributes: HashMap<i64, (String, String, i64)>,
     /// id -> (name, html_color, sequence)
     values: HashMap<i64, (String, Option<String>, i64)>,
+    attribute_translations: HashMap<i64, NameTranslations>,
+    value_translations: HashMap<i64, NameTranslations>,
     ribbons: HashMap<i64, String>,
     currencies: HashMap<i64, String>,
     /// template id -> (ribbon id, currency id), as read.
@@ -357,6 +365,7 @@ async fn read_names(
     odoo: &dyn OdooApi,
     refs: TemplateRefs,
     ptavs: &[Ptav],
+    langs: &[String],
 ) -> Result<Names, SyncError> {
     let sorted = |ids: Vec<i64>| -> Vec<i64> {
         let set: std::collections::BTreeSet<i64> = ids.into_iter().collect();
@@ -366,7 +375,7 @@ async fn read_names(
     let value_ids = sorted(ptavs.iter().map(|p| p.value).collect());
     let ribbon_ids = sorted(refs.values().filter_map(|r| r.0).collect());
     let currency_ids = sorted(refs.values().filter_map(|r| r.1).collect());
-    let (attributes, values, ribbons, currencies) = futures::try_join!(
+    let (attributes, values, ribbons, currencies, attribute_translations, value_translations) = futures::try_join!(
         read_by_ids(
             odoo,
             ATTRIBUTE,
@@ -376,9 +385,13 @@ async fn read_names(
         read_by_ids(odoo, VALUE, &value_ids, &["name", "html_color", "sequence"]),
         read_by_ids(odoo, RIBBON, &ribbon_ids, &["name"]),
         read_by_ids(odoo, CURRENCY, &currency_ids, &["name"]),
+        name_translations(odoo, ATTRIBUTE, &attribute_ids, langs),
+        name_translations(odoo, VALUE, &value_ids, langs),
     )?;
     let mut names = Names {
         refs,
+        attribute_translations,
+        value_translations,
         ..Names::default()
     };
     for record in &attributes {
@@ -467,6 +480,7 @@ impl Names {
                             name: attribute.0.clone(),
                             display_type: attribute.1.clone(),
                             values: Vec::new(),
+                            translations: self.translations_of_attribute(ptav.attribute),
                         },
                     ));
                     attributes.len() - 1
@@ -478,11 +492,50 @@ impl Names {
                 name: value.0.clone(),
                 html_color: value.1.clone(),
                 price_extra: ptav.price_extra,
+                translations: self.translations_of_value(ptav.value),
             });
         }
         attributes.sort_by_key(|(sequence, attribute)| (*sequence, attribute.id));
         product.storefront.attributes = attributes.into_iter().map(|(_, a)| a).collect();
     }
+}
+
+impl Names {
+    fn translations_of_attribute(&self, id: i64) -> NameTranslations {
+        self.attribute_translations
+            .get(&id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn translations_of_value(&self, id: i64) -> NameTranslations {
+        self.value_translations
+            .get(&id)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The `name` of these records in each of `langs`: one read per language.
+async fn name_translations(
+    odoo: &dyn OdooApi,
+    model: &'static str,
+    ids: &[i64],
+    langs: &[String],
+) -> Result<HashMap<i64, NameTranslations>, SyncError> {
+    let mut by_id: HashMap<i64, NameTranslations> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(by_id);
+    }
+    for lang in langs {
+        let context = archived_too().lang(lang.as_str());
+        for record in &odoo.read(model, ids, &["name"], &context).await? {
+            let row = (|| Ok::<_, DecodeError>((record.id()?, required_str(record, "name")?)))();
+            let (id, name) = row.map_err(|e| bad(model, record, e))?;
+            by_id.entry(id).or_default().insert(lang.clone(), name);
+        }
+    }
+    Ok(by_id)
 }
 
 /// `fields` of the records of `model` with these ids; none asked, no call.

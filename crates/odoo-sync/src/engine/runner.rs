@@ -379,7 +379,7 @@ impl Driver<'_> {
         let categories = fetch::categories(self.odoo()).await?;
         // Website categories are few too, and carry no write_date that a product moves.
         if self.plan().await?.website {
-            let public = fetch::public_categories(self.odoo()).await?;
+            let public = fetch::public_categories(self.odoo(), &self.engine.settings.langs).await?;
             self.engine.store.replace_public_categories(&public).await?;
         }
         for category in &categories {

@@ -290,7 +290,8 @@ impl SyncEngine {
             fetch::PUBLIC_CATEGORY if plan.website => {
                 let seen = fetch::write_date_of(self.odoo.as_ref(), fetch::PUBLIC_CATEGORY, record)
                     .await?;
-                let public = fetch::public_categories(self.odoo.as_ref()).await?;
+                let public =
+                    fetch::public_categories(self.odoo.as_ref(), &self.settings.langs).await?;
                 self.store.replace_public_categories(&public).await?;
                 Ok(verdict(seen).or_done_when_gone(seen))
             }

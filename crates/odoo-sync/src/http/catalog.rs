@@ -143,7 +143,8 @@ pub async fn list_products(
             state.store.facets(&query),
             state.store.pricelists(),
         )?;
-        (page, Some(facets.into()), pricelists)
+        let facets = FacetsView::new(facets, params.lang.as_deref());
+        (page, Some(facets), pricelists)
     } else {
         let (page, pricelists) =
             futures::try_join!(state.store.list_products(&query), state.store.pricelists())?;
@@ -298,13 +299,23 @@ pub struct PublicCategoryList {
     pub categories: Vec<PublicCategoryView>,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PublicCategoryParams {
+    /// Language of the names, e.g. `fr_FR` (one of `SYNC_LANGS`; others show Odoo's base names).
+    lang: Option<String>,
+}
+
 #[utoipa::path(get, path = "/api/public-categories", tag = "catalog",
+    params(PublicCategoryParams),
     responses((status = 200, body = PublicCategoryList, example = json!({"categories": [{
         "id": 1, "name": "Furniture", "parentId": null, "sequence": 0, "path": [1], "productCount": 12,
         "children": [{"id": 3, "name": "Desks", "parentId": 1, "sequence": 2, "path": [1, 3],
             "productCount": 5, "children": []}]}]}))))]
 pub async fn public_categories(
     State(state): State<AppState>,
+    QueryParams(params): QueryParams<PublicCategoryParams>,
 ) -> Result<Json<PublicCategoryList>, ApiError> {
     let (categories, members) = futures::try_join!(
         state.store.public_categories(),
@@ -315,7 +326,7 @@ pub async fn public_categories(
     Ok(Json(PublicCategoryList {
         categories: public_category_tree(categories, &members)
             .into_iter()
-            .map(Into::into)
+            .map(|node| PublicCategoryView::new(node, params.lang.as_deref()))
             .collect(),
     }))
 }

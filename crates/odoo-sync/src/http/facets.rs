@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use crate::domain::name_in;
 use crate::store::{AttributeFilter, CatalogStore, Facets};
 
 /// The `attr` values of a query string, and the rest of it (re-encoded) for `ListParams`.
@@ -175,21 +176,22 @@ pub struct CategoryCountView {
     pub count: u64,
 }
 
-impl From<Facets> for FacetsView {
-    fn from(facets: Facets) -> Self {
+impl FacetsView {
+    /// The facets, names in `lang` where Odoo has them.
+    pub fn new(facets: Facets, lang: Option<&str>) -> Self {
         FacetsView {
             attributes: facets
                 .attributes
                 .into_iter()
                 .map(|a| AttributeFacetView {
                     id: a.id,
-                    name: a.name,
+                    name: name_in(&a.name, &a.translations, lang).to_string(),
                     values: a
                         .values
                         .into_iter()
                         .map(|v| ValueCountView {
                             id: v.id,
-                            name: v.name,
+                            name: name_in(&v.name, &v.translations, lang).to_string(),
                             count: v.count,
                         })
                         .collect(),

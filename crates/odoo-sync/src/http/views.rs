@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::pricelist::Pricelist;
-use crate::domain::{slug, StoredProduct};
+use crate::domain::{name_in, slug, StoredProduct};
 use crate::domain::{RunStatus, SyncRun};
 use crate::engine::Progress;
 use crate::store::{CategoryNode, PublicCategoryNode};
@@ -259,9 +259,9 @@ impl ProductView {
                         .find(|v| ptavs.contains(&v.ptav_id))?;
                     Some(VariantAttributeView {
                         attribute_id: attribute.id,
-                        name: attribute.name.clone(),
+                        name: name_in(&attribute.name, &attribute.translations, lang).to_string(),
                         value_id: value.id,
-                        value: value.name.clone(),
+                        value: name_in(&value.name, &value.translations, lang).to_string(),
                     })
                 })
                 .collect()
@@ -334,14 +334,14 @@ impl ProductView {
                 .iter()
                 .map(|attribute| AttributeView {
                     id: attribute.id,
-                    name: attribute.name.clone(),
+                    name: name_in(&attribute.name, &attribute.translations, lang).to_string(),
                     display_type: attribute.display_type.clone(),
                     values: attribute
                         .values
                         .iter()
                         .map(|value| AttributeValueView {
                             id: value.id,
-                            name: value.name.clone(),
+                            name: name_in(&value.name, &value.translations, lang).to_string(),
                             html_color: value.html_color.clone(),
                             price_extra: value.price_extra,
                         })
@@ -427,16 +427,22 @@ pub struct PublicCategoryView {
     pub children: Vec<PublicCategoryView>,
 }
 
-impl From<PublicCategoryNode> for PublicCategoryView {
-    fn from(node: PublicCategoryNode) -> Self {
+impl PublicCategoryView {
+    /// The node and its subtree, names in `lang` where Odoo has them.
+    pub fn new(node: PublicCategoryNode, lang: Option<&str>) -> Self {
+        let category = node.category;
         PublicCategoryView {
-            id: node.category.id,
-            name: node.category.name,
-            parent_id: node.category.parent_id,
-            sequence: node.category.sequence,
+            id: category.id,
+            name: name_in(&category.name, &category.translations, lang).to_string(),
+            parent_id: category.parent_id,
+            sequence: category.sequence,
             path: node.path,
             product_count: node.product_count,
-            children: node.children.into_iter().map(Into::into).collect(),
+            children: node
+                .children
+                .into_iter()
+                .map(|child| PublicCategoryView::new(child, lang))
+                .collect(),
         }
     }
 }

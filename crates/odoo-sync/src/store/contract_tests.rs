@@ -12,8 +12,8 @@ use super::*;
 use crate::domain::pricelist::{AppliesTo, PriceBase, PriceComputation, Pricelist};
 use crate::domain::site_event::{AttemptOutcome, DeliveryStatus, SiteDelivery};
 use crate::domain::{
-    AttributeValue, Phase, ProductAttribute, PublicCategory, Storefront, Translation, Variant,
-    WebhookKind,
+    AttributeValue, NameTranslations, Phase, ProductAttribute, PublicCategory, Storefront,
+    Translation, Variant, WebhookKind,
 };
 use crate::testkit::ScratchDatabase;
 
@@ -1987,6 +1987,10 @@ async fn two_handles_claiming_at_once_never_take_the_same_delivery(test: &TestSt
     assert_eq!(unique.len(), 50, "none claimed twice");
 }
 
+fn fr(name: &str) -> NameTranslations {
+    NameTranslations::from([("fr_FR".to_string(), name.to_string())])
+}
+
 fn storefront_product(id: i64, name: &str) -> Product {
     let mut p = product(id, name, 10.0, None);
     p.storefront = Storefront {
@@ -2001,6 +2005,7 @@ fn storefront_product(id: i64, name: &str) -> Product {
                 id: 1,
                 name: "Color".into(),
                 display_type: "color".into(),
+                translations: fr("Couleur"),
                 values: vec![
                     AttributeValue {
                         id: 3,
@@ -2008,6 +2013,7 @@ fn storefront_product(id: i64, name: &str) -> Product {
                         name: "Black".into(),
                         html_color: Some("#000000".into()),
                         price_extra: 0.0,
+                        translations: NameTranslations::new(),
                     },
                     AttributeValue {
                         id: 1,
@@ -2015,6 +2021,7 @@ fn storefront_product(id: i64, name: &str) -> Product {
                         name: "Red".into(),
                         html_color: Some("#FF0000".into()),
                         price_extra: 12.5,
+                        translations: fr("Rouge"),
                     },
                 ],
             },
@@ -2022,12 +2029,14 @@ fn storefront_product(id: i64, name: &str) -> Product {
                 id: 2,
                 name: "Size".into(),
                 display_type: "pills".into(),
+                translations: NameTranslations::new(),
                 values: vec![AttributeValue {
                     id: 5,
                     ptav_id: id * 10 + 3,
                     name: "S".into(),
                     html_color: None,
                     price_extra: 1.25,
+                    translations: fr("P"),
                 }],
             },
         ],
@@ -2054,6 +2063,8 @@ async fn storefront_data_reads_back_exactly_by_id_in_lists_and_in_the_export(
     // A rewrite replaces the attributes, it does not add to them.
     let mut renamed = desk.clone();
     renamed.storefront.attributes[0].values[1].name = "Crimson".into();
+    renamed.storefront.attributes[0].values[1].translations = fr("Cramoisi");
+    renamed.storefront.attributes[0].translations.clear();
     renamed.storefront.attributes.pop();
     renamed.storefront.ribbon = None;
     write(store, std::slice::from_ref(&renamed), &[]).await;
@@ -2089,6 +2100,7 @@ async fn the_website_scope_and_website_categories_filter_lists_and_members(
             parent_id: None,
             sequence: 1,
             website_id: None,
+            translations: fr("Racine"),
         },
         PublicCategory {
             id: 2,
@@ -2096,6 +2108,7 @@ async fn the_website_scope_and_website_categories_filter_lists_and_members(
             parent_id: Some(1),
             sequence: 1,
             website_id: None,
+            translations: NameTranslations::new(),
         },
         PublicCategory {
             id: 3,
@@ -2103,9 +2116,23 @@ async fn the_website_scope_and_website_categories_filter_lists_and_members(
             parent_id: Some(2),
             sequence: 1,
             website_id: None,
+            translations: NameTranslations::new(),
         },
     ];
     store.replace_public_categories(&tree).await.unwrap();
+    assert_eq!(
+        store.public_categories().await.unwrap(),
+        tree,
+        "names in each language too"
+    );
+    let mut renamed = tree.clone();
+    renamed[0].translations = fr("Accueil");
+    store.replace_public_categories(&renamed).await.unwrap();
+    assert_eq!(
+        store.public_categories().await.unwrap(),
+        renamed,
+        "a translation alone is a change"
+    );
     let listed = |scope, public_category| {
         let mut q = query(ProductSort::Name, 50);
         q.scope = scope;
@@ -2135,6 +2162,7 @@ async fn a_changed_website_category_tree_tells_the_site_which_categories_moved(t
         parent_id: None,
         sequence: id,
         website_id: None,
+        translations: NameTranslations::new(),
     };
     let mut seen = 0;
     let tree = [
@@ -2186,6 +2214,7 @@ async fn website_categories_are_replaced_whole(store: &dyn CatalogStore) {
         parent_id,
         sequence: id * 10,
         website_id: (id == 2).then_some(1),
+        translations: fr(&format!("{name} (fr)")),
     };
     store
         .replace_public_categories(&[category(1, "A", None), category(2, "B", Some(1))])
@@ -2206,6 +2235,7 @@ fn faceted(id: i64, price: f64, categ_id: i64, values: &[(i64, i64, &str)]) -> P
             name: name.to_string(),
             html_color: None,
             price_extra: 0.0,
+            translations: NameTranslations::new(),
         };
         match p
             .storefront
@@ -2219,6 +2249,7 @@ fn faceted(id: i64, price: f64, categ_id: i64, values: &[(i64, i64, &str)]) -> P
                 name: if *attribute == 1 { "Color" } else { "Size" }.into(),
                 display_type: "radio".into(),
                 values: vec![attribute_value],
+                translations: NameTranslations::new(),
             }),
         }
     }

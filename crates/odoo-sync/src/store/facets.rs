@@ -18,7 +18,9 @@
 use std::collections::BTreeMap;
 
 use super::query::{AttributeFilter, ProductQuery};
-use crate::domain::CatalogScope;
+use super::stored::corrupt;
+use super::StoreError;
+use crate::domain::{CatalogScope, NameTranslations};
 
 /// A piece of a statement: SQL text, or a value to bind.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +102,7 @@ pub struct Facets {
 pub struct AttributeFacet {
     pub id: i64,
     pub name: String,
+    pub translations: NameTranslations,
     pub values: Vec<ValueCount>,
 }
 
@@ -107,6 +110,7 @@ pub struct AttributeFacet {
 pub struct ValueCount {
     pub id: i64,
     pub name: String,
+    pub translations: NameTranslations,
     pub count: u64,
 }
 
@@ -211,7 +215,9 @@ pub(super) fn facets_statement(query: &ProductQuery, dialect: Dialect, base: &Sq
     sql.text(
         " select 'attribute' as kind, a.attribute_id as id, min(a.attribute_name) as name, \
          a.value_id as value_id, min(a.name) as value_name, count(distinct a.product_id) as products, \
-         cast(null as double precision) as low, cast(null as double precision) as high \
+         cast(null as double precision) as low, cast(null as double precision) as high, \
+         min(cast(a.attribute_name_translations as text)) as name_translations, \
+         min(cast(a.name_translations as text)) as value_translations \
          from product_attribute_value a join product p on p.product_id = a.product_id",
     );
     kept(&mut sql, true, false);
@@ -240,14 +246,15 @@ pub(super) fn facets_statement(query: &ProductQuery, dialect: Dialect, base: &Sq
     // The price range, the price bounds off.
     sql.text(
         " union all select 'price', cast(null as bigint), cast(null as text), cast(null as bigint), \
-         cast(null as text), count(*), min(p.list_price), max(p.list_price) from product p",
+         cast(null as text), count(*), min(p.list_price), max(p.list_price), cast(null as text), \
+         cast(null as text) from product p",
     );
     kept(&mut sql, false, true);
     // Categories: products counted where they are, then added up the tree (`d`: ancestor, n).
     sql.text(
         " union all select 'category', d.ancestor, cast(null as text), cast(null as bigint), \
          cast(null as text), cast(sum(d.n) as bigint), cast(null as double precision), \
-         cast(null as double precision) from ",
+         cast(null as double precision), cast(null as text), cast(null as text) from ",
     );
     match query.scope {
         CatalogScope::All => {
@@ -288,6 +295,17 @@ pub(super) struct FacetRow {
     pub products: i64,
     pub low: Option<f64>,
     pub high: Option<f64>,
+    pub name_translations: NameTranslations,
+    pub value_translations: NameTranslations,
+}
+
+/// A facet row's translations column: a JSON object, or null on rows that are not attributes.
+pub(super) fn translations_cell(text: Option<String>) -> Result<NameTranslations, StoreError> {
+    match text {
+        None => Ok(NameTranslations::new()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| corrupt("product_attribute_value.name_translations", e.to_string())),
+    }
 }
 
 pub(super) fn facets_from_rows(rows: Vec<FacetRow>) -> Facets {
@@ -299,11 +317,13 @@ pub(super) fn facets_from_rows(rows: Vec<FacetRow>) -> Facets {
                 let attribute = attributes.entry(id).or_insert_with(|| AttributeFacet {
                     id,
                     name: row.name.clone().unwrap_or_default(),
+                    translations: row.name_translations.clone(),
                     values: Vec::new(),
                 });
                 attribute.values.push(ValueCount {
                     id: row.value_id.unwrap_or_default(),
                     name: row.value_name.unwrap_or_default(),
+                    translations: row.value_translations,
                     count: row.products as u64,
                 });
             }

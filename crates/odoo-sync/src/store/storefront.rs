@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::domain::site_event::CatalogChange;
 use crate::domain::{
-    slug, AttributeValue, CatalogScope, Product, ProductAttribute, PublicCategory,
+    slug, AttributeValue, CatalogScope, NameTranslations, Product, ProductAttribute, PublicCategory,
 };
 
 /// One website category with what the API shows of it.
@@ -57,6 +57,10 @@ pub(super) struct AttributeRow {
     pub name: String,
     pub html_color: Option<String>,
     pub price_extra: f64,
+    #[serde(default)]
+    pub attribute_name_translations: NameTranslations,
+    #[serde(default)]
+    pub name_translations: NameTranslations,
 }
 
 /// The `product_attribute_value` rows of `products`, as a JSON array.
@@ -77,6 +81,8 @@ pub(super) fn attribute_rows_json(products: &[&Product]) -> String {
                     name: value.name.clone(),
                     html_color: value.html_color.clone(),
                     price_extra: value.price_extra,
+                    attribute_name_translations: attribute.translations.clone(),
+                    name_translations: value.translations.clone(),
                 });
                 position += 1;
             }
@@ -95,6 +101,7 @@ pub(super) fn group_attributes(rows: Vec<AttributeRow>) -> Vec<ProductAttribute>
             name: row.name,
             html_color: row.html_color,
             price_extra: row.price_extra,
+            translations: row.name_translations,
         };
         match attributes.last_mut() {
             Some(last) if last.id == row.attribute_id => last.values.push(value),
@@ -103,6 +110,7 @@ pub(super) fn group_attributes(rows: Vec<AttributeRow>) -> Vec<ProductAttribute>
                 name: row.attribute_name,
                 display_type: row.display_type,
                 values: vec![value],
+                translations: row.attribute_name_translations,
             }),
         }
     }
@@ -258,6 +266,7 @@ mod tests {
             parent_id: parent,
             sequence,
             website_id: None,
+            translations: NameTranslations::new(),
         }
     }
 
@@ -303,6 +312,7 @@ mod tests {
             name: format!("v{id}"),
             html_color: (id == 1).then(|| "#FF0000".to_string()),
             price_extra: id as f64,
+            translations: NameTranslations::from([("fr_FR".into(), format!("v{id} fr"))]),
         };
         let attributes = vec![
             ProductAttribute {
@@ -310,12 +320,14 @@ mod tests {
                 name: "Color".into(),
                 display_type: "color".into(),
                 values: vec![value(1), value(2)],
+                translations: NameTranslations::from([("fr_FR".into(), "Couleur".into())]),
             },
             ProductAttribute {
                 id: 2,
                 name: "Size".into(),
                 display_type: "pills".into(),
                 values: vec![value(5)],
+                translations: NameTranslations::new(),
             },
         ];
         let mut product: Product = serde_json::from_value(json!({

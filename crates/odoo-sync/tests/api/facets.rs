@@ -362,7 +362,41 @@ async fn facets_equal_brute_force(app: TestApp, website: bool) {
         non_empty >= 8,
         "only {non_empty} of 20 filter sets matched anything"
     );
+    facet_names_are_the_pickers_in_the_asked_language(&server).await;
     server.stop().await;
+}
+
+/// With `lang=`, facets name attributes and values as the products' pickers do in it.
+async fn facet_names_are_the_pickers_in_the_asked_language(server: &TestServer) {
+    let (products, facets) = listing(server, "&lang=fr_FR").await;
+    let mut picker = BTreeMap::new();
+    for attribute in products
+        .iter()
+        .flat_map(|p| p["attributes"].as_array().unwrap())
+    {
+        picker.insert(
+            ("attribute", attribute["id"].as_i64().unwrap()),
+            attribute["name"].clone(),
+        );
+        for value in attribute["values"].as_array().unwrap() {
+            picker.insert(
+                ("value", value["id"].as_i64().unwrap()),
+                value["name"].clone(),
+            );
+        }
+    }
+    let mut named = 0;
+    for attribute in facets["attributes"].as_array().unwrap() {
+        let key = ("attribute", attribute["id"].as_i64().unwrap());
+        assert_eq!(picker.get(&key), Some(&attribute["name"]), "{attribute}");
+        for value in attribute["values"].as_array().unwrap() {
+            let key = ("value", value["id"].as_i64().unwrap());
+            assert_eq!(picker.get(&key), Some(&value["name"]), "{value}");
+            named += 1;
+        }
+    }
+    assert!(named > 0, "facets name some values: {facets}");
+    assert!(facets.to_string().contains("\"Couleur\""), "{facets}");
 }
 
 #[tokio::test]

@@ -15,9 +15,24 @@ use crate::webhooks::{real_time_app, within};
 const PRODUCTS: usize = 300;
 
 async fn all(odoo: &dyn OdooApi, model: &str, domain: Domain, fields: &[&str]) -> Vec<Record> {
+    all_in(odoo, model, domain, fields, None).await
+}
+
+/// `all`, names in `lang` (Odoo's base language without one).
+async fn all_in(
+    odoo: &dyn OdooApi,
+    model: &str,
+    domain: Domain,
+    fields: &[&str],
+    lang: Option<&str>,
+) -> Vec<Record> {
+    let mut context = Context::default().active_test(false);
+    if let Some(lang) = lang {
+        context = context.lang(lang);
+    }
     let options = SearchOptions {
         order: Some("id".into()),
-        context: Context::default().active_test(false),
+        context,
         ..SearchOptions::default()
     };
     odoo.search_read(model, &domain, fields, &options)
@@ -47,8 +62,8 @@ async fn every_product(server: &TestServer, query: &str) -> Vec<Value> {
 type Lines = BTreeMap<(i64, i64), Vec<((i64, i64), Value)>>;
 
 /// What the picker of each template must show, from Odoo's records: attributes by (sequence,
-/// id), values by (sequence, id), active PTAVs only.
-async fn expected_pickers(odoo: &dyn OdooApi) -> BTreeMap<i64, Value> {
+/// id), values by (sequence, id), active PTAVs only, names as Odoo reads them in `lang`.
+async fn expected_pickers(odoo: &dyn OdooApi, lang: Option<&str>) -> BTreeMap<i64, Value> {
     let ptavs = all(
         odoo,
         "product.template.attribute.value",
@@ -62,21 +77,23 @@ async fn expected_pickers(odoo: &dyn OdooApi) -> BTreeMap<i64, Value> {
         ],
     )
     .await;
-    let attributes: HashMap<i64, Record> = all(
+    let attributes: HashMap<i64, Record> = all_in(
         odoo,
         "product.attribute",
         Domain::all(),
         &["name", "display_type", "sequence"],
+        lang,
     )
     .await
     .into_iter()
     .map(|r| (r.id().unwrap(), r))
     .collect();
-    let values: HashMap<i64, Record> = all(
+    let values: HashMap<i64, Record> = all_in(
         odoo,
         "product.attribute.value",
         Domain::all(),
         &["name", "html_color", "sequence"],
+        lang,
     )
     .await
     .into_iter()
@@ -122,11 +139,27 @@ async fn pickers_and_variant_attributes_equal_odoo_s(app: &TestApp) {
     app.cli_ok(&["sync", "--full"]).await;
     let server = app.serve(&[]).await;
     let odoo = app.odoo().await;
-    let expected = expected_pickers(odoo.as_ref()).await;
+    // Odoo's base language, then a language of SYNC_LANGS (the test apps sync fr_FR).
+    for lang in [None, Some("fr_FR")] {
+        let expected = expected_pickers(odoo.as_ref(), lang).await;
+        let query = lang.map_or(String::new(), |lang| format!("&lang={lang}"));
+        let products = every_product(&server, &format!("&include_inactive=true{query}")).await;
+        assert_pickers(&products, &expected);
+        let shown = serde_json::to_string(&products).unwrap();
+        let french = lang.is_some();
+        assert_eq!(shown.contains("\"Couleur\""), french, "lang {lang:?}");
+        assert_eq!(shown.contains("\"Rouge\""), french, "lang {lang:?}");
+    }
     let products = every_product(&server, "&include_inactive=true").await;
+    storefront_fields_equal_odoo_s(odoo.as_ref(), &products).await;
+    server.stop().await;
+}
+
+/// Each product's picker is `expected`'s, and each variant names one value of it per line.
+fn assert_pickers(products: &[Value], expected: &BTreeMap<i64, Value>) {
     assert_eq!(products.len(), PRODUCTS);
     let mut with_colours = 0;
-    for product in &products {
+    for product in products {
         let id = product["id"].as_i64().unwrap();
         let want = expected.get(&id).cloned().unwrap_or(json!([]));
         assert_eq!(product["attributes"], want, "product {id}");
@@ -158,9 +191,12 @@ async fn pickers_and_variant_attributes_equal_odoo_s(app: &TestApp) {
         }
     }
     assert!(with_colours > 0, "some products offer a red swatch");
-    // Storefront fields, against Odoo's own values.
+}
+
+/// Storefront fields, against Odoo's own values.
+async fn storefront_fields_equal_odoo_s(odoo: &dyn OdooApi, products: &[Value]) {
     let templates = all(
-        odoo.as_ref(),
+        odoo,
         "product.template",
         Domain::all(),
         &[
@@ -172,12 +208,11 @@ async fn pickers_and_variant_attributes_equal_odoo_s(app: &TestApp) {
         ],
     )
     .await;
-    let ribbons: HashMap<i64, String> =
-        all(odoo.as_ref(), "product.ribbon", Domain::all(), &["name"])
-            .await
-            .into_iter()
-            .map(|r| (r.id().unwrap(), r.get_str("name").unwrap().unwrap()))
-            .collect();
+    let ribbons: HashMap<i64, String> = all(odoo, "product.ribbon", Domain::all(), &["name"])
+        .await
+        .into_iter()
+        .map(|r| (r.id().unwrap(), r.get_str("name").unwrap().unwrap()))
+        .collect();
     for template in &templates {
         let id = template.id().unwrap();
         let product = products.iter().find(|p| p["id"] == id).unwrap();
@@ -199,7 +234,6 @@ async fn pickers_and_variant_attributes_equal_odoo_s(app: &TestApp) {
         let url = template.get_str("website_url").unwrap().unwrap();
         assert_eq!(format!("/shop/{}", product["slug"].as_str().unwrap()), url);
     }
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -271,6 +305,13 @@ fn flatten(nodes: &Value, out: &mut BTreeMap<i64, (u64, Vec<i64>, Option<i64>)>)
     }
 }
 
+fn category_names(nodes: &Value, out: &mut BTreeMap<i64, Value>) {
+    for node in nodes.as_array().unwrap() {
+        out.insert(node["id"].as_i64().unwrap(), node["name"].clone());
+        category_names(&node["children"], out);
+    }
+}
+
 #[tokio::test]
 async fn the_website_scope_hides_unpublished_products_everywhere_and_counts_the_category_tree_as_odoo_would(
 ) {
@@ -296,6 +337,30 @@ async fn the_website_scope_hides_unpublished_products_everywhere_and_counts_the_
         assert_eq!(path.last(), Some(id));
         assert_eq!(path.len().checked_sub(2).map(|i| path[i]), *parent);
     }
+    // Names as Odoo reads them, in its base language and in one of SYNC_LANGS.
+    for lang in [None, Some("fr_FR")] {
+        let query = lang.map_or(String::new(), |lang| format!("?lang={lang}"));
+        let tree = server.json(&format!("/api/public-categories{query}")).await;
+        let mut names = BTreeMap::new();
+        category_names(&tree["categories"], &mut names);
+        let odoo_names: BTreeMap<i64, Value> = all_in(
+            odoo.as_ref(),
+            "product.public.category",
+            Domain::all(),
+            &["name"],
+            lang,
+        )
+        .await
+        .iter()
+        .map(|r| (r.id().unwrap(), json!(r.get_str("name").unwrap())))
+        .collect();
+        assert_eq!(names, odoo_names, "lang {lang:?}");
+    }
+    assert_ne!(
+        server.json("/api/public-categories?lang=fr_FR").await,
+        server.json("/api/public-categories").await,
+        "some names are translated"
+    );
     // The tree has an ETag and answers 304 to it, like every catalog GET.
     let first = server.get("/api/public-categories").send().await.unwrap();
     let etag = first.headers()["etag"].to_str().unwrap().to_string();
@@ -436,7 +501,7 @@ async fn a_sync_against_odoo_without_website_sale_succeeds_and_serves_the_rest()
     let server = app.serve(&[]).await;
     let products = every_product(&server, "&include_inactive=true").await;
     assert_eq!(products.len(), 100);
-    let expected = expected_pickers(app.odoo().await.as_ref()).await;
+    let expected = expected_pickers(app.odoo().await.as_ref(), None).await;
     for product in &products {
         let id = product["id"].as_i64().unwrap();
         assert_eq!(

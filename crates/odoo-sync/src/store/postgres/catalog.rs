@@ -13,7 +13,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::storefront::load_attributes;
 use super::{load_categories, load_translations, load_variants, stored_product, PgStore};
 use crate::domain::{Category, Translation, Variant};
-use crate::store::facets::{self, Dialect, FacetRow, Part, Sql};
+use crate::store::facets::{self, translations_cell, Dialect, FacetRow, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::search::ts_query;
 use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells, PricesByPricelist};
@@ -228,6 +228,8 @@ fn facet_row(row: &PgRow) -> Result<FacetRow, StoreError> {
         products: cells.get("products")?,
         low: cells.get("low")?,
         high: cells.get("high")?,
+        name_translations: translations_cell(cells.get("name_translations")?)?,
+        value_translations: translations_cell(cells.get("value_translations")?)?,
     })
 }
 

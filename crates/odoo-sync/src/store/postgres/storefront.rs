@@ -22,7 +22,8 @@ use crate::store::{StoreError, StorefrontStore};
 /// The record type of one attribute row in `jsonb_to_recordset`.
 const ATTRIBUTE_ROW_TYPE: &str = "product_id bigint, position integer, attribute_id bigint, \
      attribute_name text, display_type text, value_id bigint, ptav_id bigint, name text, \
-     html_color text, price_extra double precision";
+     html_color text, price_extra double precision, attribute_name_translations jsonb, \
+     name_translations jsonb";
 
 /// Writes the storefront columns and attribute rows of products just upserted (their old
 /// attribute rows already deleted).
@@ -43,7 +44,8 @@ pub(super) async fn write_storefront(
     .await?;
     sqlx::query(&format!(
         "insert into product_attribute_value (product_id, position, attribute_id, attribute_name, \
-         display_type, value_id, ptav_id, name, html_color, price_extra) \
+         display_type, value_id, ptav_id, name, html_color, price_extra, \
+         attribute_name_translations, name_translations) \
          select * from jsonb_to_recordset($1::jsonb) as j({ATTRIBUTE_ROW_TYPE})"
     ))
     .bind(attribute_rows_json(products))
@@ -82,16 +84,20 @@ impl StorefrontStore for PgStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "insert into public_category (public_category_id, name, parent_id, sequence, website_id, updated_at) \
-             select j.id, j.name, j.parent_id, j.sequence, j.website_id, $2 \
+            "insert into public_category (public_category_id, name, parent_id, sequence, website_id, \
+               name_translations, updated_at) \
+             select j.id, j.name, j.parent_id, j.sequence, j.website_id, \
+               coalesce(j.translations, '{}'::jsonb), $2 \
              from jsonb_to_recordset($1::jsonb) as j(id bigint, name text, parent_id bigint, \
-               sequence integer, website_id bigint) \
+               sequence integer, website_id bigint, translations jsonb) \
              on conflict (public_category_id) do update set name = excluded.name, \
                parent_id = excluded.parent_id, sequence = excluded.sequence, \
-               website_id = excluded.website_id, updated_at = excluded.updated_at \
+               website_id = excluded.website_id, name_translations = excluded.name_translations, \
+               updated_at = excluded.updated_at \
              where (public_category.name, public_category.parent_id, public_category.sequence, \
-               public_category.website_id) is distinct from \
-               (excluded.name, excluded.parent_id, excluded.sequence, excluded.website_id)",
+               public_category.website_id, public_category.name_translations) is distinct from \
+               (excluded.name, excluded.parent_id, excluded.sequence, excluded.website_id, \
+               excluded.name_translations)",
         )
         .bind(&json)
         .bind(Utc::now())
@@ -117,6 +123,7 @@ impl StorefrontStore for PgStore {
                     parent_id: cells.get("parent_id")?,
                     sequence: i64::from(cells.get::<i32>("sequence")?),
                     website_id: cells.get("website_id")?,
+                    translations: cells.get::<Json<_>>("name_translations")?.0,
                 })
             })
             .collect()

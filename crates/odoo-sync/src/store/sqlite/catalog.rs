@@ -11,7 +11,7 @@ use super::storefront::{load_attributes, ATTRIBUTE_ROW_OBJECT};
 use super::SqliteTime;
 use super::{load_categories, load_translations, load_variants, stored_product, SqliteStore};
 use crate::domain::{Category, Translation, Variant};
-use crate::store::facets::{self, Dialect, FacetRow, Part, Sql};
+use crate::store::facets::{self, translations_cell, Dialect, FacetRow, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::stored::{corrupt, parse_odoo_datetime, Cells, PricesByPricelist};
 use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
@@ -257,6 +257,8 @@ fn facet_row(row: &SqliteRow) -> Result<FacetRow, StoreError> {
         products: cells.get("products")?,
         low: cells.get("low")?,
         high: cells.get("high")?,
+        name_translations: translations_cell(cells.get("name_translations")?)?,
+        value_translations: translations_cell(cells.get("value_translations")?)?,
     })
 }
 

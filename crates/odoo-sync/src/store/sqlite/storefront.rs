@@ -21,7 +21,9 @@ use crate::store::{StoreError, StorefrontStore};
 pub(super) const ATTRIBUTE_ROW_OBJECT: &str = "json_object('product_id', a.product_id, \
      'position', a.position, 'attribute_id', a.attribute_id, 'attribute_name', a.attribute_name, \
      'display_type', a.display_type, 'value_id', a.value_id, 'ptav_id', a.ptav_id, 'name', a.name, \
-     'html_color', a.html_color, 'price_extra', a.price_extra)";
+     'html_color', a.html_color, 'price_extra', a.price_extra, \
+     'attribute_name_translations', json(a.attribute_name_translations), \
+     'name_translations', json(a.name_translations))";
 
 /// Writes the storefront columns and attribute rows of products just upserted (their old
 /// attribute rows already deleted).
@@ -41,11 +43,13 @@ pub(super) async fn write_storefront(
     .await?;
     sqlx::query(
         "insert into product_attribute_value (product_id, position, attribute_id, attribute_name, \
-         display_type, value_id, ptav_id, name, html_color, price_extra) \
+         display_type, value_id, ptav_id, name, html_color, price_extra, \
+         attribute_name_translations, name_translations) \
          select j.value ->> '$.product_id', j.value ->> '$.position', j.value ->> '$.attribute_id', \
            j.value ->> '$.attribute_name', j.value ->> '$.display_type', j.value ->> '$.value_id', \
            j.value ->> '$.ptav_id', j.value ->> '$.name', j.value ->> '$.html_color', \
-           j.value ->> '$.price_extra' \
+           j.value ->> '$.price_extra', j.value -> '$.attribute_name_translations', \
+           j.value -> '$.name_translations' \
          from json_each(?) j",
     )
     .bind(attribute_rows_json(products))
@@ -86,15 +90,19 @@ impl StorefrontStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "insert into public_category (public_category_id, name, parent_id, sequence, website_id, updated_at) \
+            "insert into public_category (public_category_id, name, parent_id, sequence, website_id, \
+               name_translations, updated_at) \
              select j.value ->> '$.id', j.value ->> '$.name', j.value ->> '$.parent_id', \
-               j.value ->> '$.sequence', j.value ->> '$.website_id', ? from json_each(?) j where true \
+               j.value ->> '$.sequence', j.value ->> '$.website_id', j.value -> '$.translations', ? \
+             from json_each(?) j where true \
              on conflict (public_category_id) do update set name = excluded.name, \
                parent_id = excluded.parent_id, sequence = excluded.sequence, \
-               website_id = excluded.website_id, updated_at = excluded.updated_at \
+               website_id = excluded.website_id, name_translations = excluded.name_translations, \
+               updated_at = excluded.updated_at \
              where (public_category.name, public_category.parent_id, public_category.sequence, \
-               public_category.website_id) is not \
-               (excluded.name, excluded.parent_id, excluded.sequence, excluded.website_id)",
+               public_category.website_id, public_category.name_translations) is not \
+               (excluded.name, excluded.parent_id, excluded.sequence, excluded.website_id, \
+               excluded.name_translations)",
         )
         .bind(SqliteTime(Utc::now()))
         .bind(&json)
@@ -120,6 +128,8 @@ impl StorefrontStore for SqliteStore {
                     parent_id: cells.get("parent_id")?,
                     sequence: cells.get("sequence")?,
                     website_id: cells.get("website_id")?,
+                    translations: serde_json::from_str(&cells.get::<String>("name_translations")?)
+                        .map_err(|e| corrupt("public_category.name_translations", e.to_string()))?,
                 })
             })
             .collect()
