@@ -62,6 +62,21 @@ enum Command {
     /// The signed catalog.changed webhooks sent to SITE_WEBHOOK_URLS.
     #[command(subcommand)]
     SiteWebhooks(SiteWebhooksCommand),
+    /// The stored image blobs (IMAGE_STORE).
+    #[command(subcommand)]
+    Images(ImagesCommand),
+}
+
+#[derive(Subcommand)]
+enum ImagesCommand {
+    /// Delete the blobs no product has shown for IMAGE_RETENTION_HOURS (their resized copies
+    /// too), as `serve` does every hour; prints how many.
+    Collect {
+        /// Hours unused before a blob goes, instead of IMAGE_RETENTION_HOURS; 0 collects every
+        /// unused one now.
+        #[arg(long, value_name = "HOURS")]
+        unused_for_hours: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -155,6 +170,9 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Sim(args) => odoo_sim::run(args).await,
         Command::Odoo(command) => odoo(config, command).await,
         Command::SiteWebhooks(SiteWebhooksCommand::Test) => test_site_webhooks(config).await,
+        Command::Images(ImagesCommand::Collect { unused_for_hours }) => {
+            collect_images(config, unused_for_hours).await
+        }
         Command::Openapi => print_openapi(),
         Command::Healthcheck { url } => healthcheck(&config, url).await,
     }
@@ -294,6 +312,23 @@ async fn export_catalog(config: Config, include_deleted: bool) -> anyhow::Result
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    Ok(())
+}
+
+async fn collect_images(config: Config, unused_for_hours: Option<u64>) -> anyhow::Result<()> {
+    let retention = match unused_for_hours {
+        Some(hours) => std::time::Duration::from_secs(hours.saturating_mul(3600)),
+        None => match config.serve.image_retention {
+            Some(retention) => retention,
+            None => {
+                println!("IMAGE_RETENTION_HOURS=0 keeps unused images forever: nothing collected");
+                return Ok(());
+            }
+        },
+    };
+    let engine = startup::engine(&config).await?;
+    let collected = engine.collect_unused_images(retention).await?;
+    println!("{collected} unused image blob(s) deleted");
     Ok(())
 }
 

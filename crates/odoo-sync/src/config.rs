@@ -53,6 +53,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("WEBHOOK_SECRET", "secret of POST /api/products/sync/webhook (?token= or X-Webhook-Token); unset disables it"),
     ("SYNC_SWEEP_INTERVAL", "seconds between the incremental sweeps that heal lost webhooks (and the stock sweep); default 300; 0 disables"),
     ("WEBHOOK_WORKERS", "webhook inbox workers in this process; default 1; 0 only receives (another instance processes)"),
+    ("IMAGE_RETENTION_HOURS", "hours an image no product shows any more is kept before its bytes and resized copies are deleted (hourly by serve, or odoo-sync images collect); default 24; 0 keeps them forever"),
     ("WEBHOOK_RETENTION_DAYS", "days a handled webhook event (and a delivered site webhook) is kept (failed ones stay until retried); default 7; 0 keeps them forever"),
     ("WEBHOOK_COALESCE_MS", "a record's webhooks are handled once none came for this long (at most 1 s after the first), so a burst is one read; default 100"),
     ("SYNC_RECONCILE_INTERVAL", "seconds between deletion reconciles (ids only); default 3600; 0 disables"),
@@ -128,6 +129,8 @@ pub struct ServeSettings {
     pub webhook_coalesce: Duration,
     /// How long handled webhook events are kept; `None` keeps them forever.
     pub webhook_retention: Option<Duration>,
+    /// How long an image no product shows is kept (`IMAGE_RETENTION_HOURS`); `None`: forever.
+    pub image_retention: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -363,10 +366,14 @@ fn serve_settings(values: &Values) -> Result<ServeSettings, ConfigError> {
         webhook_retention: interval(
             values.number("WEBHOOK_RETENTION_DAYS", 7u64, 0..=3650)? * DAY_SECONDS,
         ),
+        image_retention: interval(
+            values.number("IMAGE_RETENTION_HOURS", 24u64, 0..=87_600)? * HOUR_SECONDS,
+        ),
     })
 }
 
 const DAY_SECONDS: u64 = 86_400;
+const HOUR_SECONDS: u64 = 3_600;
 
 fn site_webhook_settings(values: &Values) -> Result<Option<SiteWebhookSettings>, ConfigError> {
     let urls = values.list(
@@ -854,6 +861,25 @@ mod tests {
         ]))
         .unwrap();
         assert!(off.serve.schedules.is_empty());
+    }
+
+    #[test]
+    fn unused_images_are_kept_a_day_unless_told_otherwise() {
+        let config = Config::from_values(BTreeMap::new()).unwrap();
+        assert_eq!(
+            config.serve.image_retention,
+            Some(Duration::from_secs(86_400))
+        );
+        let hour = Config::from_values(values(&[("IMAGE_RETENTION_HOURS", "1")])).unwrap();
+        assert_eq!(hour.serve.image_retention, Some(Duration::from_secs(3_600)));
+        let forever = Config::from_values(values(&[("IMAGE_RETENTION_HOURS", "0")])).unwrap();
+        assert_eq!(forever.serve.image_retention, None);
+        let err = Config::from_values(values(&[("IMAGE_RETENTION_HOURS", "-1")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("IMAGE_RETENTION_HOURS is invalid"),
+            "{err}"
+        );
     }
 
     #[test]

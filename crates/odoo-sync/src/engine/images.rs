@@ -5,6 +5,7 @@
 //! its product and skipped. Never reads `image_*` for records whose checksum is known.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use base64::Engine as _;
 use odoo_rpc::{Domain, OdooApi, SearchOptions};
@@ -13,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::fetch::{archived_too, TEMPLATE, VARIANT};
 use super::{SyncEngine, SyncError};
 use crate::domain::{ImageMeta, Product, ProductImage, RunCounts, RunId};
-use crate::store::ImageUpdate;
+use crate::store::{ImageUpdate, StoreError};
 
 const ATTACHMENT: &str = "ir.attachment";
 const PRODUCT_IMAGE: &str = "product.image";
@@ -80,9 +81,53 @@ fn hex(bytes: &[u8]) -> String {
 /// One image to download: the record id, the checksum Odoo gave, and its size.
 type Download = (i64, String, i64);
 
+/// Blobs deleted per statement of the collector.
+const COLLECT_BATCH: u32 = 500;
+
 impl SyncEngine {
     /// The image pass over `products` (just written); its counts are added to `run` if any.
     pub(crate) async fn sync_images(
+        &self,
+        products: &[Product],
+        run: Option<RunId>,
+    ) -> Result<RunCounts, SyncError> {
+        match self.image_pass(products, run).await {
+            // Blobs it found stored were collected meanwhile: once more, they are fetched again.
+            Err(SyncError::Store(StoreError::ImagesCollected { missing })) => {
+                tracing::info!(
+                    missing,
+                    "image blobs collected during an image pass; reading it again"
+                );
+                self.image_pass(products, run).await
+            }
+            other => other,
+        }
+    }
+
+    /// Deletes the image blobs no product has shown for `retention` (their bytes and resized
+    /// copies too), in batches; returns how many.
+    pub async fn collect_unused_images(&self, retention: Duration) -> Result<u64, SyncError> {
+        let Some(blobs) = self.images.clone() else {
+            return Ok(0);
+        };
+        let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let unused_before = chrono::Utc::now()
+            .checked_sub_signed(retention)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        let mut collected = 0;
+        loop {
+            let batch = self
+                .store
+                .collect_unused_images(unused_before, COLLECT_BATCH, blobs.as_ref())
+                .await?;
+            collected += batch.len() as u64;
+            if batch.len() < COLLECT_BATCH as usize {
+                return Ok(collected);
+            }
+        }
+    }
+
+    async fn image_pass(
         &self,
         products: &[Product],
         run: Option<RunId>,

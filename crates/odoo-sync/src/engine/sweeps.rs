@@ -206,14 +206,15 @@ struct Changed {
 
 /// Every `sweep`: an incremental run (edits and deletions whose webhooks were lost), then the
 /// stock and price sweeps. Every `reconcile`: the id-set comparison alone. Every hour, with a
-/// `webhook_retention`: the inbox's handled events older than it are deleted.
+/// `webhook_retention`: the inbox's handled events older than it are deleted; with an
+/// `image_retention`, image blobs no product has shown for that long too.
 pub async fn run_sweeps(service: SyncService, periods: SweepPeriods, cancel: CancellationToken) {
     let mut sweep_timer = periods.sweep.map(ticker);
     let mut reconcile_timer = periods.reconcile.map(ticker);
     // Soon after start too, so that an instance restarted more often than hourly still prunes.
-    let mut prune_timer = periods
-        .webhook_retention
-        .map(|_| ticker_from(Duration::from_secs(60), PRUNE_EVERY));
+    let mut prune_timer = (periods.webhook_retention.is_some()
+        || periods.image_retention.is_some())
+    .then(|| ticker_from(Duration::from_secs(60), PRUNE_EVERY));
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -223,7 +224,10 @@ pub async fn run_sweeps(service: SyncService, periods: SweepPeriods, cancel: Can
                     tracing::warn!(%error, "deletion reconcile failed");
                 }
             }
-            _ = tick(&mut prune_timer) => prune_once(&service, periods.webhook_retention).await,
+            _ = tick(&mut prune_timer) => {
+                prune_once(&service, periods.webhook_retention).await;
+                collect_images_once(&service, periods.image_retention).await;
+            }
         }
     }
 }
@@ -238,6 +242,17 @@ pub struct SweepPeriods {
     pub reconcile: Option<Duration>,
     /// How long handled webhook events are kept.
     pub webhook_retention: Option<Duration>,
+    /// How long an image blob no product shows is kept.
+    pub image_retention: Option<Duration>,
+}
+
+async fn collect_images_once(service: &SyncService, retention: Option<Duration>) {
+    let Some(retention) = retention else { return };
+    match service.engine().collect_unused_images(retention).await {
+        Ok(0) => {}
+        Ok(collected) => tracing::info!(collected, "deleted image blobs no product shows any more"),
+        Err(error) => tracing::warn!(%error, "image collection failed"),
+    }
 }
 
 async fn prune_once(service: &SyncService, retention: Option<Duration>) {

@@ -12,10 +12,9 @@ use utoipa::IntoParams;
 use super::error::ApiError;
 use super::extract::QueryParams;
 use super::AppState;
-use crate::domain::ImageMeta;
+use crate::domain::image::WIDTHS;
 
 /// The widths an image is served at.
-pub const WIDTHS: [u32; 5] = [128, 256, 512, 1024, 1920];
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -85,7 +84,7 @@ pub async fn image(
     let meta = state.store.image(&hash).await?.ok_or_else(not_found)?;
     let webp = accepts_webp(&headers);
     let width = served_width(wanted, meta.width);
-    let (name, mime) = variant(&meta, width, webp);
+    let (name, mime) = meta.file_at(width, webp);
     let etag = format!("\"{}\"", name.replace('/', "-"));
     let matched = headers
         .get(header::IF_NONE_MATCH)
@@ -132,24 +131,6 @@ fn accepts_webp(headers: &HeaderMap) -> bool {
             let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
             kind == "image/webp" && !refused
         })
-}
-
-/// The store name and type of the image at `width`: the original itself when nothing changes.
-fn variant(meta: &ImageMeta, width: u32, webp: bool) -> (String, &'static str) {
-    let own: &'static str = match meta.mime.as_str() {
-        "image/png" => "image/png",
-        "image/jpeg" => "image/jpeg",
-        "image/gif" => "image/gif",
-        _ => "image/webp",
-    };
-    match (width == meta.width, webp || own == "image/webp") {
-        (true, false) => (meta.content_hash.clone(), own),
-        (_, true) => (format!("{}.w{width}.webp", meta.content_hash), "image/webp"),
-        (false, false) => {
-            let ext = own.trim_start_matches("image/");
-            (format!("{}.w{width}.{ext}", meta.content_hash), own)
-        }
-    }
 }
 
 /// Decodes, resizes to `width` (keeping the aspect ratio) and encodes (lossless WebP, or the

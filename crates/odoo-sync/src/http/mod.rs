@@ -291,6 +291,7 @@ impl Application {
             sweep: settings.sweep_interval,
             reconcile: settings.reconcile_interval,
             webhook_retention: settings.webhook_retention,
+            image_retention: settings.image_retention,
         };
         tokio::spawn(sweeps::run_sweeps(
             service.clone(),

@@ -139,6 +139,7 @@ contract!(
     the_website_scope_and_website_categories_filter_lists_and_members,
     website_categories_are_replaced_whole,
     filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filter_off,
+    unused_image_blobs_are_collected_with_their_copies_and_a_pass_pointing_to_one_is_refused,
 );
 
 /// The site outbox contract, on handles with targets (one per store).
@@ -2437,4 +2438,114 @@ async fn filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filte
         ..base.clone()
     };
     assert_eq!(store.facets(&nothing).await.unwrap(), Facets::default());
+}
+
+fn blob(checksum: &str) -> crate::domain::ImageMeta {
+    crate::domain::ImageMeta {
+        checksum: checksum.into(),
+        content_hash: format!("sha256-of-{checksum}"),
+        mime: "image/png".into(),
+        width: 300,
+        height: 200,
+        size: 3,
+    }
+}
+
+fn shown(product_id: i64, meta: &crate::domain::ImageMeta) -> crate::domain::ProductImage {
+    crate::domain::ProductImage {
+        product_id,
+        variant_id: None,
+        position: 0,
+        alt: None,
+        meta: meta.clone(),
+    }
+}
+
+async fn show_images(
+    store: &dyn CatalogStore,
+    product: i64,
+    images: &[crate::domain::ProductImage],
+    new_blobs: &[crate::domain::ImageMeta],
+) -> Result<u64, StoreError> {
+    store
+        .replace_product_images(ImageUpdate {
+            product_ids: &[product],
+            images,
+            new_blobs,
+            run: None,
+            fetched: new_blobs.len() as u64,
+            unchanged: 0,
+        })
+        .await
+}
+
+async fn unused_image_blobs_are_collected_with_their_copies_and_a_pass_pointing_to_one_is_refused(
+    store: &dyn CatalogStore,
+) {
+    let folder = tempfile::tempdir().unwrap();
+    let blobs = ObjectImageStore::open(folder.path().to_str().unwrap()).unwrap();
+    let (a, b) = (blob("a"), blob("b"));
+    for meta in [&a, &b] {
+        for name in meta.file_names() {
+            blobs.put(&name, b"png".to_vec()).await.unwrap();
+        }
+    }
+    write(
+        store,
+        &[product(1, "One", 1.0, None), product(2, "Two", 1.0, None)],
+        &[],
+    )
+    .await;
+    show_images(store, 1, &[shown(1, &a)], std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    show_images(store, 2, &[shown(2, &b)], std::slice::from_ref(&b))
+        .await
+        .unwrap();
+    let later = Utc::now() + chrono::Duration::hours(1);
+    let earlier = Utc::now() - chrono::Duration::hours(1);
+    let blobs = &blobs;
+    let collect = |before| async move {
+        let collected = store
+            .collect_unused_images(before, 10, blobs)
+            .await
+            .unwrap();
+        collected
+            .into_iter()
+            .map(|m| m.checksum)
+            .collect::<Vec<_>>()
+    };
+    assert!(collect(later).await.is_empty(), "every blob is shown");
+
+    show_images(store, 1, &[], &[]).await.unwrap();
+    assert!(
+        collect(earlier).await.is_empty(),
+        "unused, but not for long enough"
+    );
+    assert_eq!(collect(later).await, ["a"]);
+    for name in a.file_names() {
+        assert_eq!(blobs.get(&name).await.unwrap(), None, "{name} deleted");
+    }
+    for name in b.file_names() {
+        assert!(
+            blobs.get(&name).await.unwrap().is_some(),
+            "{name} of a shown blob kept"
+        );
+    }
+    let known = store.known_images(&["a".into(), "b".into()]).await.unwrap();
+    assert_eq!(known.keys().collect::<Vec<_>>(), ["b"]);
+
+    // A pass that looked `a` up before it went is refused whole, and writes nothing.
+    let refused = show_images(store, 1, &[shown(1, &a)], &[]).await;
+    assert!(
+        matches!(refused, Err(StoreError::ImagesCollected { missing: 1 })),
+        "{refused:?}"
+    );
+    assert!(store.product_images(&[1]).await.unwrap().is_empty());
+    // Fetched again, it is stored and shown, and no longer collectable.
+    show_images(store, 1, &[shown(1, &a)], std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    assert_eq!(store.product_images(&[1]).await.unwrap(), [shown(1, &a)]);
+    assert!(collect(later).await.is_empty());
 }

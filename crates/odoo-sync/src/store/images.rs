@@ -29,6 +29,35 @@ pub(super) const IMAGE_ROW_PAIRS: &str = "'product_id', product_id, 'variant_id'
 pub(super) const BLOB_PAIRS: &str = "'checksum', checksum, 'content_hash', content_hash, \
      'mime', mime, 'width', width, 'height', height, 'size', size";
 
+/// The distinct checksums `images` point to.
+pub(super) fn checksums_of(images: &[ProductImage]) -> Vec<&str> {
+    let set: BTreeSet<&str> = images.iter().map(|i| i.meta.checksum.as_str()).collect();
+    set.into_iter().collect()
+}
+
+/// Refuses an image pass when fewer of its blobs are stored than it points to.
+pub(super) fn all_revived(revived: u64, wanted: usize) -> Result<(), super::StoreError> {
+    match revived < wanted as u64 {
+        true => Err(super::StoreError::ImagesCollected {
+            missing: wanted as u64 - revived,
+        }),
+        false => Ok(()),
+    }
+}
+
+/// Deletes the files of collected blobs (originals and resized copies).
+pub(super) async fn delete_files(
+    blobs: &dyn super::ImageStore,
+    collected: &[ImageMeta],
+) -> Result<(), super::StoreError> {
+    for meta in collected {
+        for name in meta.file_names() {
+            blobs.delete(&name).await?;
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn rows_json<T: serde::Serialize>(rows: &[T]) -> String {
     serde_json::to_string(rows).expect("rows serialise")
 }

@@ -90,6 +90,9 @@ pub enum StoreError {
         "unsupported DATABASE_URL '{0}': expected sqlite://PATH or postgres://USER@HOST/DATABASE"
     )]
     UnsupportedUrl(String),
+    /// An image pass pointed to stored blobs that the collector deleted since it looked them up.
+    #[error("{missing} image blob(s) were collected while an image pass still pointed to them")]
+    ImagesCollected { missing: u64 },
 }
 
 /// A batch of catalog rows and the run position they bring the run to, written in one transaction.
@@ -521,6 +524,18 @@ pub trait ImageCatalog: Send + Sync + 'static {
     ) -> Result<Option<crate::domain::ImageMeta>, StoreError>;
 
     async fn image_stats(&self) -> Result<crate::domain::ImageStats, StoreError>;
+
+    /// Deletes up to `limit` blobs that no image row has pointed to since before `unused_before`,
+    /// and each one's bytes and resized copies from `blobs`. The files go before the rows'
+    /// deletion commits: an image pass that finds a blob unknown afterwards writes its bytes
+    /// again after them, and one that found it known before is refused (`ImagesCollected`).
+    /// Returns the blobs deleted.
+    async fn collect_unused_images(
+        &self,
+        unused_before: DateTime<Utc>,
+        limit: u32,
+        blobs: &dyn ImageStore,
+    ) -> Result<Vec<crate::domain::ImageMeta>, StoreError>;
 }
 
 /// Everything the engine and http hold of the store, as one `Arc<dyn CatalogStore>`; each part

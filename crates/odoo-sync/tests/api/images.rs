@@ -320,3 +320,80 @@ async fn images_sync_and_serve_on_postgresql() {
     assert_eq!(app.last_run().await["counts"]["images_fetched"], 0);
     server.stop().await;
 }
+
+/// The names in the image folder that belong to the blob `hash` (it and its resized copies).
+fn files_of(app: &TestApp, hash: &str) -> Vec<String> {
+    let folder = std::path::Path::new(&app.env["IMAGE_STORE"]);
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(hash))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn an_image_no_product_shows_any_more_is_deleted_with_its_copies_once_its_retention_is_over()
+{
+    let app = spawn_app(30).await;
+    let template = template_with_image(&app, 0).await;
+    let bytes = new_png(9);
+    let hash = sha256(&bytes);
+    set_image(&app, template, Some(&bytes)).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app.serve(&[]).await;
+    let url = format!("/api/images/{hash}");
+    let webp = server
+        .get(&url)
+        .header("accept", "image/webp")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(webp.status(), 200);
+    assert_eq!(
+        files_of(&app, &hash),
+        [hash.clone(), format!("{hash}.w80.webp")]
+    );
+    let kept = template_with_image(&app, 1).await;
+    let kept_url = product(&server, kept).await["images"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    set_image(&app, template, None).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.cli_ok(&["sync"]).await;
+    // Within its retention (IMAGE_RETENTION_HOURS, 24 by default) an unused blob stays.
+    let summary = app.cli_ok(&["images", "collect"]).await;
+    assert!(
+        summary.contains("0 unused image blob(s) deleted"),
+        "{summary}"
+    );
+    assert_eq!(files_of(&app, &hash).len(), 2);
+    let summary = app
+        .cli_ok(&["images", "collect", "--unused-for-hours", "0"])
+        .await;
+    assert!(
+        summary.contains("1 unused image blob(s) deleted"),
+        "{summary}"
+    );
+    assert!(
+        files_of(&app, &hash).is_empty(),
+        "the original and its copy are gone"
+    );
+    assert_eq!(server.get(&url).send().await.unwrap().status(), 404);
+    assert_eq!(
+        server.get(&kept_url).send().await.unwrap().status(),
+        200,
+        "a shown image stays"
+    );
+
+    // Shown again in Odoo, it is fetched again.
+    set_image(&app, template, Some(&bytes)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.cli_ok(&["sync"]).await;
+    assert_eq!(app.last_run().await["counts"]["images_fetched"], 1);
+    assert_eq!(server.get(&url).send().await.unwrap().status(), 200);
+    server.stop().await;
+}

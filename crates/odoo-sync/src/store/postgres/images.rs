@@ -4,16 +4,20 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::outbox::queue_site_change;
 use super::PgStore;
 use crate::domain::site_event::CatalogChange;
 use crate::domain::{ImageMeta, ImageStats, ProductImage};
 use crate::store::images::{
-    changed_products, parse_rows, rows_json, ImageUpdate, BLOB_PAIRS, IMAGE_ROW_PAIRS,
+    all_revived, changed_products, checksums_of, delete_files, parse_rows, rows_json, ImageUpdate,
+    BLOB_PAIRS, IMAGE_ROW_PAIRS,
 };
-use crate::store::{ImageCatalog, StoreError};
+use crate::store::{ImageCatalog, ImageStore, StoreError};
+
+/// Serialises image passes with each other and with the collector, across instances.
+const IMAGE_LOCK: &str = "select pg_advisory_xact_lock(7207)";
 
 const BLOB_TYPE: &str =
     "checksum text, content_hash text, mime text, width integer, height integer, size bigint";
@@ -50,9 +54,18 @@ impl ImageCatalog for PgStore {
         .execute(&mut *tx)
         .await?;
         // One image pass at a time per product: the rows are compared and replaced together.
-        sqlx::query("select pg_advisory_xact_lock(7207)")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(IMAGE_LOCK).execute(&mut *tx).await?;
+        // Every blob pointed to is in use again, and still stored (see collect_unused_images).
+        let pointed = checksums_of(update.images);
+        let revived = sqlx::query(
+            "update image_blob set unused_since = null \
+             where checksum in (select jsonb_array_elements_text($1::jsonb))",
+        )
+        .bind(rows_json(&pointed))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        all_revived(revived, pointed.len())?;
         let texts: Vec<String> = sqlx::query_scalar(&format!(
             "select json_build_object({IMAGE_ROW_PAIRS})::text from product_image \
              where product_id = any($1)"
@@ -155,5 +168,30 @@ impl ImageCatalog for PgStore {
             count: count as u64,
             bytes: bytes.unwrap_or(0) as u64,
         })
+    }
+
+    async fn collect_unused_images(
+        &self,
+        unused_before: DateTime<Utc>,
+        limit: u32,
+        blobs: &dyn ImageStore,
+    ) -> Result<Vec<ImageMeta>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(IMAGE_LOCK).execute(&mut *tx).await?;
+        let texts: Vec<String> = sqlx::query_scalar(&format!(
+            "delete from image_blob where checksum in (select checksum from image_blob \
+               where unused_since < $1 \
+               and not exists (select 1 from product_image p where p.checksum = image_blob.checksum) \
+               order by unused_since limit $2) \
+             returning json_build_object({BLOB_PAIRS})::text"
+        ))
+        .bind(unused_before.to_rfc3339())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let collected: Vec<ImageMeta> = parse_rows("image_blob", texts)?;
+        delete_files(blobs, &collected).await?;
+        tx.commit().await?;
+        Ok(collected)
     }
 }

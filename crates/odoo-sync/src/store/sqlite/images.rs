@@ -3,16 +3,17 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::outbox::queue_site_change;
 use super::SqliteStore;
 use crate::domain::site_event::CatalogChange;
 use crate::domain::{ImageMeta, ImageStats, ProductImage};
 use crate::store::images::{
-    changed_products, parse_rows, rows_json, ImageUpdate, BLOB_PAIRS, IMAGE_ROW_PAIRS,
+    all_revived, changed_products, checksums_of, delete_files, parse_rows, rows_json, ImageUpdate,
+    BLOB_PAIRS, IMAGE_ROW_PAIRS,
 };
-use crate::store::{ImageCatalog, StoreError};
+use crate::store::{ImageCatalog, ImageStore, StoreError};
 
 #[async_trait]
 impl ImageCatalog for SqliteStore {
@@ -44,6 +45,17 @@ impl ImageCatalog for SqliteStore {
         .bind(rows_json(update.new_blobs))
         .execute(&mut *tx)
         .await?;
+        // Every blob pointed to is in use again, and still stored (see collect_unused_images).
+        let pointed = checksums_of(update.images);
+        let revived = sqlx::query(
+            "update image_blob set unused_since = null \
+             where checksum in (select value from json_each(?))",
+        )
+        .bind(rows_json(&pointed))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        all_revived(revived, pointed.len())?;
         let ids = rows_json(update.product_ids);
         let texts: Vec<String> = sqlx::query_scalar(&format!(
             "select json_object({IMAGE_ROW_PAIRS}) from product_image \
@@ -151,5 +163,29 @@ impl ImageCatalog for SqliteStore {
             count: count as u64,
             bytes: bytes.unwrap_or(0) as u64,
         })
+    }
+
+    async fn collect_unused_images(
+        &self,
+        unused_before: DateTime<Utc>,
+        limit: u32,
+        blobs: &dyn ImageStore,
+    ) -> Result<Vec<ImageMeta>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let texts: Vec<String> = sqlx::query_scalar(&format!(
+            "delete from image_blob where checksum in (select checksum from image_blob \
+               where unused_since < ? \
+               and not exists (select 1 from product_image p where p.checksum = image_blob.checksum) \
+               order by unused_since limit ?) \
+             returning json_object({BLOB_PAIRS})"
+        ))
+        .bind(unused_before.to_rfc3339())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let collected: Vec<ImageMeta> = parse_rows("image_blob", texts)?;
+        delete_files(blobs, &collected).await?;
+        tx.commit().await?;
+        Ok(collected)
     }
 }
