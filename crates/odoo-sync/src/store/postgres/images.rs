@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::outbox::queue_site_change;
-use super::PgStore;
+use super::{renew_change_seqs, PgStore};
 use crate::domain::site_event::CatalogChange;
 use crate::domain::{ImageMeta, ImageStats, ProductImage};
 use crate::store::images::{
@@ -42,7 +42,9 @@ impl ImageCatalog for PgStore {
 
     async fn replace_product_images(&self, update: ImageUpdate<'_>) -> Result<u64, StoreError> {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        // Catalog version first, as every catalog writer (change_seq in commit order), then the
+        // image lock.
+        let mut tx = self.begin_catalog_write().await?;
         sqlx::query(&format!(
             "insert into image_blob (checksum, content_hash, mime, width, height, size, created_at) \
              select checksum, content_hash, mime, width, height, size, $1 \
@@ -113,6 +115,7 @@ impl ImageCatalog for PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        renew_change_seqs(&mut tx, &changed, Utc::now()).await?;
         if let Some(run) = update.run {
             sqlx::query(
                 "update sync_run set images_fetched = images_fetched + $1, \

@@ -165,6 +165,32 @@ async fn existing_products(
         .collect()
 }
 
+/// Gives each of `products` a new `change_seq` and moves its `updated_at`, as a write of the
+/// product would: the change feed shows changes made beside the product row (prices, images).
+/// Called with the catalog version row locked (`begin_catalog_write`).
+pub(super) async fn renew_change_seqs(
+    conn: &mut PgConnection,
+    products: &std::collections::BTreeSet<i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    if products.is_empty() {
+        return Ok(());
+    }
+    let products: Vec<i64> = products.iter().copied().collect();
+    let seqs = next_change_seqs(conn, products.len()).await?;
+    sqlx::query(
+        "update product set change_seq = renewed.seq, updated_at = $3 \
+         from unnest($1::bigint[], $2::bigint[]) as renewed(product_id, seq) \
+         where product.product_id = renewed.product_id",
+    )
+    .bind(&products)
+    .bind(&seqs)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// `count` new change sequences, ascending. Called with the catalog version row locked, so
 /// they are also in commit order.
 pub(super) async fn next_change_seqs(

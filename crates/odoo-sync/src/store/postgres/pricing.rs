@@ -9,7 +9,7 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use super::outbox::queue_site_change;
-use super::{next_change_seqs, put_state, state_value, PgStore};
+use super::{put_state, renew_change_seqs, state_value, PgStore};
 use crate::domain::pricelist::{category_chain, PricedVariant, Pricelist, PricelistRule};
 use crate::domain::site_event::CatalogChange;
 use crate::store::stored::{corrupt, Cells};
@@ -217,28 +217,12 @@ impl PricingStore for PgStore {
             .execute(&mut *conn)
             .await?;
         }
-        // Each repriced product gets a change_seq of its own, as a write would.
-        let products: Vec<i64> = changed
-            .iter()
-            .map(|price| price.template_id)
-            .collect::<BTreeSet<i64>>()
-            .into_iter()
-            .collect();
+        let products: BTreeSet<i64> = changed.iter().map(|price| price.template_id).collect();
         let change = CatalogChange {
-            upserted: products.iter().copied().collect(),
+            upserted: products.clone(),
             ..CatalogChange::default()
         };
-        let seqs = next_change_seqs(conn, products.len()).await?;
-        sqlx::query(
-            "update product set change_seq = repriced.seq, updated_at = $3 \
-             from unnest($1::bigint[], $2::bigint[]) as repriced(product_id, seq) \
-             where product.product_id = repriced.product_id",
-        )
-        .bind(&products)
-        .bind(&seqs)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        renew_change_seqs(conn, &products, now).await?;
         let state = serde_json::to_string(state).expect("the pricing state serialises");
         put_state(conn, &pricing_state_key(pricelist), &state).await?;
         let queued = queue_site_change(conn, &self.site, change).await?;

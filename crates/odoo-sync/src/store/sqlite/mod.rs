@@ -189,6 +189,31 @@ async fn existing_products(
     Ok(existing)
 }
 
+/// Gives each of `products` a `change_seq` of its own after the newest and moves its
+/// `updated_at`, as a write of the product would: the change feed shows changes made beside the
+/// product row (prices, images).
+pub(super) async fn renew_change_seqs(
+    conn: &mut SqliteConnection,
+    products: &std::collections::BTreeSet<i64>,
+    now: SqliteTime,
+) -> Result<(), StoreError> {
+    if products.is_empty() {
+        return Ok(());
+    }
+    let newest = next_change_seq(conn).await? - 1;
+    let seqs: Vec<(i64, i64)> = products.iter().copied().zip(newest + 1..).collect();
+    sqlx::query(
+        "update product set change_seq = renewed.seq, updated_at = ?2 \
+         from (select value ->> 0 as product_id, value ->> 1 as seq from json_each(?1)) as renewed \
+         where product.product_id = renewed.product_id",
+    )
+    .bind(serde_json::to_string(&seqs).expect("seqs serialise"))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 async fn next_change_seq(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
     let max: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
         .fetch_one(&mut *conn)

@@ -10,7 +10,7 @@ use sqlx::SqliteConnection;
 use super::outbox::queue_site_change;
 use super::write::insert_in_chunks;
 use super::SqliteTime;
-use super::{put_state, state_value, SqliteStore};
+use super::{put_state, renew_change_seqs, state_value, SqliteStore};
 use crate::domain::pricelist::{category_chain, PricedVariant, Pricelist, PricelistRule};
 use crate::domain::site_event::CatalogChange;
 use crate::store::stored::{corrupt, Cells};
@@ -206,20 +206,7 @@ impl PricingStore for SqliteStore {
             upserted: products.clone(),
             ..CatalogChange::default()
         };
-        let newest: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
-            .fetch_one(&mut *conn)
-            .await?;
-        // Each repriced product gets a change_seq of its own after the newest, as a write would.
-        let seqs: Vec<(i64, i64)> = products.into_iter().zip(newest + 1..).collect();
-        sqlx::query(
-            "update product set change_seq = repriced.seq, updated_at = ?2 \
-             from (select value ->> 0 as product_id, value ->> 1 as seq from json_each(?1)) as repriced \
-             where product.product_id = repriced.product_id",
-        )
-        .bind(serde_json::to_string(&seqs).expect("seqs serialise"))
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        renew_change_seqs(conn, &products, now).await?;
         let state = serde_json::to_string(state).expect("the pricing state serialises");
         put_state(conn, &pricing_state_key(pricelist), &state).await?;
         let queued = queue_site_change(conn, &self.site, change).await?;
