@@ -98,7 +98,25 @@ const RULES: &[RuleSpec] = &[
         trigger_fields: &["name", "display_type", "sequence"],
         payload_fields: &["write_date"],
     },
-    // Skipped (as not installed) without website_sale.
+    // Skipped (as not installed) without website_sale, as the extra media rules below.
+    RuleSpec {
+        model: "product.image",
+        unlink: false,
+        trigger_fields: &[
+            "image_1920",
+            "name",
+            "sequence",
+            "product_tmpl_id",
+            "product_variant_id",
+        ],
+        payload_fields: &["write_date", "product_tmpl_id", "product_variant_id"],
+    },
+    RuleSpec {
+        model: "product.image",
+        unlink: true,
+        trigger_fields: &[],
+        payload_fields: &["product_tmpl_id", "product_variant_id"],
+    },
     RuleSpec {
         model: "product.public.category",
         unlink: false,

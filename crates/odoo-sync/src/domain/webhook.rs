@@ -19,6 +19,7 @@ pub const WEBHOOK_MODELS: &[&str] = &[
     "product.attribute.value",
     "product.attribute",
     "product.public.category",
+    "product.image",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

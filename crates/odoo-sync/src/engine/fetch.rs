@@ -20,6 +20,8 @@ pub const ATTRIBUTE_VALUE: &str = "product.template.attribute.value";
 pub const ATTRIBUTE: &str = "product.attribute";
 pub const VALUE: &str = "product.attribute.value";
 pub const PUBLIC_CATEGORY: &str = "product.public.category";
+/// A template's or variant's extra media (website_sale).
+pub const PRODUCT_IMAGE: &str = "product.image";
 const RIBBON: &str = "product.ribbon";
 const CURRENCY: &str = "res.currency";
 
@@ -825,6 +827,33 @@ pub async fn variant_owner(
     let write_date =
         required_datetime(record, "write_date").map_err(|e| bad(VARIANT, record, e))?;
     Ok(Some((owner, write_date)))
+}
+
+/// The template an extra image (`product.image`) shows on, its own or its variant's, and the
+/// image's `write_date`; `None` when Odoo has no such image.
+pub async fn extra_image_owner(
+    odoo: &dyn OdooApi,
+    id: i64,
+) -> Result<Option<(Option<i64>, NaiveDateTime)>, SyncError> {
+    let fields = ["product_tmpl_id", "product_variant_id", "write_date"];
+    let records = odoo
+        .read(PRODUCT_IMAGE, &[id], &fields, &archived_too())
+        .await?;
+    let Some(record) = records.first() else {
+        return Ok(None);
+    };
+    let decode = |e| bad(PRODUCT_IMAGE, record, e);
+    let template = record.get_many2one_id("product_tmpl_id").map_err(decode)?;
+    let variant = record
+        .get_many2one_id("product_variant_id")
+        .map_err(decode)?;
+    let write_date = required_datetime(record, "write_date").map_err(decode)?;
+    let template = match (template, variant) {
+        (Some(template), _) => Some(template),
+        (None, Some(variant)) => variant_owner(odoo, variant).await?.map(|(t, _)| t),
+        (None, None) => None,
+    };
+    Ok(Some((template, write_date)))
 }
 
 pub async fn category_by_id(odoo: &dyn OdooApi, id: i64) -> Result<Option<Category>, SyncError> {

@@ -11,13 +11,12 @@ use base64::Engine as _;
 use odoo_rpc::{Domain, OdooApi, SearchOptions};
 use sha2::{Digest, Sha256};
 
-use super::fetch::{archived_too, TEMPLATE, VARIANT};
+use super::fetch::{archived_too, PRODUCT_IMAGE, TEMPLATE, VARIANT};
 use super::{SyncEngine, SyncError};
 use crate::domain::{ImageMeta, Product, ProductImage, RunCounts, RunId};
 use crate::store::{ImageUpdate, StoreError};
 
 const ATTACHMENT: &str = "ir.attachment";
-const PRODUCT_IMAGE: &str = "product.image";
 
 /// One image Odoo shows, before its bytes are known.
 struct Wanted {

@@ -287,6 +287,27 @@ impl SyncEngine {
                 self.refresh_templates(&templates, plan).await?;
                 Ok(verdict(seen).or_done_when_gone(seen))
             }
+            fetch::PRODUCT_IMAGE if plan.website => {
+                // Extra media move no product's write_date: the owner is refreshed, whose image
+                // pass reads them. A deleted image's owner is in the payload.
+                let owner = fetch::extra_image_owner(self.odoo.as_ref(), record).await?;
+                let template = match owner.and_then(|(template, _)| template) {
+                    Some(template) => Some(template),
+                    None => match payload_id(events, "product_tmpl_id") {
+                        Some(template) => Some(template),
+                        None => match payload_id(events, "product_variant_id") {
+                            Some(variant) => fetch::variant_owner(self.odoo.as_ref(), variant)
+                                .await?
+                                .map(|(template, _)| template),
+                            None => None,
+                        },
+                    },
+                };
+                if let Some(template) = template {
+                    self.refresh_template(template, plan).await?;
+                }
+                Ok(verdict(owner.map(|(_, at)| at)))
+            }
             fetch::PUBLIC_CATEGORY if plan.website => {
                 let seen = fetch::write_date_of(self.odoo.as_ref(), fetch::PUBLIC_CATEGORY, record)
                     .await?;
@@ -388,9 +409,14 @@ impl Verdict {
 }
 
 fn payload_template(events: &[WebhookEvent]) -> Option<i64> {
+    payload_id(events, "product_tmpl_id")
+}
+
+/// A many2one id (`[id, name]` or a bare id) the events' payloads carry in `field`.
+fn payload_id(events: &[WebhookEvent], field: &str) -> Option<i64> {
     events.iter().find_map(|event| {
         let payload: serde_json::Value = serde_json::from_str(&event.payload).ok()?;
-        match payload.get("product_tmpl_id")? {
+        match payload.get(field)? {
             serde_json::Value::Number(n) => n.as_i64(),
             serde_json::Value::Array(pair) => pair.first()?.as_i64(),
             _ => None,

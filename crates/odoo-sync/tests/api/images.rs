@@ -273,6 +273,54 @@ async fn an_image_changed_in_odoo_reaches_the_api_by_webhook() {
     server.stop().await;
 }
 
+/// Extra media (`product.image`) move no product's write_date: only their own rule tells.
+#[tokio::test]
+async fn an_extra_image_added_or_deleted_in_odoo_reaches_the_api_by_webhook() {
+    let (app, server) = real_time_app(30, &[]).await;
+    let template = template_with_image(&app, 0).await;
+    let bytes = new_png(77);
+    let url = format!("/api/images/{}", sha256(&bytes));
+    let mut vals = Map::new();
+    vals.insert("product_tmpl_id".into(), json!(template));
+    vals.insert("name".into(), json!("Side view"));
+    vals.insert("sequence".into(), json!(99));
+    vals.insert(
+        "image_1920".into(),
+        json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
+    );
+    let odoo = app.odoo().await;
+    let extra = odoo
+        .create("product.image", vec![vals], &Context::default())
+        .await
+        .unwrap();
+    let shows = |answer: &Value| {
+        answer["body"]["images"]
+            .as_array()
+            .is_some_and(|images| images.iter().any(|i| i["url"] == json!(url)))
+    };
+    let path = format!("/api/products/{template}");
+    within(&server, &path, Duration::from_secs(10), |answer| {
+        shows(answer)
+    })
+    .await;
+    let shown = product(&server, template).await;
+    let last = shown["images"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["url"].clone(), last["alt"].clone()),
+        (json!(url), json!("Side view"))
+    );
+    assert_eq!(server.get(&url).send().await.unwrap().status(), 200);
+
+    odoo.unlink("product.image", &extra, &Context::default())
+        .await
+        .unwrap();
+    within(&server, &path, Duration::from_secs(10), |answer| {
+        answer["status"] == 200 && !shows(answer)
+    })
+    .await;
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn bytes_that_are_not_an_image_are_skipped_and_bad_image_requests_are_clear_4xx() {
     let app = spawn_app(20).await;
