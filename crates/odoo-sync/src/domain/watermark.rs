@@ -23,15 +23,18 @@ pub enum WatermarkKey {
     StockQuant,
     /// `price_extra` moves no product `write_date` either.
     AttributeValue,
+    /// Nor do extra media (`product.image`, website_sale).
+    ExtraImage,
 }
 
 impl WatermarkKey {
-    pub const ALL: [WatermarkKey; 5] = [
+    pub const ALL: [WatermarkKey; 6] = [
         Self::Category,
         Self::Variant,
         Self::Template,
         Self::StockQuant,
         Self::AttributeValue,
+        Self::ExtraImage,
     ];
     /// The keys incremental runs follow.
     pub const CATALOG: [WatermarkKey; 3] = [Self::Category, Self::Variant, Self::Template];
@@ -43,6 +46,7 @@ impl WatermarkKey {
             Self::Template => "watermark.product.template",
             Self::StockQuant => "watermark.stock.quant",
             Self::AttributeValue => "watermark.product.template.attribute.value",
+            Self::ExtraImage => "watermark.product.image",
         }
     }
 
@@ -53,6 +57,7 @@ impl WatermarkKey {
             Self::Template => "product.template",
             Self::StockQuant => "stock.quant",
             Self::AttributeValue => "product.template.attribute.value",
+            Self::ExtraImage => "product.image",
         }
     }
 }

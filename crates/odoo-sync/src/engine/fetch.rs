@@ -856,6 +856,26 @@ pub async fn extra_image_owner(
     Ok(Some((template, write_date)))
 }
 
+/// The templates of these variants (archived ones included), each once.
+pub async fn templates_of_variants(
+    odoo: &dyn OdooApi,
+    variant_ids: &[i64],
+) -> Result<Vec<i64>, SyncError> {
+    if variant_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let records = odoo
+        .read(VARIANT, variant_ids, &["product_tmpl_id"], &archived_too())
+        .await?;
+    let mut templates = std::collections::BTreeSet::new();
+    for record in &records {
+        let template =
+            required_many2one(record, "product_tmpl_id").map_err(|e| bad(VARIANT, record, e))?;
+        templates.insert(template);
+    }
+    Ok(templates.into_iter().collect())
+}
+
 pub async fn category_by_id(odoo: &dyn OdooApi, id: i64) -> Result<Option<Category>, SyncError> {
     let records = odoo
         .read(CATEGORY, &[id], CATEGORY_FIELDS, &Context::default())

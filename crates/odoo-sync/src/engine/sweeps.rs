@@ -1,5 +1,5 @@
 //! Healing what webhooks never tell: stock (quants move no product `write_date`), attribute
-//! `price_extra` (moves no `write_date` either), pricelist rules (see pricing.rs), and deletions (leave no trace but a missing id).
+//! `price_extra` and extra media (move no `write_date` either), pricelist rules (see pricing.rs), and deletions (leave no trace but a missing id).
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
@@ -90,9 +90,43 @@ impl SyncEngine {
             newest,
             records: Vec::new(),
         };
+        let updated = self.refresh_swept(&changed.targets).await?;
+        self.advance(WatermarkKey::AttributeValue, changed.newest)
+            .await?;
+        Ok(updated)
+    }
+
+    /// Refreshes the products whose extra media (`product.image`) were added or changed since
+    /// the watermark: they move no template's `write_date`. (A deleted one leaves no trace; the
+    /// next full run's image pass drops it.) Without website_sale there are none.
+    pub async fn sweep_extra_images(&self) -> Result<u64, SyncError> {
+        if !self.field_plan().await?.website {
+            return Ok(0);
+        }
+        let key = WatermarkKey::ExtraImage;
+        let (of_templates, of_variants) = futures::try_join!(
+            self.changed_since(key, fetch::PRODUCT_IMAGE, "product_tmpl_id"),
+            self.changed_since(key, fetch::PRODUCT_IMAGE, "product_variant_id"),
+        )?;
+        let owners = fetch::templates_of_variants(self.odoo.as_ref(), &of_variants.targets).await?;
+        let targets: BTreeSet<i64> = of_templates
+            .targets
+            .iter()
+            .chain(&owners)
+            .copied()
+            .collect();
+        let targets: Vec<i64> = targets.into_iter().collect();
+        self.refresh_swept(&targets).await?;
+        self.advance(key, of_templates.newest.max(of_variants.newest))
+            .await?;
+        Ok(targets.len() as u64)
+    }
+
+    /// Reads and stores these templates, images included; returns how many were updated.
+    async fn refresh_swept(&self, templates: &[i64]) -> Result<u64, SyncError> {
         let plan = self.field_plan().await?;
         let mut updated = 0;
-        for chunk in changed.targets.chunks(self.settings.batch_size as usize) {
+        for chunk in templates.chunks(self.settings.batch_size as usize) {
             let products = fetch::products(self.odoo.as_ref(), &plan, chunk).await?;
             let counts = self
                 .store
@@ -106,8 +140,6 @@ impl SyncEngine {
             self.sync_images(&products, None).await?;
             updated += counts.updated;
         }
-        self.advance(WatermarkKey::AttributeValue, changed.newest)
-            .await?;
         Ok(updated)
     }
 
@@ -306,6 +338,9 @@ async fn sweep_once(service: &SyncService) {
     }
     if let Err(error) = engine.sweep_attribute_prices().await {
         tracing::warn!(%error, "price sweep failed");
+    }
+    if let Err(error) = engine.sweep_extra_images().await {
+        tracing::warn!(%error, "extra image sweep failed");
     }
     if let Err(error) = engine.sweep_pricelist().await {
         tracing::warn!(%error, "pricelist sweep failed");

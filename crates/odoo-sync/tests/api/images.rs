@@ -273,11 +273,14 @@ async fn an_image_changed_in_odoo_reaches_the_api_by_webhook() {
     server.stop().await;
 }
 
-/// Extra media (`product.image`) move no product's write_date: only their own rule tells.
-#[tokio::test]
-async fn an_extra_image_added_or_deleted_in_odoo_reaches_the_api_by_webhook() {
-    let (app, server) = real_time_app(30, &[]).await;
-    let template = template_with_image(&app, 0).await;
+/// Adds an extra image (`product.image`) to a template in Odoo and waits for the API to show it
+/// last, with its name as alt; returns the template, the image's id and its URL.
+async fn add_an_extra_image(
+    app: &TestApp,
+    server: &TestServer,
+    wait: Duration,
+) -> (i64, i64, String) {
+    let template = template_with_image(app, 0).await;
     let bytes = new_png(77);
     let url = format!("/api/images/{}", sha256(&bytes));
     let mut vals = Map::new();
@@ -288,36 +291,55 @@ async fn an_extra_image_added_or_deleted_in_odoo_reaches_the_api_by_webhook() {
         "image_1920".into(),
         json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
     );
-    let odoo = app.odoo().await;
-    let extra = odoo
+    let created = app
+        .odoo()
+        .await
         .create("product.image", vec![vals], &Context::default())
         .await
         .unwrap();
-    let shows = |answer: &Value| {
-        answer["body"]["images"]
-            .as_array()
-            .is_some_and(|images| images.iter().any(|i| i["url"] == json!(url)))
-    };
     let path = format!("/api/products/{template}");
-    within(&server, &path, Duration::from_secs(10), |answer| {
-        shows(answer)
-    })
-    .await;
-    let shown = product(&server, template).await;
+    within(server, &path, wait, |answer| shows_image(answer, &url)).await;
+    let shown = product(server, template).await;
     let last = shown["images"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         (last["url"].clone(), last["alt"].clone()),
         (json!(url), json!("Side view"))
     );
     assert_eq!(server.get(&url).send().await.unwrap().status(), 200);
+    (template, created[0], url)
+}
 
-    odoo.unlink("product.image", &extra, &Context::default())
+fn shows_image(answer: &Value, url: &str) -> bool {
+    answer["body"]["images"]
+        .as_array()
+        .is_some_and(|images| images.iter().any(|i| i["url"] == json!(url)))
+}
+
+/// Extra media move no product's write_date: only their own rule tells.
+#[tokio::test]
+async fn an_extra_image_added_or_deleted_in_odoo_reaches_the_api_by_webhook() {
+    let (app, server) = real_time_app(30, &[]).await;
+    let (template, extra, url) = add_an_extra_image(&app, &server, Duration::from_secs(10)).await;
+    app.odoo()
+        .await
+        .unlink("product.image", &[extra], &Context::default())
         .await
         .unwrap();
+    let path = format!("/api/products/{template}");
     within(&server, &path, Duration::from_secs(10), |answer| {
-        answer["status"] == 200 && !shows(answer)
+        answer["status"] == 200 && !shows_image(answer, &url)
     })
     .await;
+    server.stop().await;
+}
+
+/// With no webhook at all, the sweep finds the extra image by its own write_date.
+#[tokio::test]
+async fn an_extra_image_added_in_odoo_reaches_the_api_by_the_sweep() {
+    let app = spawn_app(30).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let server = app.serve(&[("SYNC_SWEEP_INTERVAL", "1")]).await;
+    add_an_extra_image(&app, &server, Duration::from_secs(30)).await;
     server.stop().await;
 }
 
