@@ -38,11 +38,13 @@ function odooSyncBinary(): string {
 
 /** Starts the demo and resolves with the simulator's URL once odoo-sync serves. */
 function startDemo(port: number, sitePort: number): Promise<{ simUrl: string }> {
-  const database = path.join(mkdtempSync(path.join(tmpdir(), "odoo-sync-example-")), "demo.sqlite");
+  const scratch = mkdtempSync(path.join(tmpdir(), "odoo-sync-example-"));
+  const database = path.join(scratch, "demo.sqlite");
   const child = spawn(odooSyncBinary(), ["demo", "--products", "40", "--database", database], {
     env: {
       ...process.env,
       BIND: `127.0.0.1:${port}`,
+      IMAGE_STORE: path.join(scratch, "images"),
       ADMIN_TOKEN: adminToken,
       SITE_WEBHOOK_URLS: `http://127.0.0.1:${sitePort}/api/revalidate`,
       SITE_WEBHOOK_SECRET: secret,
@@ -104,7 +106,8 @@ test("a product page shows an edit made in Odoo after odoo-sync's revalidation w
   // A product with a variant picker: attributes and several variants.
   const list = await (await fetch(`${odooSync}/api/products?limit=40`)).json();
   const product = list.products.find(
-    (p: { attributes: unknown[]; variants: unknown[] }) => p.attributes.length > 0 && p.variants.length > 1,
+    (p: { attributes: unknown[]; variants: unknown[]; images: unknown[] }) =>
+      p.attributes.length > 0 && p.variants.length > 1 && p.images.length > 0,
   );
   expect(product, "the demo catalog has products with variants").toBeTruthy();
   await page.goto(`http://127.0.0.1:${sitePort}/products/${product.id}`);
@@ -113,6 +116,13 @@ test("a product page shows an edit made in Odoo after odoo-sync's revalidation w
     await expect(page.getByRole("group", { name: attribute.name })).toBeVisible();
   }
   await expect(page.getByTestId("variant")).toContainText(product.variants[0].sku ?? "");
+  // Its image, loaded by the browser from odoo-sync's image API, resized.
+  if (product.images.length > 0) {
+    const image = page.getByTestId("product-image");
+    await expect(image).toBeVisible();
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    expect(await image.getAttribute("src")).toContain(`${product.images[0].url}?w=`);
+  }
 
   const uid = await odooCall(simUrl, "common", "authenticate", ["odoo", "admin", "admin", {}]);
   const renamed = `${product.name} (renamed in Odoo)`;

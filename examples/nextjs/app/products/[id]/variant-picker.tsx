@@ -2,6 +2,7 @@
 
 import { useMemo, useState } from "react";
 import type { Product } from "../../../lib/catalog";
+import type { Picture } from "../../../lib/images";
 import { formatPrice } from "../../../lib/price";
 
 type Choice = Record<number, number>; // attribute id -> value id
@@ -11,7 +12,16 @@ type Choice = Record<number, number>; // attribute id -> value id
  * (colour swatches for `color` attributes, a select otherwise), and the variant whose values
  * match the choice, with its price and stock.
  */
-export function VariantPicker({ product }: { product: Product }) {
+export function VariantPicker({
+  product,
+  cover,
+  variantPictures,
+}: {
+  product: Product;
+  /** The product's first image, shown when the chosen variant has none of its own. */
+  cover: Picture | null;
+  variantPictures: Record<number, Picture>;
+}) {
   const variants = product.variants.filter((variant) => variant.active);
   const first = variants[0];
   const [choice, setChoice] = useState<Choice>(() =>
@@ -21,10 +31,25 @@ export function VariantPicker({ product }: { product: Product }) {
     () => variants.find((v) => v.attributes.every((a) => choice[a.attributeId] === a.valueId)),
     [variants, choice],
   );
-  if (variants.length === 0) return <p>Not available.</p>;
+  const shown = (variant && variantPictures[variant.id]) ?? cover;
+  const image = shown && (
+    // eslint-disable-next-line @next/next/no-img-element -- odoo-sync resizes and caches
+    <img
+      data-testid="product-image"
+      src={shown.src}
+      srcSet={shown.srcSet}
+      sizes="(max-width: 600px) 100vw, 512px"
+      alt={shown.alt}
+      width={Math.min(512, shown.width)}
+      height={Math.round((Math.min(512, shown.width) * shown.height) / shown.width)}
+      style={{ maxWidth: "100%", height: "auto" }}
+    />
+  );
+  if (variants.length === 0) return <>{image}<p>Not available.</p></>;
   const pick = (attributeId: number, valueId: number) => setChoice({ ...choice, [attributeId]: valueId });
   return (
     <section aria-label="variants">
+      {image}
       {product.attributes.map((attribute) => (
         <fieldset key={attribute.id} style={{ border: 0, padding: 0, margin: "12px 0" }}>
           <legend>{attribute.name}</legend>
