@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use odoo_rpc::{
-    ClientConfig, Context, Domain, FaultKind, OdooApi, OdooClient, OdooError, Protocol,
-    SearchOptions,
+    ClientConfig, Context, Domain, FaultKind, LazyOdooClient, OdooApi, OdooClient, OdooError,
+    Protocol, SearchOptions,
 };
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
@@ -819,4 +819,28 @@ async fn an_api_key_means_no_resume_in_auto_mode() {
     assert_eq!(odoo.calls(), 2, "asked the version, then logged in");
     assert_eq!(odoo.received()[0]["params"]["method"], "version");
     assert_eq!(odoo.received()[1]["params"]["method"], "authenticate");
+}
+
+#[tokio::test]
+async fn a_lazy_client_connects_on_first_use_and_again_after_a_failed_connection() {
+    let odoo = FakeOdoo::start(vec![
+        html(503, "<h1>Service Unavailable</h1>"),
+        authenticated(2),
+        result(json!([4, 7])),
+    ])
+    .await;
+    let mut config = config_for(&odoo);
+    config.max_retries = 0;
+    let lazy = LazyOdooClient::new(config);
+    assert_eq!(
+        odoo.script.calls.load(Ordering::SeqCst),
+        0,
+        "no call before first use"
+    );
+    let (everything, options) = (Domain::all(), SearchOptions::default());
+    let search = || lazy.search("product.template", &everything, &options);
+    let failed = search().await.expect_err("Odoo is down");
+    assert!(failed.is_retryable(), "{failed}");
+    assert_eq!(search().await.expect("connects again"), [4, 7]);
+    assert_eq!(lazy.resumable_uid(), Some(2));
 }

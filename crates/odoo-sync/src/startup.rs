@@ -2,13 +2,7 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use odoo_rpc::{
-    ClientConfig, Context, Domain, OdooApi, OdooClient, OdooError, Record, SearchOptions,
-    ServerVersion,
-};
-use serde_json::{Map, Value};
-use tokio::sync::OnceCell;
+use odoo_rpc::{ClientConfig, LazyOdooClient, OdooApi, OdooClient, OdooError};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, OdooSettings};
@@ -128,10 +122,9 @@ pub async fn application(
     cancel: CancellationToken,
 ) -> anyhow::Result<Application> {
     let store = open_store(config).await?;
-    let odoo: Arc<dyn OdooApi> = Arc::new(MeteredOdoo::new(Arc::new(LazyOdoo {
-        settings: config.odoo()?,
-        client: OnceCell::new(),
-    })));
+    let odoo: Arc<dyn OdooApi> = Arc::new(MeteredOdoo::new(Arc::new(LazyOdooClient::new(
+        client_config(&config.odoo()?),
+    ))));
     if let Some(site) = &config.site_webhooks {
         let worker = SiteWebhookWorker::new(store.clone(), site.clone());
         tokio::spawn(worker.run(cancel.clone()));
@@ -141,109 +134,4 @@ pub async fn application(
     let service = SyncService::new(engine, cancel.clone());
     let state = AppState::new(service, odoo, config.serve.clone());
     Ok(Application::build(state, config.serve.bind, cancel).await?)
-}
-
-struct LazyOdoo {
-    settings: OdooSettings,
-    client: OnceCell<OdooClient>,
-}
-
-impl LazyOdoo {
-    async fn client(&self) -> Result<&OdooClient, OdooError> {
-        self.client
-            .get_or_try_init(|| OdooClient::connect(client_config(&self.settings)))
-            .await
-    }
-}
-
-#[async_trait]
-impl OdooApi for LazyOdoo {
-    async fn version(&self) -> Result<ServerVersion, OdooError> {
-        self.client().await?.version().await
-    }
-    fn resumable_uid(&self) -> Option<i64> {
-        self.client.get().and_then(OdooClient::resumable_uid)
-    }
-    async fn search(
-        &self,
-        model: &str,
-        domain: &Domain,
-        opts: &SearchOptions,
-    ) -> Result<Vec<i64>, OdooError> {
-        self.client().await?.search(model, domain, opts).await
-    }
-    async fn search_read(
-        &self,
-        model: &str,
-        domain: &Domain,
-        fields: &[&str],
-        opts: &SearchOptions,
-    ) -> Result<Vec<Record>, OdooError> {
-        self.client()
-            .await?
-            .search_read(model, domain, fields, opts)
-            .await
-    }
-    async fn read(
-        &self,
-        model: &str,
-        ids: &[i64],
-        fields: &[&str],
-        context: &Context,
-    ) -> Result<Vec<Record>, OdooError> {
-        self.client().await?.read(model, ids, fields, context).await
-    }
-    async fn search_count(
-        &self,
-        model: &str,
-        domain: &Domain,
-        context: &Context,
-    ) -> Result<u64, OdooError> {
-        self.client()
-            .await?
-            .search_count(model, domain, context)
-            .await
-    }
-    async fn fields_get(
-        &self,
-        model: &str,
-        attributes: &[&str],
-    ) -> Result<Map<String, Value>, OdooError> {
-        self.client().await?.fields_get(model, attributes).await
-    }
-    async fn create(
-        &self,
-        model: &str,
-        values: Vec<Map<String, Value>>,
-        context: &Context,
-    ) -> Result<Vec<i64>, OdooError> {
-        self.client().await?.create(model, values, context).await
-    }
-    async fn write(
-        &self,
-        model: &str,
-        ids: &[i64],
-        values: Map<String, Value>,
-        context: &Context,
-    ) -> Result<(), OdooError> {
-        self.client()
-            .await?
-            .write(model, ids, values, context)
-            .await
-    }
-    async fn unlink(&self, model: &str, ids: &[i64], context: &Context) -> Result<(), OdooError> {
-        self.client().await?.unlink(model, ids, context).await
-    }
-    async fn execute_kw(
-        &self,
-        model: &str,
-        method: &str,
-        args: Vec<Value>,
-        kwargs: Map<String, Value>,
-    ) -> Result<Value, OdooError> {
-        self.client()
-            .await?
-            .execute_kw(model, method, args, kwargs)
-            .await
-    }
 }
