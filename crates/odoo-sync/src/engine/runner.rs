@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::fetch::{self, FieldPlan};
+use super::images::{read_image_refs, ImageRefs};
 use super::lease::is_dead_local_owner;
 use super::{Progress, ProgressObserver, SyncEngine, SyncError};
 use crate::domain::{
@@ -258,8 +259,8 @@ fn incremental_window(
         .collect()
 }
 
-/// A page's products and their variants' stock, read together.
-type PageData = (Vec<Product>, Vec<StockLevel>);
+/// A page's products, their variants' stock and their image references, read together.
+type PageData = (Vec<Product>, Vec<StockLevel>, Option<ImageRefs>);
 type Page = (Vec<i64>, PageData);
 
 /// Fetches pages in a task of their own, `concurrency` in flight and as many ready, so that Odoo's
@@ -413,17 +414,29 @@ impl Driver<'_> {
             .chunks(self.full_batch_size())
             .map(<[i64]>::to_vec)
             .collect();
+        let with_images = self.engine.images().is_some();
         let (_fetching, mut pages) = fetch_ahead(chunks, concurrency, move |chunk| {
             let (odoo, plan) = (odoo.clone(), plan.clone());
-            // The page's stock is read ahead with it, not by the writer.
+            // The page's stock and image references are read ahead with it, not by the writer
+            // (the images' bytes are not: a page's new images may be hundreds of megabytes).
             async move {
                 let products = fetch::products(odoo.as_ref(), &plan, &chunk).await?;
-                let stock = fetch::stock_of(odoo.as_ref(), &products).await?;
-                Ok::<_, SyncError>((products, stock))
+                let (stock, images) = futures::try_join!(
+                    fetch::stock_of(odoo.as_ref(), &products),
+                    async {
+                        match with_images {
+                            true => read_image_refs(odoo.as_ref(), plan.website, &products)
+                                .await
+                                .map(Some),
+                            false => Ok(None),
+                        }
+                    },
+                )?;
+                Ok::<_, SyncError>((products, stock, images))
             }
         });
         while let Some(page) = pages.recv().await {
-            let (chunk, (products, stock)) = page?;
+            let (chunk, (products, stock, images)) = page?;
             let last = *chunk.last().expect("chunks are never empty");
             self.saw_products(&products);
             self.run.cursor.position = Some(Position {
@@ -434,7 +447,7 @@ impl Driver<'_> {
             if !stock.is_empty() {
                 self.engine.store.set_stock(&stock).await?;
             }
-            self.commit(&products, &[]).await?;
+            self.commit_with_images(&products, images).await?;
             if cancel.is_cancelled() {
                 return Ok(());
             }
@@ -559,11 +572,41 @@ impl Driver<'_> {
         }
     }
 
+    /// `commit` of a full-pass page whose image references were read ahead.
+    async fn commit_with_images(
+        &mut self,
+        products: &[Product],
+        images: Option<ImageRefs>,
+    ) -> Result<(), SyncError> {
+        let Some(images) = images else {
+            return self.commit(products, &[]).await;
+        };
+        let counts = self.write_page(products, &[]).await?;
+        let image_counts = self
+            .engine
+            .sync_read_images(images, products, Some(self.run.id))
+            .await?;
+        self.run.counts.add(image_counts);
+        self.after_page(counts).await
+    }
+
     async fn commit(
         &mut self,
         products: &[Product],
         categories: &[Category],
     ) -> Result<(), SyncError> {
+        let counts = self.write_page(products, categories).await?;
+        let images = self.engine.sync_images(products, Some(self.run.id)).await?;
+        self.run.counts.add(images);
+        self.after_page(counts).await
+    }
+
+    /// Writes a page with the run's checkpoint; its counts are added to the run's.
+    async fn write_page(
+        &mut self,
+        products: &[Product],
+        categories: &[Category],
+    ) -> Result<RunCounts, SyncError> {
         let checkpoint = Checkpoint {
             run: self.run.id,
             cursor: &self.run.cursor,
@@ -579,8 +622,10 @@ impl Driver<'_> {
             })
             .await?;
         self.run.counts.add(counts);
-        let images = self.engine.sync_images(products, Some(self.run.id)).await?;
-        self.run.counts.add(images);
+        Ok(counts)
+    }
+
+    async fn after_page(&mut self, counts: RunCounts) -> Result<(), SyncError> {
         meters::products_synced(meters::Source::Run, &counts);
         self.run.processed += counts.processed();
         self.report();
