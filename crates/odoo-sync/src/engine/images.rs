@@ -100,9 +100,9 @@ type Download = (i64, String, i64, i64);
 /// At most this many bytes of images (before base64) are read in one call: a read of a page's
 /// 2,500 new 1920-pixel images in one answer would be hundreds of megabytes in an Odoo worker
 /// (whose `limit_memory_hard` kills it) and in ours.
-const DOWNLOAD_BYTES: i64 = 8 << 20;
+const DOWNLOAD_BYTES: i64 = 16 << 20;
 /// And at most this many records, whatever their size.
-const DOWNLOAD_RECORDS: usize = 200;
+const DOWNLOAD_RECORDS: usize = 1000;
 
 /// One group's image bytes, as Odoo answers them (checked later, off the async threads).
 async fn download(
@@ -531,21 +531,21 @@ mod tests {
                 .collect()
         };
         let mixed = vec![
-            sized(1, 3 * mb),
-            sized(2, 3 * mb),
-            sized(3, 3 * mb),
-            sized(4, 20 * mb),
+            sized(1, 6 * mb),
+            sized(2, 6 * mb),
+            sized(3, 6 * mb),
+            sized(4, 40 * mb),
             sized(5, mb),
         ];
         assert_eq!(
             ids(download_groups(mixed)),
             [vec![1, 2], vec![3], vec![4], vec![5]]
         );
-        let small: Vec<Download> = (0..450).map(|i| sized(i, 10)).collect();
+        let small: Vec<Download> = (0..2050).map(|i| sized(i, 10)).collect();
         let groups = download_groups(small);
         assert_eq!(
             groups.iter().map(Vec::len).collect::<Vec<_>>(),
-            [200, 200, 50]
+            [1000, 1000, 50]
         );
         assert!(download_groups(Vec::new()).is_empty());
     }

@@ -421,17 +421,15 @@ impl Driver<'_> {
             // (the images' bytes are not: a page's new images may be hundreds of megabytes).
             async move {
                 let products = fetch::products(odoo.as_ref(), &plan, &chunk).await?;
-                let (stock, images) = futures::try_join!(
-                    fetch::stock_of(odoo.as_ref(), &products),
-                    async {
+                let (stock, images) =
+                    futures::try_join!(fetch::stock_of(odoo.as_ref(), &products), async {
                         match with_images {
                             true => read_image_refs(odoo.as_ref(), plan.website, &products)
                                 .await
                                 .map(Some),
                             false => Ok(None),
                         }
-                    },
-                )?;
+                    },)?;
                 Ok::<_, SyncError>((products, stock, images))
             }
         });
