@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::outbox::queue_site_change;
-use super::{renew_change_seqs, PgStore};
+use super::PgStore;
 use crate::domain::site_event::CatalogChange;
 use crate::domain::{ImageMeta, ImageStats, ProductImage};
 use crate::store::images::{
@@ -115,7 +115,6 @@ impl ImageCatalog for PgStore {
             .execute(&mut *tx)
             .await?;
         }
-        renew_change_seqs(&mut tx, &changed, Utc::now()).await?;
         if let Some(run) = update.run {
             sqlx::query(
                 "update sync_run set images_fetched = images_fetched + $1, \

@@ -166,7 +166,7 @@ async fn existing_products(
 }
 
 /// Gives each of `products` a new `change_seq` and moves its `updated_at`, as a write of the
-/// product would: the change feed shows changes made beside the product row (prices, images).
+/// product would: the change feed shows changes made beside the product row (prices).
 /// Called with the catalog version row locked (`begin_catalog_write`).
 pub(super) async fn renew_change_seqs(
     conn: &mut PgConnection,

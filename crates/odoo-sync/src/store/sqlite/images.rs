@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::outbox::queue_site_change;
-use super::{renew_change_seqs, SqliteStore, SqliteTime};
+use super::SqliteStore;
 use crate::domain::site_event::CatalogChange;
 use crate::domain::{ImageMeta, ImageStats, ProductImage};
 use crate::store::images::{
@@ -109,7 +109,6 @@ impl ImageCatalog for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        renew_change_seqs(&mut tx, &changed, SqliteTime(Utc::now())).await?;
         if let Some(run) = update.run {
             sqlx::query(
                 "update sync_run set images_fetched = images_fetched + ?, \

@@ -191,7 +191,7 @@ async fn existing_products(
 
 /// Gives each of `products` a `change_seq` of its own after the newest and moves its
 /// `updated_at`, as a write of the product would: the change feed shows changes made beside the
-/// product row (prices, images).
+/// product row (prices).
 pub(super) async fn renew_change_seqs(
     conn: &mut SqliteConnection,
     products: &std::collections::BTreeSet<i64>,
