@@ -18,7 +18,9 @@
 use std::collections::BTreeMap;
 
 use super::query::{AttributeFilter, ProductQuery};
-use super::stored::corrupt;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use super::stored::{corrupt, Cells};
 use super::StoreError;
 use crate::domain::{CatalogScope, NameTranslations};
 
@@ -299,8 +301,32 @@ pub(super) struct FacetRow {
     pub value_translations: NameTranslations,
 }
 
+/// One row of the facet statement, from either database (the columns have the same types).
+pub(super) fn facet_row<'r, R>(row: &'r R) -> Result<FacetRow, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    i64: Type<R::Database> + Decode<'r, R::Database>,
+    f64: Type<R::Database> + Decode<'r, R::Database>,
+    String: Type<R::Database> + Decode<'r, R::Database>,
+{
+    let cells = Cells::new(row, "product_attribute_value", "kind");
+    Ok(FacetRow {
+        kind: cells.get("kind")?,
+        id: cells.get("id")?,
+        name: cells.get("name")?,
+        value_id: cells.get("value_id")?,
+        value_name: cells.get("value_name")?,
+        products: cells.get("products")?,
+        low: cells.get("low")?,
+        high: cells.get("high")?,
+        name_translations: translations_cell(cells.get("name_translations")?)?,
+        value_translations: translations_cell(cells.get("value_translations")?)?,
+    })
+}
+
 /// A facet row's translations column: a JSON object, or null on rows that are not attributes.
-pub(super) fn translations_cell(text: Option<String>) -> Result<NameTranslations, StoreError> {
+fn translations_cell(text: Option<String>) -> Result<NameTranslations, StoreError> {
     match text {
         None => Ok(NameTranslations::new()),
         Some(text) => serde_json::from_str(&text)

@@ -13,7 +13,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::storefront::load_attributes;
 use super::{load_categories, load_translations, load_variants, stored_product, PgStore};
 use crate::domain::{Category, Translation, Variant};
-use crate::store::facets::{self, translations_cell, Dialect, FacetRow, Part, Sql};
+use crate::store::facets::{self, facet_row, Dialect, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::search::ts_query;
 use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells, PricesByPricelist};
@@ -215,22 +215,6 @@ fn filters(query: &ProductQuery) -> Option<Sql> {
             .text("::tsquery");
     }
     Some(sql)
-}
-
-fn facet_row(row: &PgRow) -> Result<FacetRow, StoreError> {
-    let cells = Cells::new(row, "product_attribute_value", "kind");
-    Ok(FacetRow {
-        kind: cells.get("kind")?,
-        id: cells.get("id")?,
-        name: cells.get("name")?,
-        value_id: cells.get("value_id")?,
-        value_name: cells.get("value_name")?,
-        products: cells.get("products")?,
-        low: cells.get("low")?,
-        high: cells.get("high")?,
-        name_translations: translations_cell(cells.get("name_translations")?)?,
-        value_translations: translations_cell(cells.get("value_translations")?)?,
-    })
 }
 
 #[async_trait]

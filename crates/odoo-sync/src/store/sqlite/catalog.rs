@@ -11,7 +11,7 @@ use super::storefront::{load_attributes, ATTRIBUTE_ROW_OBJECT};
 use super::SqliteTime;
 use super::{load_categories, load_translations, load_variants, stored_product, SqliteStore};
 use crate::domain::{Category, Translation, Variant};
-use crate::store::facets::{self, translations_cell, Dialect, FacetRow, Part, Sql};
+use crate::store::facets::{self, facet_row, Dialect, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::stored::{corrupt, parse_odoo_datetime, Cells, PricesByPricelist};
 use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
@@ -244,22 +244,6 @@ async fn filters(
             .text(")");
     }
     Ok(Some(sql))
-}
-
-fn facet_row(row: &SqliteRow) -> Result<FacetRow, StoreError> {
-    let cells = Cells::new(row, "product_attribute_value", "kind");
-    Ok(FacetRow {
-        kind: cells.get("kind")?,
-        id: cells.get("id")?,
-        name: cells.get("name")?,
-        value_id: cells.get("value_id")?,
-        value_name: cells.get("value_name")?,
-        products: cells.get("products")?,
-        low: cells.get("low")?,
-        high: cells.get("high")?,
-        name_translations: translations_cell(cells.get("name_translations")?)?,
-        value_translations: translations_cell(cells.get("value_translations")?)?,
-    })
 }
 
 #[async_trait]
