@@ -69,6 +69,24 @@ where
     }
 }
 
+/// A `pricelist` row (id, name, currency), from either database.
+pub(super) fn pricelist_from_row<'r, R>(
+    row: &'r R,
+) -> Result<crate::domain::pricelist::Pricelist, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    i64: Type<R::Database> + Decode<'r, R::Database>,
+    String: Type<R::Database> + Decode<'r, R::Database>,
+{
+    let cells = Cells::new(row, "pricelist", "pricelist_id");
+    Ok(crate::domain::pricelist::Pricelist {
+        id: cells.get("pricelist_id")?,
+        name: cells.get("name")?,
+        currency: cells.get("currency")?,
+    })
+}
+
 /// When a lease taken at `now` ends. A lease beyond 100 years (`Duration::MAX` means "until
 /// released") is 100 years: any later date overflows chrono's or the database's time range.
 pub(super) fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {

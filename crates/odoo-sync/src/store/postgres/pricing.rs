@@ -12,7 +12,7 @@ use super::outbox::queue_site_change;
 use super::{put_state, renew_change_seqs, state_value, PgStore};
 use crate::domain::pricelist::{category_chain, PricedVariant, Pricelist, PricelistRule};
 use crate::domain::site_event::CatalogChange;
-use crate::store::stored::{corrupt, Cells};
+use crate::store::stored::{corrupt, pricelist_from_row, Cells};
 use crate::store::{pricing_state_key, PricingState, PricingStore, StoreError, VariantPrice};
 
 #[async_trait]
@@ -70,16 +70,7 @@ impl PricingStore for PgStore {
             sqlx::query("select pricelist_id, name, currency from pricelist order by position")
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter()
-            .map(|row| {
-                let cells = Cells::new(row, "pricelist", "pricelist_id");
-                Ok(Pricelist {
-                    id: cells.get("pricelist_id")?,
-                    name: cells.get("name")?,
-                    currency: cells.get("currency")?,
-                })
-            })
-            .collect()
+        rows.iter().map(pricelist_from_row).collect()
     }
 
     async fn pricelist_rules(&self, pricelist: i64) -> Result<Vec<PricelistRule>, StoreError> {
