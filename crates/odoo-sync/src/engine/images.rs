@@ -334,17 +334,12 @@ impl SyncEngine {
         products: &[Product],
         run: Option<RunId>,
     ) -> Result<RunCounts, SyncError> {
-        match self.image_pass(products, run).await {
-            // Blobs it found stored were collected meanwhile: once more, they are fetched again.
-            Err(SyncError::Store(StoreError::ImagesCollected { missing })) => {
-                tracing::info!(
-                    missing,
-                    "image blobs collected during an image pass; reading it again"
-                );
-                self.image_pass(products, run).await
-            }
-            other => other,
+        if self.images.is_none() || products.is_empty() {
+            return Ok(RunCounts::default());
         }
+        let website = self.field_plan().await?.website;
+        let refs = read_image_refs(self.odoo.as_ref(), website, products).await?;
+        self.sync_read_images(refs, products, run).await
     }
 
     /// Deletes the image blobs no product has shown for `retention` (their bytes and resized
@@ -384,7 +379,8 @@ impl SyncEngine {
     }
 
     /// The image pass of a page whose image references were read ahead (`read_image_refs`):
-    /// once more from the start if blobs it found stored were collected meanwhile.
+    /// once more from the start if blobs it found stored were collected meanwhile (they are
+    /// then fetched again).
     pub(crate) async fn sync_read_images(
         &self,
         refs: ImageRefs,
