@@ -5,6 +5,7 @@
 //! engine nor http ever sees SQL. Must not import the engine, http, axum or the Odoo client.
 
 mod blobs;
+mod facet_index;
 mod facets;
 mod images;
 mod postgres;

@@ -38,6 +38,8 @@ struct Filters {
     in_stock: bool,
     category: Option<i64>,
     include_inactive: bool,
+    /// Full-text terms (`q=`).
+    text: Option<String>,
 }
 
 impl Filters {
@@ -61,6 +63,9 @@ impl Filters {
         if self.include_inactive {
             query.push_str("&include_inactive=true");
         }
+        if let Some(text) = &self.text {
+            query.push_str(&format!("&q={text}"));
+        }
         query
     }
 }
@@ -72,6 +77,9 @@ struct Catalog {
     /// Category id → itself and its ancestors.
     ancestors: BTreeMap<i64, BTreeSet<i64>>,
     website: bool,
+    /// Words of product names → the products full-text search finds for each (listed, every
+    /// product of the `all` scope): the brute force takes the search engine's word for text.
+    matches: BTreeMap<String, BTreeSet<i64>>,
 }
 
 /// Every product page of a listing, following cursors, and the first page's facets.
@@ -174,11 +182,24 @@ async fn catalog(app: &TestApp, server: &TestServer, website: bool) -> Catalog {
         });
     }
     assert!(items.len() > PRODUCTS / 2, "{} products", items.len());
+    let mut matches = BTreeMap::new();
+    for exported in export.values().step_by(37) {
+        let name = exported["name"].as_str().unwrap_or_default();
+        let Some(word) = name.split_whitespace().next().map(str::to_lowercase) else {
+            continue;
+        };
+        let (found, _) = listing(server, &format!("&q={word}&include_inactive=true")).await;
+        let found: BTreeSet<i64> = found.iter().map(|p| p["id"].as_i64().unwrap()).collect();
+        assert!(!found.is_empty(), "searching '{word}' finds '{name}'");
+        matches.insert(word, found);
+    }
+    assert!(matches.len() >= 2, "words to search: {matches:?}");
     Catalog {
         items,
         names,
         ancestors,
         website,
+        matches,
     }
 }
 
@@ -234,6 +255,9 @@ impl Catalog {
             && priced
             && (!f.in_stock || item.in_stock)
             && f.category.is_none_or(|c| self.in_category(item, c))
+            && f.text
+                .as_ref()
+                .is_none_or(|t| self.matches[t].contains(&item.id))
     }
 
     fn expected_ids(&self, f: &Filters) -> BTreeSet<i64> {
@@ -305,6 +329,15 @@ impl Catalog {
             category: rng
                 .gen_bool(0.3)
                 .then(|| categories[rng.gen_range(0..categories.len())]),
+            text: rng
+                .gen_bool(0.3)
+                .then(|| {
+                    self.matches
+                        .keys()
+                        .nth(rng.gen_range(0..self.matches.len()))
+                })
+                .flatten()
+                .cloned(),
             ..Filters::default()
         };
         if rng.gen_bool(0.5) {
@@ -363,7 +396,46 @@ async fn facets_equal_brute_force(app: TestApp, website: bool) {
         "only {non_empty} of 20 filter sets matched anything"
     );
     facet_names_are_the_pickers_in_the_asked_language(&server).await;
+    if !website {
+        facets_follow_a_change_synced_by_another_process(&app, &server, &catalog).await;
+    }
     server.stop().await;
+}
+
+/// Facets are counted from what the catalog holds now: a price raised in Odoo and synced by a
+/// CLI run (another process) moves the facets' range at once, and the counts stay exact.
+async fn facets_follow_a_change_synced_by_another_process(
+    app: &TestApp,
+    server: &TestServer,
+    before: &Catalog,
+) {
+    let (_, facets) = listing(server, "").await;
+    let dearest = facets["price"]["max"].as_f64().unwrap();
+    let product = before.items.iter().find(|i| i.active).unwrap().id;
+    let raised = (dearest + 1000.0).round();
+    app.odoo()
+        .await
+        .write(
+            "product.template",
+            &[product],
+            json!({"list_price": raised}).as_object().unwrap().clone(),
+            &odoo_rpc::Context::default(),
+        )
+        .await
+        .unwrap();
+    app.cli_ok(&["sync", "--incremental"]).await;
+    let (_, facets) = listing(server, "").await;
+    assert_eq!(facets["price"]["max"].as_f64(), Some(raised), "{facets}");
+    let after = catalog(app, server, false).await;
+    let unfiltered = Filters::default();
+    assert_eq!(facets, after.expected_facets(&unfiltered));
+    let priced = Filters {
+        price_min: Some(raised),
+        ..Filters::default()
+    };
+    let (products, facets) = listing(server, &priced.query()).await;
+    assert_eq!(products.len(), 1, "only the raised product costs {raised}");
+    assert_eq!(facets, after.expected_facets(&priced));
 }
 
 /// With `lang=`, facets name attributes and values as the products' pickers do in it.

@@ -2,7 +2,7 @@
 //! through the GIN-indexed `search` tsvector), the category tree with counts, one product, and
 //! the change feed. Like SQLite's, a page comes with its children in one statement, one snapshot.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
@@ -13,7 +13,8 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::storefront::load_attributes;
 use super::{load_categories, load_translations, load_variants, stored_product, PgStore};
 use crate::domain::{Category, Translation, Variant};
-use crate::store::facets::{self, facet_row, Dialect, Part, Sql};
+use crate::store::facet_index::{self, IndexRows};
+use crate::store::facets::{self, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::search::ts_query;
 use crate::store::stored::{odoo_datetime, parse_odoo_datetime, Cells, PricesByPricelist};
@@ -280,17 +281,28 @@ impl CatalogReader for PgStore {
     }
 
     async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError> {
-        let Some(base) = filters(query) else {
-            return Ok(Facets::default());
+        let text_matches = match query.text.as_deref() {
+            None => None,
+            Some(text) => match ts_query(text) {
+                None => return Ok(Facets::default()),
+                Some(tsquery) => Some(
+                    sqlx::query_scalar::<_, i64>(
+                        "select product_id from product where search @@ $1::tsquery",
+                    )
+                    .bind(tsquery)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .collect::<HashSet<i64>>(),
+                ),
+            },
         };
-        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("");
-        push_parts(
-            &mut sql,
-            facets::facets_statement(query, Dialect::Postgres, &base),
-        );
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        let rows = rows.iter().map(facet_row).collect::<Result<_, _>>()?;
-        Ok(facets::facets_from_rows(rows))
+        let version = self.catalog_version().await?;
+        let index = self
+            .facet_index
+            .at_least(version, || self.read_facet_index())
+            .await?;
+        Ok(index.facets(query, text_matches.as_ref()))
     }
 
     async fn attribute_of_values(&self, values: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
@@ -415,5 +427,18 @@ impl CatalogReader for PgStore {
                 source,
             })?;
         Ok(())
+    }
+}
+
+impl PgStore {
+    /// What the facet index is made of, in one repeatable-read transaction (one snapshot).
+    async fn read_facet_index(&self) -> Result<IndexRows, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let rows = facet_index::read_index_rows!(&mut *tx)?;
+        tx.commit().await?;
+        Ok(rows)
     }
 }

@@ -47,6 +47,8 @@ pub struct PgStore {
     at: String,
     /// Where catalog changes are reported (none: no outbox rows are written).
     site: std::sync::Arc<super::SiteTargets>,
+    /// What faceted answers are counted from, read again when the catalog version moves.
+    facet_index: std::sync::Arc<super::facet_index::FacetIndexCache>,
 }
 
 impl PgStore {
@@ -83,6 +85,7 @@ impl PgStore {
             pool,
             at,
             site: Default::default(),
+            facet_index: Default::default(),
         })
     }
 

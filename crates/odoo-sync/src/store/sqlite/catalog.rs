@@ -1,7 +1,7 @@
 //! The catalog API's reads on SQLite: filtered, keyset-paged product lists, the category tree
 //! with counts, one product, the change feed, and the catalog version that validates them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -11,7 +11,8 @@ use super::storefront::{load_attributes, ATTRIBUTE_ROW_OBJECT};
 use super::SqliteTime;
 use super::{load_categories, load_translations, load_variants, stored_product, SqliteStore};
 use crate::domain::{Category, Translation, Variant};
-use crate::store::facets::{self, facet_row, Dialect, Part, Sql};
+use crate::store::facet_index::{self, IndexRows};
+use crate::store::facets::{self, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::stored::{corrupt, parse_odoo_datetime, Cells, PricesByPricelist};
 use crate::store::storefront::{group_attributes, scope_predicate, AttributeRow};
@@ -309,19 +310,28 @@ impl CatalogReader for SqliteStore {
     }
 
     async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError> {
-        let mut pooled = self.pool.acquire().await?;
-        let conn: &mut SqliteConnection = &mut pooled;
-        let Some(base) = filters(conn, query, false).await? else {
-            return Ok(Facets::default());
+        let text_matches = match query.text.as_deref() {
+            None => None,
+            Some(text) => match fts_query(text) {
+                None => return Ok(Facets::default()),
+                Some(fts) => Some(
+                    sqlx::query_scalar::<_, i64>(
+                        "select rowid from product_search where product_search match ?",
+                    )
+                    .bind(fts)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .collect::<HashSet<i64>>(),
+                ),
+            },
         };
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("");
-        push_parts(
-            &mut sql,
-            facets::facets_statement(query, Dialect::Sqlite, &base),
-        );
-        let rows = sql.build().fetch_all(&mut *conn).await?;
-        let rows = rows.iter().map(facet_row).collect::<Result<_, _>>()?;
-        Ok(facets::facets_from_rows(rows))
+        let version = self.catalog_version().await?;
+        let index = self
+            .facet_index
+            .at_least(version, || self.read_facet_index())
+            .await?;
+        Ok(index.facets(query, text_matches.as_ref()))
     }
 
     async fn attribute_of_values(&self, values: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
@@ -447,5 +457,15 @@ impl CatalogReader for SqliteStore {
                 source,
             })?;
         Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// What the facet index is made of, in one read transaction (one snapshot).
+    async fn read_facet_index(&self) -> Result<IndexRows, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows = facet_index::read_index_rows!(&mut *tx)?;
+        tx.commit().await?;
+        Ok(rows)
     }
 }

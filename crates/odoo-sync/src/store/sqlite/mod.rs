@@ -50,6 +50,8 @@ pub struct SqliteStore {
     at: String,
     /// Where catalog changes are reported (none: no outbox rows are written).
     site: Arc<super::SiteTargets>,
+    /// What faceted answers are counted from, read again when the catalog version moves.
+    facet_index: Arc<super::facet_index::FacetIndexCache>,
 }
 
 /// A write transaction holding the store's write gate until it commits or is dropped.
@@ -101,6 +103,7 @@ impl SqliteStore {
             write_gate: Arc::default(),
             at: url.to_string(),
             site: Arc::default(),
+            facet_index: Arc::default(),
         })
     }
 
