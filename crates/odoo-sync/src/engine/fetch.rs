@@ -86,9 +86,10 @@ impl FieldPlan {
             .iter()
             .find(|field| !known.contains_key(field.as_str()))
         {
-            return Err(SyncError::Config(format!(
-                "SYNC_EXTRA_FIELDS names '{missing}', which {TEMPLATE} does not have"
-            )));
+            return Err(SyncError::UnknownExtraField {
+                field: missing.clone(),
+                model: TEMPLATE,
+            });
         }
         let mut template_fields: Vec<String> =
             TEMPLATE_FIELDS.iter().map(|f| f.to_string()).collect();

@@ -44,10 +44,18 @@ pub enum SyncError {
     RunInProgress { running: RunId },
     #[error("invalid sync cursor: {0}")]
     InvalidCursor(#[from] CursorError),
-    #[error("the cursor belongs to sync run {given}, but the running run is {running}")]
-    StaleCursor { given: RunId, running: String },
-    #[error("configuration does not match Odoo: {0}")]
-    Config(String),
+    #[error("the cursor belongs to sync run {given}, but {}", match running {
+        Some(running) => format!("the running run is {running}"),
+        None => "no run is running".to_string(),
+    })]
+    StaleCursor {
+        given: RunId,
+        running: Option<RunId>,
+    },
+    #[error("configuration does not match Odoo: SYNC_EXTRA_FIELDS names '{field}', which {model} does not have")]
+    UnknownExtraField { field: String, model: &'static str },
+    #[error("configuration does not match Odoo: SYNC_PRICELIST_IDS names {}, but Odoo has no active pricelist with that id", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))]
+    UnknownPricelists { ids: Vec<i64> },
 }
 
 impl From<StoreError> for SyncError {

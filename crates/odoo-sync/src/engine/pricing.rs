@@ -198,16 +198,13 @@ impl SyncEngine {
             })?;
             found.insert(pricelist.id, pricelist);
         }
-        let missing: Vec<String> = ids
+        let missing: Vec<i64> = ids
             .iter()
             .filter(|id| !found.contains_key(id))
-            .map(|id| id.to_string())
+            .copied()
             .collect();
         if !missing.is_empty() {
-            return Err(SyncError::Config(format!(
-                "SYNC_PRICELIST_IDS names {}, but Odoo has no active pricelist with that id",
-                missing.join(", ")
-            )));
+            return Err(SyncError::UnknownPricelists { ids: missing });
         }
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }

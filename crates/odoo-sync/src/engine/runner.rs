@@ -111,13 +111,9 @@ impl SyncEngine {
         let (given, _) = SyncCursor::from_token(token)?;
         match self.store.running_run().await? {
             Some(running) if running.id == given => self.claim(&running).await,
-            Some(running) => Err(SyncError::StaleCursor {
+            running => Err(SyncError::StaleCursor {
                 given,
-                running: running.id.to_string(),
-            }),
-            None => Err(SyncError::StaleCursor {
-                given,
-                running: "none".to_string(),
+                running: running.map(|run| run.id),
             }),
         }
     }

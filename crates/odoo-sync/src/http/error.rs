@@ -126,9 +126,10 @@ impl From<SyncError> for ApiError {
                 code: "stale_cursor",
                 message: e.to_string(),
             },
-            e @ (SyncError::Odoo(_) | SyncError::BadRecord { .. } | SyncError::Config(_)) => {
-                ApiError::Odoo(e)
-            }
+            e @ (SyncError::Odoo(_)
+            | SyncError::BadRecord { .. }
+            | SyncError::UnknownExtraField { .. }
+            | SyncError::UnknownPricelists { .. }) => ApiError::Odoo(e),
             SyncError::Store(e) => e.into(),
         }
     }

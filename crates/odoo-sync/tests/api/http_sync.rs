@@ -31,6 +31,20 @@ async fn a_caller_looping_with_limit_and_cursor_until_done_ends_equal_to_odoo() 
         body = json!({"forceRefresh": true, "limit": 300, "cursor": step["nextCursor"]});
     }
     assert_eq!(steps, 4);
+    // The finished run's last cursor is stale: a 409 that says no run is going.
+    let stale = server
+        .admin_post(
+            "/api/products/sync",
+            json!({"limit": 300, "cursor": body["cursor"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 409);
+    let error: Value = stale.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "stale_cursor", "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.ends_with("but no run is running"), "{message}");
     let odoo = app.odoo().await;
     assert_same_catalog(
         &app.export().await,

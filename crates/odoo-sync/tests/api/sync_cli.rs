@@ -283,3 +283,23 @@ async fn an_export_read_by_head_ends_quietly_when_the_pipe_closes() {
     assert!(output.status.success(), "{}", describe(&output));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_extra_field_odoo_does_not_have_fails_the_sync_naming_it_and_keeps_the_catalog() {
+    let mut app = spawn_app(20).await;
+    app.cli_ok(&["sync", "--full"]).await;
+    let before = app.export().await;
+    app.env
+        .insert("SYNC_EXTRA_FIELDS".into(), "no_such_field".into());
+    let output = app.cli(&["sync", "--full"]).await;
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "SYNC_EXTRA_FIELDS names 'no_such_field', which product.template does not have"
+        ),
+        "{stderr}"
+    );
+    app.env.remove("SYNC_EXTRA_FIELDS");
+    assert_eq!(app.export().await, before, "nothing stored was lost");
+}
