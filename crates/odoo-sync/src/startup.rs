@@ -125,13 +125,17 @@ pub async fn application(
     let odoo: Arc<dyn OdooApi> = Arc::new(MeteredOdoo::new(Arc::new(LazyOdooClient::new(
         client_config(&config.odoo()?),
     ))));
-    if let Some(site) = &config.site_webhooks {
-        let worker = SiteWebhookWorker::new(store.clone(), site.clone());
-        tokio::spawn(worker.run(cancel.clone()));
-    }
+    let site_worker = config
+        .site_webhooks
+        .as_ref()
+        .map(|site| SiteWebhookWorker::new(store.clone(), site.clone()));
     let engine =
         SyncEngine::new(odoo.clone(), store, config.sync.clone()).with_images(image_store(config)?);
     let service = SyncService::new(engine, cancel.clone());
     let state = AppState::new(service, odoo, config.serve.clone());
-    Ok(Application::build(state, config.serve.bind, cancel).await?)
+    let app = Application::build(state, config.serve.bind, cancel.clone()).await?;
+    if let Some(worker) = site_worker {
+        app.spawn_background(worker.run(cancel));
+    }
+    Ok(app)
 }

@@ -236,6 +236,7 @@ impl SiteWebhookWorker {
         loop {
             match self.run_once().await {
                 Ok(0) => {}
+                Ok(_) if cancel.is_cancelled() => return,
                 Ok(_) => continue,
                 Err(error) => {
                     tracing::warn!(%error, "site webhook worker could not read the outbox")

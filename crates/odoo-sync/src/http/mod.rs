@@ -37,6 +37,7 @@ use odoo_rpc::OdooApi;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::{RotatingSecret, ServeSettings};
@@ -236,11 +237,17 @@ fn cors(origins: &[String]) -> CorsLayer {
     layer.allow_origin(AllowOrigin::list(allowed))
 }
 
-/// The server as production and tests run it: bind first (port 0 allowed), then serve.
+/// How long a stopping server waits for its background work (a webhook batch, a sweep, a site
+/// delivery) to end after the last request: under the 30 s a container is usually given.
+const BACKGROUND_GRACE: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// The server as production and tests run it: bind first (port 0 allowed), then serve. Every
+/// background task it runs is tracked, and a stop waits for them.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
     cancel: CancellationToken,
+    background: TaskTracker,
 }
 
 impl Application {
@@ -255,7 +262,17 @@ impl Application {
             listener,
             state,
             cancel,
+            background: TaskTracker::new(),
         })
+    }
+
+    /// Runs `task` beside the server; it must end soon after the server's cancel token fires,
+    /// and a stop waits for it (up to `BACKGROUND_GRACE`).
+    pub fn spawn_background<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.background.spawn(task);
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -264,13 +281,14 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `cancel` fires, then lets a running sync commit its batch before returning.
+    /// Serves until `cancel` fires, then lets a running sync commit its batch and the background
+    /// work end (an inbox batch being handled is finished, not dropped) before returning.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let settings = self.state.settings.clone();
         let service = self.state.sync.clone();
         if !settings.schedules.is_empty() {
             let schedules = settings.schedules.clone();
-            tokio::spawn(scheduler::run_schedules(
+            self.background.spawn(scheduler::run_schedules(
                 service.clone(),
                 schedules,
                 settings.timezone,
@@ -281,7 +299,7 @@ impl Application {
         webhook_settings.coalesce.quiet = settings.webhook_coalesce;
         for _ in 0..settings.webhook_workers {
             let engine = service.engine().clone();
-            tokio::spawn(webhooks::run_webhook_worker(
+            self.background.spawn(webhooks::run_webhook_worker(
                 engine,
                 webhook_settings.clone(),
                 self.cancel.clone(),
@@ -293,17 +311,29 @@ impl Application {
             webhook_retention: settings.webhook_retention,
             image_retention: settings.image_retention,
         };
-        tokio::spawn(sweeps::run_sweeps(
+        self.background.spawn(sweeps::run_sweeps(
             service.clone(),
             periods,
             self.cancel.clone(),
         ));
         let cancel = self.cancel.clone();
         let app = router(self.state);
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { cancel.cancelled().await })
-            .await?;
+            .await;
+        // An error from serve ends the server too: the background work must see it stop.
+        self.cancel.cancel();
         service.shutdown().await;
-        Ok(())
+        self.background.close();
+        if tokio::time::timeout(BACKGROUND_GRACE, self.background.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                tasks = self.background.len(),
+                "background work still running {BACKGROUND_GRACE:?} after the stop; leaving it"
+            );
+        }
+        served
     }
 }

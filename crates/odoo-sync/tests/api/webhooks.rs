@@ -479,3 +479,65 @@ async fn bad_webhooks_get_a_4xx_naming_the_problem_and_leave_the_inbox_empty() {
     );
     unset.stop().await;
 }
+
+/// Every inbox event of `server`, as the admin API lists them.
+async fn inbox_events(server: &TestServer) -> Vec<Value> {
+    let inbox: Value = server
+        .admin_get("/api/products/sync/webhooks")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    inbox["events"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_while_the_inbox_worker_handles_an_event_waits_for_it_to_finish() {
+    let (app, server) = real_time_app(10, &[]).await;
+    let odoo = app.odoo().await;
+    let plain = Context::default();
+    odoo.write(
+        "product.template",
+        &[1],
+        values(json!({"name": "Edited just before the stop"})),
+        &plain,
+    )
+    .await
+    .unwrap();
+    // Odoo slow from now on: the worker's reads take seconds, so the stop comes mid-batch.
+    app.set_faults(odoo_sim::Faults {
+        latency_ms: 400,
+        ..Default::default()
+    });
+    let started = Instant::now();
+    loop {
+        let events = inbox_events(&server).await;
+        let claimed = events
+            .iter()
+            .any(|e| e["status"] == "pending" && e["attempts"].as_u64() > Some(0));
+        if claimed {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the worker never took the event: {events:?}"
+        );
+        sleep_ms(10).await;
+    }
+    server.stop().await;
+    app.set_faults(odoo_sim::Faults::default());
+    let after = app.serve(&[("WEBHOOK_WORKERS", "0")]).await;
+    let events = inbox_events(&after).await;
+    assert!(!events.is_empty());
+    for event in &events {
+        assert_eq!(
+            event["status"], "done",
+            "handled before the stop ended: {event}"
+        );
+    }
+    let product = after.json("/api/products/1").await;
+    assert_eq!(product["name"], "Edited just before the stop");
+    after.stop().await;
+}
