@@ -10,6 +10,7 @@
 //! [`super::facets::narrowing`]), full-text search aside: the store answers which products match
 //! the text, and the index counts among them.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -17,16 +18,17 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use tokio::sync::{Mutex, RwLock};
 
 use super::facets::{AttributeFacet, CategoryCount, Facets, PriceRange, ValueCount};
-use super::query::ProductQuery;
+use super::query::{ProductQuery, ProductSort, SortKey};
 use super::stored::{corrupt, Cells};
-use super::StoreError;
+use super::{StoreError, StoredProduct};
 use crate::domain::{CatalogScope, NameTranslations};
 
 /// The statements an index is read with, text both databases accept; read them in one
 /// snapshot, the version first.
 pub(super) const VERSION_SQL: &str =
     "select version from catalog_version where catalog_version_id = 1";
-pub(super) const PRODUCTS_SQL: &str = "select product_id, active, category_id, \
+pub(super) const PRODUCTS_SQL: &str = "select product_id, name, \
+     cast(write_date as text) as write_date, active, category_id, \
      cast(public_categ_ids as text) as public_categ_ids, list_price, is_published, sale_ok, \
      website_id from product where deleted_at is null";
 /// Products with a variant still sold that has stock free to sell (`facets::narrowing`'s).
@@ -44,6 +46,9 @@ pub(super) const PUBLIC_CATEGORIES_SQL: &str =
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct ProductRow {
     pub product_id: i64,
+    pub name: String,
+    /// `YYYY-MM-DD HH:MM:SS`, as both databases print it: its text order is its time order.
+    pub write_date: String,
     pub active: bool,
     pub category_id: Option<i64>,
     pub public_categ_ids: Vec<i64>,
@@ -90,6 +95,8 @@ where
     let ids: String = cells.get("public_categ_ids")?;
     Ok(ProductRow {
         product_id: cells.get("product_id")?,
+        name: cells.get("name")?,
+        write_date: cells.get("write_date")?,
         active: cells.get("active")?,
         category_id: cells.get("category_id")?,
         public_categ_ids: serde_json::from_str(&ids)
@@ -182,6 +189,9 @@ pub(super) use read_index_rows;
 #[derive(Debug)]
 struct IndexedProduct {
     id: i64,
+    /// The sort keys of the product list.
+    name: String,
+    write_date: String,
     active: bool,
     /// Published, saleable and active: what `CATALOG_SCOPE=website` shows (its website aside).
     on_website: bool,
@@ -281,6 +291,8 @@ impl FacetIndex {
                 values.dedup();
                 IndexedProduct {
                     id: p.product_id,
+                    name: p.name,
+                    write_date: p.write_date,
                     active: p.active,
                     on_website: p.is_published && p.sale_ok && p.active,
                     website_id: p.website_id,
@@ -329,8 +341,7 @@ impl FacetIndex {
             if query.in_stock && !product.in_stock {
                 continue;
             }
-            let within_price = query.price_min.is_none_or(|min| product.list_price >= min)
-                && query.price_max.is_none_or(|max| product.list_price <= max);
+            let within_price = within_price(product, query);
             let mut missed = query
                 .attributes
                 .iter()
@@ -376,6 +387,46 @@ impl FacetIndex {
                 .into_iter()
                 .map(|(id, count)| CategoryCount { id, count })
                 .collect(),
+        }
+    }
+
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// The ids of one page of `query`'s products, in its order, and the position after the
+    /// page when more follow: what the stores' list statement answers, counted in memory.
+    /// `text_matches` as for [`Self::facets`].
+    pub fn page(&self, query: &ProductQuery, text_matches: Option<&HashSet<i64>>) -> IndexPage {
+        let mut matching: Vec<&IndexedProduct> = self
+            .products
+            .iter()
+            .filter(|product| {
+                self.in_base(product, query, text_matches)
+                    && narrowed(product, query)
+                    && query
+                        .after
+                        .as_ref()
+                        .is_none_or(|key| comes_after(product, key))
+            })
+            .collect();
+        let shown = query.limit as usize;
+        let order = |a: &&IndexedProduct, b: &&IndexedProduct| in_order(query.sort, a, b);
+        // Only the first `shown + 1` need sorting: one more tells whether a next page exists.
+        if matching.len() > shown + 1 {
+            matching.select_nth_unstable_by(shown, order);
+            matching.truncate(shown + 1);
+        }
+        matching.sort_unstable_by(order);
+        let has_more = matching.len() > shown;
+        matching.truncate(shown);
+        let next = match matching.last() {
+            Some(last) if has_more => Some(sort_key(last, query.sort)),
+            _ => None,
+        };
+        IndexPage {
+            ids: matching.iter().map(|product| product.id).collect(),
+            next,
         }
     }
 
@@ -438,6 +489,95 @@ impl FacetIndex {
             }
         }
         facets
+    }
+}
+
+/// One page of ids, as [`FacetIndex::page`] finds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexPage {
+    pub ids: Vec<i64>,
+    pub next: Option<SortKey>,
+}
+
+/// The products of a page read by id, in the page's order. Read at the index's version, each id
+/// is there; one missing means the store and its index disagree.
+pub(super) fn in_page_order(
+    products: Vec<StoredProduct>,
+    ids: &[i64],
+) -> Result<Vec<StoredProduct>, StoreError> {
+    let mut by_id: HashMap<i64, StoredProduct> = products
+        .into_iter()
+        .map(|stored| (stored.product.id, stored))
+        .collect();
+    ids.iter()
+        .map(|id| {
+            by_id.remove(id).ok_or_else(|| {
+                corrupt(
+                    "product",
+                    format!("product {id} of the facet index's page is not in the store at the index's version"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn within_price(product: &IndexedProduct, query: &ProductQuery) -> bool {
+    query.price_min.is_none_or(|min| product.list_price >= min)
+        && query.price_max.is_none_or(|max| product.list_price <= max)
+}
+
+/// The conditions `facets::narrowing` adds to the list statement: stock, price, attributes.
+fn narrowed(product: &IndexedProduct, query: &ProductQuery) -> bool {
+    (!query.in_stock || product.in_stock)
+        && within_price(product, query)
+        && query
+            .attributes
+            .iter()
+            .all(|filter| offers(product, &filter.values))
+}
+
+/// The list statements' `order by` (see [`ProductSort::order_by`]): names compare as bytes,
+/// as SQLite's binary collation and PostgreSQL's `collate "C"` do.
+fn in_order(sort: ProductSort, a: &IndexedProduct, b: &IndexedProduct) -> Ordering {
+    match sort {
+        ProductSort::Name => a.name.cmp(&b.name).then(a.id.cmp(&b.id)),
+        ProductSort::Price => a
+            .list_price
+            .partial_cmp(&b.list_price)
+            .unwrap_or(Ordering::Equal)
+            .then(a.id.cmp(&b.id)),
+        ProductSort::Updated => b.write_date.cmp(&a.write_date).then(b.id.cmp(&a.id)),
+    }
+}
+
+/// Whether `product` comes after the page that ended at `key` (the stores' keyset condition).
+fn comes_after(product: &IndexedProduct, key: &SortKey) -> bool {
+    match key {
+        SortKey::Name { name, id } => (product.name.as_str(), product.id) > (name.as_str(), *id),
+        SortKey::Price { price, id } => {
+            product.list_price > *price || (product.list_price == *price && product.id > *id)
+        }
+        SortKey::Updated { write_date, id } => {
+            (product.write_date.as_str(), product.id) < (write_date.as_str(), *id)
+        }
+    }
+}
+
+fn sort_key(product: &IndexedProduct, sort: ProductSort) -> SortKey {
+    let id = product.id;
+    match sort {
+        ProductSort::Name => SortKey::Name {
+            name: product.name.clone(),
+            id,
+        },
+        ProductSort::Price => SortKey::Price {
+            price: product.list_price,
+            id,
+        },
+        ProductSort::Updated => SortKey::Updated {
+            write_date: product.write_date.clone(),
+            id,
+        },
     }
 }
 
@@ -508,6 +648,8 @@ mod tests {
     fn product(id: i64, category: Option<i64>, price: f64) -> ProductRow {
         ProductRow {
             product_id: id,
+            name: format!("product {id}"),
+            write_date: "2026-01-01 00:00:00".into(),
             active: true,
             category_id: category,
             public_categ_ids: Vec::new(),
@@ -640,6 +782,60 @@ mod tests {
                 max: Some(30.0)
             },
             "stock and text apply to every count"
+        );
+    }
+
+    #[test]
+    fn pages_follow_each_sort_with_ties_broken_by_id_and_end_without_a_cursor() {
+        let mut products = Vec::new();
+        for (id, name, price, written) in [
+            (5, "b", 2.0, "2026-01-02 00:00:00"),
+            (3, "a", 2.0, "2026-01-01 00:00:00"),
+            (9, "a", 1.0, "2026-01-02 00:00:00"),
+            (1, "c", 3.0, "2026-01-01 00:00:00"),
+            (7, "b", 2.0, "2026-01-03 00:00:00"),
+        ] {
+            let mut row = product(id, None, price);
+            row.name = name.into();
+            row.write_date = written.into();
+            products.push(row);
+        }
+        let index = FacetIndex::build(IndexRows {
+            products,
+            ..IndexRows::default()
+        })
+        .unwrap();
+        let every_page = |sort: ProductSort| {
+            let mut query = ProductQuery {
+                limit: 2,
+                sort,
+                price_min: Some(0.0),
+                ..unfiltered()
+            };
+            let mut ids: Vec<i64> = Vec::new();
+            loop {
+                let page = index.page(&query, None);
+                assert!(page.ids.len() <= 2);
+                ids.extend(&page.ids);
+                match page.next {
+                    Some(key) => query.after = Some(key),
+                    None => return ids,
+                }
+            }
+        };
+        assert_eq!(every_page(ProductSort::Name), [3, 9, 5, 7, 1]);
+        assert_eq!(every_page(ProductSort::Price), [9, 3, 5, 7, 1]);
+        assert_eq!(every_page(ProductSort::Updated), [7, 9, 5, 3, 1]);
+        let matches = HashSet::from([5, 7]);
+        let query = ProductQuery {
+            limit: 2,
+            ..unfiltered()
+        };
+        let page = index.page(&query, Some(&matches));
+        assert_eq!(
+            (page.ids, page.next),
+            (vec![5, 7], None),
+            "an exact last page"
         );
     }
 }

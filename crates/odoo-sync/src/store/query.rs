@@ -66,6 +66,20 @@ pub struct ProductQuery {
     pub in_stock: bool,
 }
 
+impl ProductQuery {
+    /// Filters by attributes, price, stock or a category tree: what a storefront's facets set,
+    /// and what the list statement answers slowly on a large catalog (a sub-select or a tree
+    /// walk per product), so the stores take such pages from the facet index.
+    pub fn has_storefront_filters(&self) -> bool {
+        !self.attributes.is_empty()
+            || self.price_min.is_some()
+            || self.price_max.is_some()
+            || self.in_stock
+            || self.category.is_some()
+            || self.public_category.is_some()
+    }
+}
+
 /// Values of one attribute (`product.attribute.value` ids), any of which a product must offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttributeFilter {

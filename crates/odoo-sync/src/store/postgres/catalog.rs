@@ -251,6 +251,11 @@ impl CatalogReader for PgStore {
     }
 
     async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
+        if query.has_storefront_filters() {
+            if let Some(page) = self.page_from_index(query).await? {
+                return Ok(page);
+            }
+        }
         let pool = &self.pool;
         let mut sql: QueryBuilder<Postgres> =
             QueryBuilder::new("with page as (select p.* from product p where p.deleted_at is null");
@@ -281,21 +286,9 @@ impl CatalogReader for PgStore {
     }
 
     async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError> {
-        let text_matches = match query.text.as_deref() {
-            None => None,
-            Some(text) => match ts_query(text) {
-                None => return Ok(Facets::default()),
-                Some(tsquery) => Some(
-                    sqlx::query_scalar::<_, i64>(
-                        "select product_id from product where search @@ $1::tsquery",
-                    )
-                    .bind(tsquery)
-                    .fetch_all(&self.pool)
-                    .await?
-                    .into_iter()
-                    .collect::<HashSet<i64>>(),
-                ),
-            },
+        let text_matches = {
+            let mut conn = self.pool.acquire().await?;
+            text_matches(&mut conn, query).await?
         };
         let version = self.catalog_version().await?;
         let index = self
@@ -430,7 +423,70 @@ impl CatalogReader for PgStore {
     }
 }
 
+/// The products `query`'s full text matches (`None`: it has no text; empty: it can match
+/// nothing), as the facet index takes them.
+async fn text_matches(
+    conn: &mut PgConnection,
+    query: &ProductQuery,
+) -> Result<Option<HashSet<i64>>, StoreError> {
+    let Some(text) = query.text.as_deref() else {
+        return Ok(None);
+    };
+    let Some(tsquery) = ts_query(text) else {
+        return Ok(Some(HashSet::new()));
+    };
+    let ids: Vec<i64> =
+        sqlx::query_scalar("select product_id from product where search @@ $1::tsquery")
+            .bind(tsquery)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(Some(ids.into_iter().collect()))
+}
+
 impl PgStore {
+    /// A page whose ids the facet index picks, read in one snapshot of the same catalog
+    /// version; `None` when the catalog moved on since the index was read (the caller then asks
+    /// the list statement).
+    async fn page_from_index(
+        &self,
+        query: &ProductQuery,
+    ) -> Result<Option<ProductPage>, StoreError> {
+        let version = self.catalog_version().await?;
+        let index = self
+            .facet_index
+            .at_least(version, || self.read_facet_index())
+            .await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let now: i64 = sqlx::query_scalar(facet_index::VERSION_SQL)
+            .fetch_one(&mut *tx)
+            .await?;
+        if now != index.version() {
+            return Ok(None);
+        }
+        let text_matches = text_matches(&mut tx, query).await?;
+        let page = index.page(query, text_matches.as_ref());
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+            "with page as (select p.* from product p where p.deleted_at is null \
+             and p.product_id = any(",
+        );
+        sql.push_bind(page.ids.clone());
+        sql.push("))");
+        push_select_with_children(&mut sql);
+        let rows = sql.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let products = rows
+            .iter()
+            .map(product_with_children)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ProductPage {
+            products: facet_index::in_page_order(products, &page.ids)?,
+            next: page.next,
+        }))
+    }
+
     /// What the facet index is made of, in one repeatable-read transaction (one snapshot).
     async fn read_facet_index(&self) -> Result<IndexRows, StoreError> {
         let mut tx = self.pool.begin().await?;
