@@ -11,7 +11,7 @@
 //! the text, and the index counts among them.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -186,26 +186,83 @@ macro_rules! read_index_rows {
 }
 pub(super) use read_index_rows;
 
+/// What every pass over the catalog reads of a product, kept small and in one array so that a
+/// pass streams through memory: lists (attribute values, category ancestors) live in [`Lists`]
+/// in the same order, names and dates (only the page's sort needs them) apart.
 #[derive(Debug)]
 struct IndexedProduct {
     id: i64,
-    /// The sort keys of the product list.
-    name: String,
-    write_date: String,
+    list_price: f64,
+    category_id: Option<i64>,
+    website_id: Option<i64>,
     active: bool,
     /// Published, saleable and active: what `CATALOG_SCOPE=website` shows (its website aside).
     on_website: bool,
-    website_id: Option<i64>,
-    category_id: Option<i64>,
-    /// The category and its ancestors, each once, as `category=ID` walks them.
-    category_ancestors: Vec<i64>,
-    public_categ_ids: Vec<i64>,
-    /// Each website category's ancestors (itself included), each once over all of them.
-    public_ancestors: Vec<i64>,
-    list_price: f64,
     in_stock: bool,
-    /// (attribute, value) pairs, sorted and once each.
-    values: Vec<(i64, i64)>,
+    /// The product's position in each sort's order (see [`SORTS`]).
+    ranks: [u32; 3],
+}
+
+/// The sorts a product is ranked in, in the order of [`IndexedProduct::ranks`].
+const SORTS: [ProductSort; 3] = [ProductSort::Name, ProductSort::Price, ProductSort::Updated];
+
+fn sort_slot(sort: ProductSort) -> usize {
+    match sort {
+        ProductSort::Name => 0,
+        ProductSort::Price => 1,
+        ProductSort::Updated => 2,
+    }
+}
+
+/// One list per product, all in one array (product `i`'s is `items[starts[i]..starts[i + 1]]`).
+#[derive(Debug)]
+struct Lists<T> {
+    starts: Vec<u32>,
+    items: Vec<T>,
+}
+
+impl<T> Default for Lists<T> {
+    fn default() -> Self {
+        Lists {
+            starts: vec![0],
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T> Lists<T> {
+    fn push(&mut self, list: impl IntoIterator<Item = T>) {
+        self.items.extend(list);
+        self.starts.push(self.items.len() as u32);
+    }
+
+    fn of(&self, product: usize) -> &[T] {
+        &self.items[self.starts[product] as usize..self.starts[product + 1] as usize]
+    }
+}
+
+/// The categories of one tree that some product has as itself or an ancestor, by id, each
+/// with its slot in the counts.
+#[derive(Debug, Default)]
+struct Tree {
+    ids: Vec<i64>,
+    slots: HashMap<i64, u32>,
+}
+
+impl Tree {
+    fn new(ids: BTreeSet<i64>) -> Tree {
+        let ids: Vec<i64> = ids.into_iter().collect();
+        let slots = ids
+            .iter()
+            .enumerate()
+            .map(|(slot, id)| (*id, slot as u32))
+            .collect();
+        Tree { ids, slots }
+    }
+
+    fn slots_of(&self, categories: &[i64]) -> Vec<u32> {
+        categories.iter().map(|id| self.slots[id]).collect()
+    }
 }
 
 #[derive(Debug)]
@@ -218,7 +275,26 @@ struct Named {
 #[derive(Debug)]
 pub struct FacetIndex {
     version: i64,
+    /// Sorted by id.
     products: Vec<IndexedProduct>,
+    /// Each product's (attribute, value) pairs, as slots of `pairs`.
+    offered: Lists<u32>,
+    /// Every (attribute, value) pair some product offers, sorted: a slot's place is its place
+    /// in the answer.
+    pairs: Vec<(i64, i64)>,
+    /// The category and its ancestors, each once, as `category=ID` walks them (slots of
+    /// `categories`).
+    category_ancestors: Lists<u32>,
+    categories: Tree,
+    public_categ_ids: Lists<i64>,
+    /// Each website category's ancestors (itself included), each once over all of them.
+    public_ancestors: Lists<u32>,
+    public_categories: Tree,
+    /// The sort keys of the product list, by product.
+    names: Vec<String>,
+    write_dates: Vec<String>,
+    /// Product positions in each sort's order.
+    orders: [Vec<u32>; 3],
     attributes: HashMap<i64, Named>,
     values: HashMap<i64, Named>,
 }
@@ -245,6 +321,14 @@ fn ancestors(category: i64, parents: &HashMap<i64, Option<i64>>, into: &mut Vec<
 
 fn translations(column: &str, text: &str) -> Result<NameTranslations, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt(column, e.to_string()))
+}
+
+/// A query's conditions resolved once against an index: its categories as slots.
+struct Base<'q> {
+    query: &'q ProductQuery,
+    text_matches: Option<&'q HashSet<i64>>,
+    category: Option<u32>,
+    public_category: Option<u32>,
 }
 
 impl FacetIndex {
@@ -274,68 +358,114 @@ impl FacetIndex {
                 (row.value_name, row.value_translations),
             );
         }
-        let mut products: Vec<IndexedProduct> = rows
-            .products
+        let pairs: Vec<(i64, i64)> = values_of
+            .values()
+            .flatten()
+            .copied()
+            .collect::<BTreeSet<_>>()
             .into_iter()
+            .collect();
+        let pair_slots: HashMap<(i64, i64), u32> = pairs
+            .iter()
+            .enumerate()
+            .map(|(slot, pair)| (*pair, slot as u32))
+            .collect();
+        let mut products_rows = rows.products;
+        products_rows.sort_by_key(|p| p.product_id);
+        let walks: Vec<(Vec<i64>, Vec<i64>)> = products_rows
+            .iter()
             .map(|p| {
-                let mut category_ancestors = Vec::new();
+                let mut own = Vec::new();
                 if let Some(category) = p.category_id {
-                    ancestors(category, &parents, &mut category_ancestors);
+                    ancestors(category, &parents, &mut own);
                 }
-                let mut public_ancestors = Vec::new();
+                let mut public = Vec::new();
                 for category in &p.public_categ_ids {
-                    ancestors(*category, &public_parents, &mut public_ancestors);
+                    ancestors(*category, &public_parents, &mut public);
                 }
-                let mut values = values_of.remove(&p.product_id).unwrap_or_default();
-                values.sort_unstable();
-                values.dedup();
-                IndexedProduct {
-                    id: p.product_id,
-                    name: p.name,
-                    write_date: p.write_date,
-                    active: p.active,
-                    on_website: p.is_published && p.sale_ok && p.active,
-                    website_id: p.website_id,
-                    category_id: p.category_id,
-                    category_ancestors,
-                    public_categ_ids: p.public_categ_ids,
-                    public_ancestors,
-                    list_price: p.list_price,
-                    in_stock: in_stock.contains(&p.product_id),
-                    values,
-                }
+                (own, public)
             })
             .collect();
-        products.sort_by_key(|p| p.id);
-        let named = |names: BTreeMap<i64, (String, String)>, column: &'static str| {
-            names
-                .into_iter()
-                .map(|(id, (name, text))| {
-                    let translations = translations(column, &text)?;
-                    Ok((id, Named { name, translations }))
-                })
-                .collect::<Result<HashMap<_, _>, StoreError>>()
-        };
-        Ok(FacetIndex {
+        let categories = Tree::new(walks.iter().flat_map(|w| w.0.iter().copied()).collect());
+        let public_categories = Tree::new(walks.iter().flat_map(|w| w.1.iter().copied()).collect());
+        let mut index = FacetIndex {
             version: rows.version,
-            products,
+            products: Vec::with_capacity(products_rows.len()),
+            offered: Lists::default(),
+            pairs,
+            category_ancestors: Lists::default(),
+            categories,
+            public_categ_ids: Lists::default(),
+            public_ancestors: Lists::default(),
+            public_categories,
+            names: Vec::with_capacity(products_rows.len()),
+            write_dates: Vec::with_capacity(products_rows.len()),
+            orders: Default::default(),
             attributes: named(
                 attribute_names,
                 "product_attribute_value.attribute_name_translations",
             )?,
             values: named(value_names, "product_attribute_value.name_translations")?,
-        })
+        };
+        for (p, (own, public)) in products_rows.into_iter().zip(walks) {
+            let mut offered: Vec<u32> = values_of
+                .remove(&p.product_id)
+                .unwrap_or_default()
+                .iter()
+                .map(|pair| pair_slots[pair])
+                .collect();
+            offered.sort_unstable();
+            offered.dedup();
+            index.offered.push(offered);
+            index
+                .category_ancestors
+                .push(index.categories.slots_of(&own));
+            index
+                .public_ancestors
+                .push(index.public_categories.slots_of(&public));
+            index.public_categ_ids.push(p.public_categ_ids);
+            index.names.push(p.name);
+            index.write_dates.push(p.write_date);
+            index.products.push(IndexedProduct {
+                id: p.product_id,
+                list_price: p.list_price,
+                category_id: p.category_id,
+                website_id: p.website_id,
+                active: p.active,
+                on_website: p.is_published && p.sale_ok && p.active,
+                in_stock: in_stock.contains(&p.product_id),
+                ranks: [0; 3],
+            });
+        }
+        for sort in SORTS {
+            let mut order: Vec<u32> = (0..index.products.len() as u32).collect();
+            order.sort_unstable_by(|a, b| index.in_order(sort, *a as usize, *b as usize));
+            for (rank, product) in order.iter().enumerate() {
+                index.products[*product as usize].ranks[sort_slot(sort)] = rank as u32;
+            }
+            index.orders[sort_slot(sort)] = order;
+        }
+        Ok(index)
+    }
+
+    pub fn version(&self) -> i64 {
+        self.version
     }
 
     /// The facets of `query`; `text_matches` are the products its full text matches (`None`:
     /// the query has no text).
     pub fn facets(&self, query: &ProductQuery, text_matches: Option<&HashSet<i64>>) -> Facets {
-        let mut value_counts: BTreeMap<(i64, i64), u64> = BTreeMap::new();
+        let base = self.base(query, text_matches);
+        let mut value_counts = vec![0u64; self.pairs.len()];
         let mut price = PriceRange::default();
-        let mut category_counts: BTreeMap<i64, u64> = BTreeMap::new();
         let website_tree = matches!(query.scope, CatalogScope::Website { .. });
-        for product in &self.products {
-            if !self.in_base(product, query, text_matches) {
+        let (tree, tree_ancestors) = match website_tree {
+            true => (&self.public_categories, &self.public_ancestors),
+            false => (&self.categories, &self.category_ancestors),
+        };
+        let mut category_counts = vec![0u64; tree.ids.len()];
+        for (i, product) in self.products.iter().enumerate() {
+            if !self.in_base(i, product, &base) {
                 continue;
             }
             if query.in_stock && !product.in_stock {
@@ -345,7 +475,7 @@ impl FacetIndex {
             let mut missed = query
                 .attributes
                 .iter()
-                .filter(|filter| !offers(product, &filter.values))
+                .filter(|filter| !self.offers(i, &filter.values))
                 .map(|filter| filter.attribute_id);
             let (first_missed, more_missed) = (missed.next(), missed.next().is_some());
             if first_missed.is_none() {
@@ -364,79 +494,92 @@ impl FacetIndex {
                 continue;
             }
             // A product missing one attribute's filter counts only for that attribute's values.
-            for (attribute, value) in &product.values {
-                if first_missed.is_none_or(|missed| missed == *attribute) {
-                    *value_counts.entry((*attribute, *value)).or_default() += 1;
+            for slot in self.offered.of(i) {
+                let (attribute, _) = self.pairs[*slot as usize];
+                if first_missed.is_none_or(|missed| missed == attribute) {
+                    value_counts[*slot as usize] += 1;
                 }
             }
             if first_missed.is_none() {
-                let ancestors = if website_tree {
-                    &product.public_ancestors
-                } else {
-                    &product.category_ancestors
-                };
-                for category in ancestors {
-                    *category_counts.entry(*category).or_default() += 1;
+                for slot in tree_ancestors.of(i) {
+                    category_counts[*slot as usize] += 1;
                 }
             }
         }
         Facets {
-            attributes: self.attribute_facets(value_counts),
+            attributes: self.attribute_facets(&value_counts),
             price,
-            categories: category_counts
-                .into_iter()
-                .map(|(id, count)| CategoryCount { id, count })
+            categories: tree
+                .ids
+                .iter()
+                .zip(category_counts)
+                .filter(|(_, count)| *count > 0)
+                .map(|(id, count)| CategoryCount { id: *id, count })
                 .collect(),
         }
-    }
-
-    pub fn version(&self) -> i64 {
-        self.version
     }
 
     /// The ids of one page of `query`'s products, in its order, and the position after the
     /// page when more follow: what the stores' list statement answers, counted in memory.
     /// `text_matches` as for [`Self::facets`].
     pub fn page(&self, query: &ProductQuery, text_matches: Option<&HashSet<i64>>) -> IndexPage {
-        let mut matching: Vec<&IndexedProduct> = self
+        let base = self.base(query, text_matches);
+        let after = query.after.as_ref().map(|key| self.first_rank_after(key));
+        let sort = sort_slot(query.sort);
+        // (rank in the page's sort, product): ranks are unique, so they order the page alone.
+        let mut matching: Vec<(u32, u32)> = self
             .products
             .iter()
-            .filter(|product| {
-                self.in_base(product, query, text_matches)
-                    && narrowed(product, query)
-                    && query
-                        .after
-                        .as_ref()
-                        .is_none_or(|key| comes_after(product, key))
+            .enumerate()
+            .filter(|(i, product)| {
+                self.in_base(*i, product, &base)
+                    && self.narrowed(*i, product, query)
+                    && after.is_none_or(|(slot, first)| product.ranks[slot] >= first)
             })
+            .map(|(i, product)| (product.ranks[sort], i as u32))
             .collect();
         let shown = query.limit as usize;
-        let order = |a: &&IndexedProduct, b: &&IndexedProduct| in_order(query.sort, a, b);
         // Only the first `shown + 1` need sorting: one more tells whether a next page exists.
         if matching.len() > shown + 1 {
-            matching.select_nth_unstable_by(shown, order);
+            matching.select_nth_unstable(shown);
             matching.truncate(shown + 1);
         }
-        matching.sort_unstable_by(order);
+        matching.sort_unstable();
         let has_more = matching.len() > shown;
         matching.truncate(shown);
         let next = match matching.last() {
-            Some(last) if has_more => Some(sort_key(last, query.sort)),
+            Some((_, last)) if has_more => Some(self.sort_key(*last as usize, query.sort)),
             _ => None,
         };
         IndexPage {
-            ids: matching.iter().map(|product| product.id).collect(),
+            ids: matching
+                .iter()
+                .map(|(_, i)| self.products[*i as usize].id)
+                .collect(),
             next,
         }
     }
 
-    /// The store's own conditions: activity, scope, category trees, text.
-    fn in_base(
+    fn base<'q>(
         &self,
-        product: &IndexedProduct,
-        query: &ProductQuery,
-        text_matches: Option<&HashSet<i64>>,
-    ) -> bool {
+        query: &'q ProductQuery,
+        text_matches: Option<&'q HashSet<i64>>,
+    ) -> Base<'q> {
+        Base {
+            query,
+            text_matches,
+            category: query
+                .category
+                .and_then(|id| self.categories.slots.get(&id).copied()),
+            public_category: query
+                .public_category
+                .and_then(|id| self.public_categories.slots.get(&id).copied()),
+        }
+    }
+
+    /// The store's own conditions: activity, scope, category trees, text.
+    fn in_base(&self, i: usize, product: &IndexedProduct, base: &Base<'_>) -> bool {
+        let query = base.query;
         if !query.include_inactive && !product.active {
             return false;
         }
@@ -451,24 +594,113 @@ impl FacetIndex {
         }
         if let Some(category) = query.category {
             if product.category_id != Some(category)
-                && !product.category_ancestors.contains(&category)
+                && !base
+                    .category
+                    .is_some_and(|slot| self.category_ancestors.of(i).contains(&slot))
             {
                 return false;
             }
         }
         if let Some(category) = query.public_category {
-            if !product.public_categ_ids.contains(&category)
-                && !product.public_ancestors.contains(&category)
+            if !self.public_categ_ids.of(i).contains(&category)
+                && !base
+                    .public_category
+                    .is_some_and(|slot| self.public_ancestors.of(i).contains(&slot))
             {
                 return false;
             }
         }
-        text_matches.is_none_or(|matches| matches.contains(&product.id))
+        base.text_matches
+            .is_none_or(|matches| matches.contains(&product.id))
     }
 
-    fn attribute_facets(&self, counts: BTreeMap<(i64, i64), u64>) -> Vec<AttributeFacet> {
+    /// The conditions `facets::narrowing` adds to the list statement: stock, price, attributes.
+    fn narrowed(&self, i: usize, product: &IndexedProduct, query: &ProductQuery) -> bool {
+        (!query.in_stock || product.in_stock)
+            && within_price(product, query)
+            && query
+                .attributes
+                .iter()
+                .all(|filter| self.offers(i, &filter.values))
+    }
+
+    /// Whether product `i` offers one of `values`.
+    fn offers(&self, i: usize, values: &[i64]) -> bool {
+        self.offered
+            .of(i)
+            .iter()
+            .any(|slot| values.contains(&self.pairs[*slot as usize].1))
+    }
+
+    /// The list statements' `order by` (see [`ProductSort::order_by`]): names compare as
+    /// bytes, as SQLite's binary collation and PostgreSQL's `collate "C"` do.
+    fn in_order(&self, sort: ProductSort, a: usize, b: usize) -> Ordering {
+        let (pa, pb) = (&self.products[a], &self.products[b]);
+        match sort {
+            ProductSort::Name => self.names[a].cmp(&self.names[b]).then(pa.id.cmp(&pb.id)),
+            ProductSort::Price => pa
+                .list_price
+                .partial_cmp(&pb.list_price)
+                .unwrap_or(Ordering::Equal)
+                .then(pa.id.cmp(&pb.id)),
+            ProductSort::Updated => self.write_dates[b]
+                .cmp(&self.write_dates[a])
+                .then(pb.id.cmp(&pa.id)),
+        }
+    }
+
+    /// The sort (as a slot of the ranks) of the page that ended at `key`, and the first rank
+    /// in it that comes after the key (the stores' keyset condition).
+    fn first_rank_after(&self, key: &SortKey) -> (usize, u32) {
+        let sort = match key {
+            SortKey::Name { .. } => ProductSort::Name,
+            SortKey::Price { .. } => ProductSort::Price,
+            SortKey::Updated { .. } => ProductSort::Updated,
+        };
+        let order = &self.orders[sort_slot(sort)];
+        let first = order.partition_point(|i| !self.comes_after(*i as usize, key));
+        (sort_slot(sort), first as u32)
+    }
+
+    fn comes_after(&self, i: usize, key: &SortKey) -> bool {
+        let product = &self.products[i];
+        match key {
+            SortKey::Name { name, id } => {
+                (self.names[i].as_str(), product.id) > (name.as_str(), *id)
+            }
+            SortKey::Price { price, id } => {
+                product.list_price > *price || (product.list_price == *price && product.id > *id)
+            }
+            SortKey::Updated { write_date, id } => {
+                (self.write_dates[i].as_str(), product.id) < (write_date.as_str(), *id)
+            }
+        }
+    }
+
+    fn sort_key(&self, i: usize, sort: ProductSort) -> SortKey {
+        let id = self.products[i].id;
+        match sort {
+            ProductSort::Name => SortKey::Name {
+                name: self.names[i].clone(),
+                id,
+            },
+            ProductSort::Price => SortKey::Price {
+                price: self.products[i].list_price,
+                id,
+            },
+            ProductSort::Updated => SortKey::Updated {
+                write_date: self.write_dates[i].clone(),
+                id,
+            },
+        }
+    }
+
+    fn attribute_facets(&self, counts: &[u64]) -> Vec<AttributeFacet> {
         let mut facets: Vec<AttributeFacet> = Vec::new();
-        for ((attribute, value), count) in counts {
+        for ((attribute, value), count) in self.pairs.iter().copied().zip(counts.iter().copied()) {
+            if count == 0 {
+                continue;
+            }
             if facets.last().is_none_or(|last| last.id != attribute) {
                 let named = self.attributes.get(&attribute);
                 facets.push(AttributeFacet {
@@ -490,6 +722,19 @@ impl FacetIndex {
         }
         facets
     }
+}
+
+fn named(
+    names: BTreeMap<i64, (String, String)>,
+    column: &'static str,
+) -> Result<HashMap<i64, Named>, StoreError> {
+    names
+        .into_iter()
+        .map(|(id, (name, text))| {
+            let translations = translations(column, &text)?;
+            Ok((id, Named { name, translations }))
+        })
+        .collect()
 }
 
 /// One page of ids, as [`FacetIndex::page`] finds it.
@@ -526,61 +771,6 @@ fn within_price(product: &IndexedProduct, query: &ProductQuery) -> bool {
         && query.price_max.is_none_or(|max| product.list_price <= max)
 }
 
-/// The conditions `facets::narrowing` adds to the list statement: stock, price, attributes.
-fn narrowed(product: &IndexedProduct, query: &ProductQuery) -> bool {
-    (!query.in_stock || product.in_stock)
-        && within_price(product, query)
-        && query
-            .attributes
-            .iter()
-            .all(|filter| offers(product, &filter.values))
-}
-
-/// The list statements' `order by` (see [`ProductSort::order_by`]): names compare as bytes,
-/// as SQLite's binary collation and PostgreSQL's `collate "C"` do.
-fn in_order(sort: ProductSort, a: &IndexedProduct, b: &IndexedProduct) -> Ordering {
-    match sort {
-        ProductSort::Name => a.name.cmp(&b.name).then(a.id.cmp(&b.id)),
-        ProductSort::Price => a
-            .list_price
-            .partial_cmp(&b.list_price)
-            .unwrap_or(Ordering::Equal)
-            .then(a.id.cmp(&b.id)),
-        ProductSort::Updated => b.write_date.cmp(&a.write_date).then(b.id.cmp(&a.id)),
-    }
-}
-
-/// Whether `product` comes after the page that ended at `key` (the stores' keyset condition).
-fn comes_after(product: &IndexedProduct, key: &SortKey) -> bool {
-    match key {
-        SortKey::Name { name, id } => (product.name.as_str(), product.id) > (name.as_str(), *id),
-        SortKey::Price { price, id } => {
-            product.list_price > *price || (product.list_price == *price && product.id > *id)
-        }
-        SortKey::Updated { write_date, id } => {
-            (product.write_date.as_str(), product.id) < (write_date.as_str(), *id)
-        }
-    }
-}
-
-fn sort_key(product: &IndexedProduct, sort: ProductSort) -> SortKey {
-    let id = product.id;
-    match sort {
-        ProductSort::Name => SortKey::Name {
-            name: product.name.clone(),
-            id,
-        },
-        ProductSort::Price => SortKey::Price {
-            price: product.list_price,
-            id,
-        },
-        ProductSort::Updated => SortKey::Updated {
-            write_date: product.write_date.clone(),
-            id,
-        },
-    }
-}
-
 fn keep_smallest(names: &mut BTreeMap<i64, (String, String)>, id: i64, name: (String, String)) {
     match names.get_mut(&id) {
         Some(kept) if name < *kept => *kept = name,
@@ -589,14 +779,6 @@ fn keep_smallest(names: &mut BTreeMap<i64, (String, String)>, id: i64, name: (St
             names.insert(id, name);
         }
     }
-}
-
-/// Whether the product offers one of `values` (sorted by attribute then value).
-fn offers(product: &IndexedProduct, values: &[i64]) -> bool {
-    product
-        .values
-        .iter()
-        .any(|(_, value)| values.contains(value))
 }
 
 /// The index of the latest catalog version read, shared by every faceted answer; one index is
