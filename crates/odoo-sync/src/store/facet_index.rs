@@ -452,6 +452,19 @@ impl FacetIndex {
         self.version
     }
 
+    /// (value, attribute) for each of `values` that some live product offers, by value.
+    pub fn attribute_of_values(&self, values: &[i64]) -> Vec<(i64, i64)> {
+        let mut found: Vec<(i64, i64)> = self
+            .pairs
+            .iter()
+            .filter(|(_, value)| values.contains(value))
+            .map(|(attribute, value)| (*value, *attribute))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
     /// The facets of `query`; `text_matches` are the products its full text matches (`None`:
     /// the query has no text).
     pub fn facets(&self, query: &ProductQuery, text_matches: Option<&HashSet<i64>>) -> Facets {

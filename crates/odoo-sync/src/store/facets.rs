@@ -100,17 +100,6 @@ pub struct CategoryCount {
     pub count: u64,
 }
 
-/// The attribute of each of `values` that some product offers.
-pub(super) fn attribute_of_values(values: &[i64]) -> Sql {
-    let mut sql = Sql::default();
-    sql.text(
-        "select distinct value_id, attribute_id from product_attribute_value where value_id in (",
-    )
-    .ints(values)
-    .text(")");
-    sql
-}
-
 /// Whether the product of `table` offers one of the filter's values. An `in` over the values'
 /// index, not an `exists` per product: a value is on a few products of many.
 fn offers(sql: &mut Sql, filter: &AttributeFilter, table: &str) {

@@ -3,6 +3,7 @@
 //! the change feed. Like SQLite's, a page comes with its children in one statement, one snapshot.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
@@ -13,7 +14,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::storefront::load_attributes;
 use super::{load_categories, load_translations, load_variants, stored_product, PgStore};
 use crate::domain::{Category, Translation, Variant};
-use crate::store::facet_index::{self, IndexRows};
+use crate::store::facet_index::{self, FacetIndex, IndexRows};
 use crate::store::facets::{self, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::search::ts_query;
@@ -290,11 +291,7 @@ impl CatalogReader for PgStore {
             let mut conn = self.pool.acquire().await?;
             text_matches(&mut conn, query).await?
         };
-        let version = self.catalog_version().await?;
-        let index = self
-            .facet_index
-            .at_least(version, || self.read_facet_index())
-            .await?;
+        let index = self.current_facet_index().await?;
         Ok(index.facets(query, text_matches.as_ref()))
     }
 
@@ -302,15 +299,10 @@ impl CatalogReader for PgStore {
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("");
-        push_parts(&mut sql, facets::attribute_of_values(values));
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let cells = Cells::new(row, "product_attribute_value", "value_id");
-                Ok((cells.get("value_id")?, cells.get("attribute_id")?))
-            })
-            .collect()
+        Ok(self
+            .current_facet_index()
+            .await?
+            .attribute_of_values(values))
     }
 
     async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
@@ -451,11 +443,7 @@ impl PgStore {
         &self,
         query: &ProductQuery,
     ) -> Result<Option<ProductPage>, StoreError> {
-        let version = self.catalog_version().await?;
-        let index = self
-            .facet_index
-            .at_least(version, || self.read_facet_index())
-            .await?;
+        let index = self.current_facet_index().await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query("set transaction isolation level repeatable read, read only")
             .execute(&mut *tx)
@@ -485,6 +473,14 @@ impl PgStore {
             products: facet_index::in_page_order(products, &page.ids)?,
             next: page.next,
         }))
+    }
+
+    /// The facet index of the catalog's current version (or a newer one).
+    async fn current_facet_index(&self) -> Result<Arc<FacetIndex>, StoreError> {
+        let version = self.catalog_version().await?;
+        self.facet_index
+            .at_least(version, || self.read_facet_index())
+            .await
     }
 
     /// What the facet index is made of, in one repeatable-read transaction (one snapshot).

@@ -2,6 +2,7 @@
 //! with counts, one product, the change feed, and the catalog version that validates them.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -11,7 +12,7 @@ use super::storefront::{load_attributes, ATTRIBUTE_ROW_OBJECT};
 use super::SqliteTime;
 use super::{load_categories, load_translations, load_variants, stored_product, SqliteStore};
 use crate::domain::{Category, Translation, Variant};
-use crate::store::facet_index::{self, IndexRows};
+use crate::store::facet_index::{self, FacetIndex, IndexRows};
 use crate::store::facets::{self, Part, Sql};
 use crate::store::query::category_nodes;
 use crate::store::stored::{corrupt, parse_odoo_datetime, Cells, PricesByPricelist};
@@ -319,11 +320,7 @@ impl CatalogReader for SqliteStore {
             let mut conn = self.pool.acquire().await?;
             text_matches(&mut conn, query).await?
         };
-        let version = self.catalog_version().await?;
-        let index = self
-            .facet_index
-            .at_least(version, || self.read_facet_index())
-            .await?;
+        let index = self.current_facet_index().await?;
         Ok(index.facets(query, text_matches.as_ref()))
     }
 
@@ -331,15 +328,10 @@ impl CatalogReader for SqliteStore {
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("");
-        push_parts(&mut sql, facets::attribute_of_values(values));
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let cells = Cells::new(row, "product_attribute_value", "value_id");
-                Ok((cells.get("value_id")?, cells.get("attribute_id")?))
-            })
-            .collect()
+        Ok(self
+            .current_facet_index()
+            .await?
+            .attribute_of_values(values))
     }
 
     async fn product(&self, id: i64) -> Result<Option<StoredProduct>, StoreError> {
@@ -481,11 +473,7 @@ impl SqliteStore {
         &self,
         query: &ProductQuery,
     ) -> Result<Option<ProductPage>, StoreError> {
-        let version = self.catalog_version().await?;
-        let index = self
-            .facet_index
-            .at_least(version, || self.read_facet_index())
-            .await?;
+        let index = self.current_facet_index().await?;
         let mut tx = self.pool.begin().await?;
         let now: i64 = sqlx::query_scalar(facet_index::VERSION_SQL)
             .fetch_one(&mut *tx)
@@ -512,6 +500,14 @@ impl SqliteStore {
             products: facet_index::in_page_order(products, &page.ids)?,
             next: page.next,
         }))
+    }
+
+    /// The facet index of the catalog's current version (or a newer one).
+    async fn current_facet_index(&self) -> Result<Arc<FacetIndex>, StoreError> {
+        let version = self.catalog_version().await?;
+        self.facet_index
+            .at_least(version, || self.read_facet_index())
+            .await
     }
 
     /// What the facet index is made of, in one read transaction (one snapshot).
