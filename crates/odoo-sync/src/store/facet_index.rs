@@ -18,7 +18,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use tokio::sync::{Mutex, RwLock};
 
 use super::facets::{AttributeFacet, CategoryCount, Facets, PriceRange, ValueCount};
-use super::query::{ProductQuery, ProductSort, SortKey};
+use super::query::{ProductPage, ProductQuery, ProductSort, SortKey};
 use super::stored::{corrupt, Cells};
 use super::{StoreError, StoredProduct};
 use crate::domain::{CatalogScope, NameTranslations};
@@ -757,9 +757,21 @@ pub struct IndexPage {
     pub next: Option<SortKey>,
 }
 
-/// The products of a page read by id, in the page's order. Read at the index's version, each id
-/// is there; one missing means the store and its index disagree.
-pub(super) fn in_page_order(
+impl IndexPage {
+    /// The page of `products`, its rows read by id, put in the page's order. Read at the
+    /// index's version, each id is there; one missing means the store and its index disagree.
+    pub(super) fn with_products(
+        self,
+        products: Vec<StoredProduct>,
+    ) -> Result<ProductPage, StoreError> {
+        Ok(ProductPage {
+            products: in_page_order(products, &self.ids)?,
+            next: self.next,
+        })
+    }
+}
+
+fn in_page_order(
     products: Vec<StoredProduct>,
     ids: &[i64],
 ) -> Result<Vec<StoredProduct>, StoreError> {

@@ -223,10 +223,7 @@ fn filters(query: &ProductQuery) -> Option<Sql> {
 impl CatalogReader for PgStore {
     async fn export(&self, include_deleted: bool) -> Result<Vec<StoredProduct>, StoreError> {
         // One snapshot for the four reads, as one SQLite read transaction would give.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.snapshot().await?;
         let categories = load_categories(&mut tx).await?;
         let mut variants = load_variants(&mut tx).await?;
         let mut translations = load_translations(&mut tx).await?;
@@ -330,10 +327,7 @@ impl CatalogReader for PgStore {
     }
 
     async fn category_tree(&self) -> Result<Vec<CategoryNode>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.snapshot().await?;
         let conn: &mut PgConnection = &mut tx;
         let categories = load_categories(conn).await?;
         let rows = sqlx::query(
@@ -444,10 +438,7 @@ impl PgStore {
         query: &ProductQuery,
     ) -> Result<Option<ProductPage>, StoreError> {
         let index = self.current_facet_index().await?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.snapshot().await?;
         let now: i64 = sqlx::query_scalar(facet_index::VERSION_SQL)
             .fetch_one(&mut *tx)
             .await?;
@@ -468,11 +459,8 @@ impl PgStore {
         let products = rows
             .iter()
             .map(product_with_children)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(ProductPage {
-            products: facet_index::in_page_order(products, &page.ids)?,
-            next: page.next,
-        }))
+            .collect::<Result<Vec<_>, _>>();
+        page.with_products(products?).map(Some)
     }
 
     /// The facet index of the catalog's current version (or a newer one).
@@ -485,10 +473,7 @@ impl PgStore {
 
     /// What the facet index is made of, in one repeatable-read transaction (one snapshot).
     async fn read_facet_index(&self) -> Result<IndexRows, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.snapshot().await?;
         let rows = facet_index::read_index_rows!(&mut *tx)?;
         tx.commit().await?;
         Ok(rows)

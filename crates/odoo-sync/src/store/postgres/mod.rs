@@ -52,6 +52,18 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// A read-only transaction that sees one snapshot of the database (repeatable read), as
+    /// a SQLite read transaction does.
+    pub(super) async fn snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// Connects to the database at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) and
     /// migrates it; several processes may do so at once (sqlx serialises migrations with an
     /// advisory lock).

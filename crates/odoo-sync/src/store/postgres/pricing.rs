@@ -134,10 +134,7 @@ impl PricingStore for PgStore {
         &self,
         after_seq: i64,
     ) -> Result<(Vec<PricedVariant>, i64), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.snapshot().await?;
         let conn: &mut PgConnection = &mut tx;
         let newest: i64 = sqlx::query_scalar("select coalesce(max(change_seq), 0) from product")
             .fetch_one(&mut *conn)

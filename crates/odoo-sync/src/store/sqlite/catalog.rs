@@ -495,11 +495,8 @@ impl SqliteStore {
         let products = rows
             .iter()
             .map(product_with_children)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(ProductPage {
-            products: facet_index::in_page_order(products, &page.ids)?,
-            next: page.next,
-        }))
+            .collect::<Result<Vec<_>, _>>();
+        page.with_products(products?).map(Some)
     }
 
     /// The facet index of the catalog's current version (or a newer one).
