@@ -140,6 +140,7 @@ contract!(
     website_categories_are_replaced_whole,
     filters_narrow_lists_and_facets_count_each_attribute_with_its_own_filter_off,
     unused_image_blobs_are_collected_with_their_copies_and_a_pass_pointing_to_one_is_refused,
+    a_product_whose_images_changed_gets_a_new_change_and_one_shown_as_before_does_not,
 );
 
 /// The site outbox contract, on handles with targets (one per store).
@@ -2548,4 +2549,29 @@ async fn unused_image_blobs_are_collected_with_their_copies_and_a_pass_pointing_
         .unwrap();
     assert_eq!(store.product_images(&[1]).await.unwrap(), [shown(1, &a)]);
     assert!(collect(later).await.is_empty());
+}
+
+async fn a_product_whose_images_changed_gets_a_new_change_and_one_shown_as_before_does_not(
+    store: &dyn CatalogStore,
+) {
+    write(
+        store,
+        &[product(1, "One", 1.0, None), product(2, "Two", 1.0, None)],
+        &[],
+    )
+    .await;
+    let a = blob("a");
+    let seq = store.changes_since(0, 10).await.unwrap().last_seq;
+    let version = store.catalog_version().await.unwrap();
+    show_images(store, 1, &[shown(1, &a)], std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    let feed = store.changes_since(seq, 10).await.unwrap();
+    let ids: Vec<i64> = feed.changes.iter().map(|c| c.product_id).collect();
+    assert_eq!(ids, [1], "only the product whose images changed");
+    assert!(store.catalog_version().await.unwrap() > version);
+
+    show_images(store, 1, &[shown(1, &a)], &[]).await.unwrap();
+    let again = store.changes_since(feed.last_seq, 10).await.unwrap();
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
 }

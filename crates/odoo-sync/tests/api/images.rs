@@ -309,6 +309,19 @@ async fn add_an_extra_image(
     (template, created[0], url)
 }
 
+/// The change feed's token after everything already in it.
+async fn latest_change_token(server: &TestServer) -> String {
+    let mut path = "/api/changes".to_string();
+    loop {
+        let feed = server.json(&path).await;
+        let token = feed["nextToken"].as_str().unwrap().to_string();
+        if feed["hasMore"] == false {
+            return token;
+        }
+        path = format!("/api/changes?since={token}");
+    }
+}
+
 fn shows_image(answer: &Value, url: &str) -> bool {
     answer["body"]["images"]
         .as_array()
@@ -319,7 +332,17 @@ fn shows_image(answer: &Value, url: &str) -> bool {
 #[tokio::test]
 async fn an_extra_image_added_or_deleted_in_odoo_reaches_the_api_by_webhook() {
     let (app, server) = real_time_app(30, &[]).await;
+    let token = latest_change_token(&server).await;
     let (template, extra, url) = add_an_extra_image(&app, &server, Duration::from_secs(10)).await;
+    let feed = server.json(&format!("/api/changes?since={token}")).await;
+    assert!(
+        feed["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == json!(template) && c["action"] == "upsert"),
+        "an image-only change is in the change feed: {feed}"
+    );
     app.odoo()
         .await
         .unlink("product.image", &[extra], &Context::default())

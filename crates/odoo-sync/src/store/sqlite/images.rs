@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::outbox::queue_site_change;
-use super::SqliteStore;
+use super::{renew_change_seqs, SqliteStore, SqliteTime};
 use crate::domain::site_event::CatalogChange;
 use crate::domain::{ImageMeta, ImageStats, ProductImage};
 use crate::store::images::{
@@ -120,6 +120,8 @@ impl ImageCatalog for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        // The change feed (/api/changes) shows an image-only change as the site webhook does.
+        renew_change_seqs(&mut tx, &changed, SqliteTime(Utc::now())).await?;
         let change = CatalogChange {
             upserted: changed.clone(),
             ..CatalogChange::default()
