@@ -104,10 +104,13 @@ impl SyncEngine {
             return Ok(0);
         }
         let key = WatermarkKey::ExtraImage;
-        let (of_templates, of_variants) = futures::try_join!(
-            self.changed_since(key, fetch::PRODUCT_IMAGE, "product_tmpl_id"),
-            self.changed_since(key, fetch::PRODUCT_IMAGE, "product_variant_id"),
-        )?;
+        let [of_templates, of_variants] = self
+            .changed_since_through(
+                key,
+                fetch::PRODUCT_IMAGE,
+                ["product_tmpl_id", "product_variant_id"],
+            )
+            .await?;
         let owners = fetch::templates_of_variants(self.odoo.as_ref(), &of_variants.targets).await?;
         let targets: BTreeSet<i64> = of_templates
             .targets
@@ -117,8 +120,7 @@ impl SyncEngine {
             .collect();
         let targets: Vec<i64> = targets.into_iter().collect();
         self.refresh_swept(&targets).await?;
-        self.advance(key, of_templates.newest.max(of_variants.newest))
-            .await?;
+        self.advance(key, of_templates.newest).await?;
         Ok(targets.len() as u64)
     }
 
@@ -165,6 +167,20 @@ impl SyncEngine {
         model: &str,
         target_field: &str,
     ) -> Result<Changed, SyncError> {
+        let [changed] = self
+            .changed_since_through(key, model, [target_field])
+            .await?;
+        Ok(changed)
+    }
+
+    /// `changed_since` through several fields of the same records, read once: one `Changed`
+    /// per field, in order.
+    async fn changed_since_through<const N: usize>(
+        &self,
+        key: WatermarkKey,
+        model: &str,
+        target_fields: [&str; N],
+    ) -> Result<[Changed; N], SyncError> {
         let overlap = chrono::Duration::from_std(self.settings.overlap).unwrap_or_default();
         let since = self
             .store
@@ -172,7 +188,9 @@ impl SyncEngine {
             .await?
             .get(&key)
             .map(|mark| mark.read_from(overlap));
-        let mut targets = BTreeSet::new();
+        let mut fields = vec!["id", "write_date"];
+        fields.extend(target_fields.iter().filter(|f| **f != "id"));
+        let mut targets: [BTreeSet<i64>; N] = std::array::from_fn(|_| BTreeSet::new());
         let mut seen_ids = Vec::new();
         let mut newest = None;
         let mut after = 0;
@@ -193,12 +211,7 @@ impl SyncEngine {
             };
             let records = self
                 .odoo
-                .search_read(
-                    model,
-                    &domain,
-                    &["id", target_field, "write_date"],
-                    &options,
-                )
+                .search_read(model, &domain, &fields, &options)
                 .await?;
             for record in &records {
                 let bad = |e: odoo_rpc::DecodeError| SyncError::BadRecord {
@@ -206,26 +219,29 @@ impl SyncEngine {
                     id: format!("{model} {:?}", record.raw("id")),
                     detail: e.to_string(),
                 };
-                if target_field == "id" {
-                    targets.insert(record.id().map_err(bad)?);
-                } else if let Some(target) = record.get_many2one(target_field).map_err(bad)? {
-                    targets.insert(target.id);
+                let id = record.id().map_err(bad)?;
+                for (field, targets) in target_fields.iter().zip(targets.iter_mut()) {
+                    if *field == "id" {
+                        targets.insert(id);
+                    } else if let Some(target) = record.get_many2one(field).map_err(bad)? {
+                        targets.insert(target.id);
+                    }
                 }
-                seen_ids.push(record.id().map_err(bad)?);
+                seen_ids.push(id);
                 if let Some(at) = record.get_datetime("write_date").map_err(bad)? {
                     newest = newest.max(Some(at));
                 }
-                after = after.max(record.id().map_err(bad)?);
+                after = after.max(id);
             }
             if records.len() < PAGE as usize {
                 break;
             }
         }
-        Ok(Changed {
+        Ok(targets.map(|targets| Changed {
             targets: targets.into_iter().collect(),
             newest,
-            records: seen_ids,
-        })
+            records: seen_ids.clone(),
+        }))
     }
 }
 
