@@ -155,6 +155,7 @@ impl SyncEngine {
                 .push(event);
         }
         let mut pricelist_changed = false;
+        let mut done = Vec::new();
         for ((model, record), group) in groups {
             let ids: Vec<i64> = group.iter().map(|e| e.id).collect();
             match self
@@ -163,7 +164,7 @@ impl SyncEngine {
             {
                 Ok(Verdict::Done(outcome)) => {
                     pricelist_changed |= model == pricing::ITEM;
-                    self.store.complete_webhooks(&ids, outcome).await?
+                    done.push((ids, outcome));
                 }
                 Ok(Verdict::ReadAgainAt(at)) => {
                     self.store.reschedule_webhooks(&ids, at, None).await?
@@ -180,6 +181,11 @@ impl SyncEngine {
         };
         if let Err(error) = priced {
             tracing::warn!(%error, "pricing after webhooks failed");
+        }
+        // Done once every effect is stored, prices included: an idle inbox means a settled
+        // catalog (and a crash before this point only makes the events run again).
+        for (ids, outcome) in done {
+            self.store.complete_webhooks(&ids, outcome).await?;
         }
         Ok(events.len())
     }
