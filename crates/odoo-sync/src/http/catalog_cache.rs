@@ -116,7 +116,7 @@ pub async fn versioned(State(state): State<AppState>, request: Request, next: Ne
     if request.method() != Method::GET {
         return next.run(request).await;
     }
-    let version = match state.version_reads.current(&state.store).await {
+    let version = match state.store.catalog_version().await {
         Ok(version) => version,
         Err(error) => return ApiError::from(error).into_response(),
     };

@@ -7,7 +7,6 @@ mod admin;
 mod auth;
 mod catalog;
 mod catalog_cache;
-mod catalog_version;
 mod error;
 mod etag;
 mod extract;
@@ -61,7 +60,6 @@ pub struct AppState {
     cursors: page_cursor::CursorSigner,
     stream_tickets: Arc<stream_ticket::StreamTickets>,
     catalog_cache: Arc<catalog_cache::CatalogCache>,
-    version_reads: Arc<catalog_version::VersionReads>,
     readiness: Arc<health::ReadinessCache>,
     /// Renders `GET /metrics`.
     metrics: metrics_exporter_prometheus::PrometheusHandle,
@@ -82,7 +80,6 @@ impl AppState {
             cursors: page_cursor::CursorSigner::new(&key),
             stream_tickets: Arc::new(stream_ticket::StreamTickets::new(&key)),
             catalog_cache: Arc::new(catalog_cache::CatalogCache::new(&key)),
-            version_reads: Arc::default(),
             readiness: Arc::default(),
             metrics: crate::meters::install(),
             shutdown: CancellationToken::new(),

@@ -14,6 +14,7 @@ mod search;
 mod sqlite;
 mod stored;
 mod storefront;
+mod version_reads;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

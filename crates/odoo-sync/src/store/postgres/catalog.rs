@@ -350,11 +350,17 @@ impl CatalogReader for PgStore {
     }
 
     async fn catalog_version(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("select version from catalog_version where catalog_version_id = 1")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        let pool = self.pool.clone();
+        self.version_reads
+            .current(move || {
+                let pool = pool.clone();
+                async move {
+                    Ok(sqlx::query_scalar(facet_index::VERSION_SQL)
+                        .fetch_one(&pool)
+                        .await?)
+                }
+            })
+            .await
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {

@@ -47,6 +47,8 @@ pub struct PgStore {
     at: String,
     /// Where catalog changes are reported (none: no outbox rows are written).
     site: std::sync::Arc<super::SiteTargets>,
+    /// Reads of the catalog version, shared by the callers waiting for one.
+    version_reads: std::sync::Arc<super::version_reads::VersionReads>,
     /// What faceted answers are counted from, read again when the catalog version moves.
     facet_index: std::sync::Arc<super::facet_index::FacetIndexCache>,
 }
@@ -97,6 +99,7 @@ impl PgStore {
             pool,
             at,
             site: Default::default(),
+            version_reads: Default::default(),
             facet_index: Default::default(),
         })
     }

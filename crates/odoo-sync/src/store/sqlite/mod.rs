@@ -50,6 +50,8 @@ pub struct SqliteStore {
     at: String,
     /// Where catalog changes are reported (none: no outbox rows are written).
     site: Arc<super::SiteTargets>,
+    /// Reads of the catalog version, shared by the callers waiting for one.
+    version_reads: Arc<super::version_reads::VersionReads>,
     /// What faceted answers are counted from, read again when the catalog version moves.
     facet_index: Arc<super::facet_index::FacetIndexCache>,
 }
@@ -109,6 +111,7 @@ impl SqliteStore {
             write_gate: Arc::default(),
             at: url.to_string(),
             site: Arc::default(),
+            version_reads: Arc::default(),
             facet_index: Arc::default(),
         })
     }
