@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::extract::QueryParams;
+use super::extract::{ListLimit, QueryParams};
 use super::facets::{self, FacetsView};
 use super::views::{
     category_tree, CategoryView, PriceContext, PricelistView, ProductView, PublicCategoryView,
@@ -19,7 +19,7 @@ use crate::domain::pricelist::Pricelist;
 use crate::domain::{CatalogScope, StoredProduct};
 use crate::store::{public_category_tree, ProductQuery, ProductSort};
 
-const MAX_PAGE: u32 = 100;
+const PRODUCT_PAGE: ListLimit = ListLimit::new(24, 100);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -88,13 +88,7 @@ pub async fn list_products(
         facets::price_range(params.price_min.as_deref(), params.price_max.as_deref())?;
     let in_stock = facets::flag("in_stock", params.in_stock.as_deref())?;
     let with_facets = facets::flag("facets", params.facets.as_deref())?;
-    let limit = params.limit.unwrap_or(24);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {MAX_PAGE}, got {limit}"),
-        ));
-    }
+    let limit = PRODUCT_PAGE.of_query(params.limit)?;
     let sort = match params.sort.as_deref().unwrap_or("name") {
         "name" => ProductSort::Name,
         "price" => ProductSort::Price,
@@ -377,13 +371,7 @@ pub async fn changes(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<ChangesParams>,
 ) -> Result<Json<ChangeFeed>, ApiError> {
-    let limit = params.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and 1000, got {limit}"),
-        ));
-    }
+    let limit = ListLimit::new(500, 1000).of_query(params.limit)?;
     let since = params
         .since
         .as_deref()

@@ -68,6 +68,43 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
 /// Query parameters; a bad one is a 400 naming it.
 pub struct QueryParams<T>(pub T);
 
+/// How many items a list answers at most (its `limit`), and when none is asked: every list
+/// checks its `limit` against its own bounds the same way.
+#[derive(Debug, Clone, Copy)]
+pub struct ListLimit {
+    pub default: u32,
+    pub max: u32,
+}
+
+impl ListLimit {
+    pub const fn new(default: u32, max: u32) -> Self {
+        ListLimit { default, max }
+    }
+
+    /// A `limit=` query parameter, or the default.
+    pub fn of_query(self, given: Option<u32>) -> Result<u32, ApiError> {
+        self.check(
+            given.map_or(u64::from(self.default), u64::from),
+            "invalid_query",
+        )
+    }
+
+    /// A `limit` of a JSON body.
+    pub fn of_body(self, given: u64) -> Result<u32, ApiError> {
+        self.check(given, "invalid_body")
+    }
+
+    fn check(self, limit: u64, code: &'static str) -> Result<u32, ApiError> {
+        match u32::try_from(limit) {
+            Ok(limit) if (1..=self.max).contains(&limit) => Ok(limit),
+            _ => Err(ApiError::bad_request(
+                code,
+                format!("limit must be between 1 and {}, got {limit}", self.max),
+            )),
+        }
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
     type Rejection = ApiError;
 
@@ -78,5 +115,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
             .map_err(|rejection: QueryRejection| {
                 ApiError::bad_request("invalid_query", rejection.body_text())
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<u32, ApiError>) -> String {
+        match result {
+            Err(ApiError::BadRequest { code, message }) => format!("{code}: {message}"),
+            other => panic!("not a bad request: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_limit_is_the_default_when_absent_and_within_its_bounds_or_a_400_naming_them() {
+        let runs = ListLimit::new(20, 200);
+        assert_eq!(runs.of_query(None).unwrap(), 20);
+        assert_eq!(runs.of_query(Some(1)).unwrap(), 1);
+        assert_eq!(runs.of_query(Some(200)).unwrap(), 200);
+        assert_eq!(
+            message(runs.of_query(Some(0))),
+            "invalid_query: limit must be between 1 and 200, got 0"
+        );
+        assert_eq!(
+            message(runs.of_body(u64::from(u32::MAX) + 1)),
+            "invalid_body: limit must be between 1 and 200, got 4294967296"
+        );
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::extract::QueryParams;
+use super::extract::{ListLimit, QueryParams};
 use super::AppState;
 use crate::domain::site_event::{DeliveryStatus, SiteDelivery};
 
@@ -90,13 +90,7 @@ pub async fn list(
         .map(str::parse::<DeliveryStatus>)
         .transpose()
         .map_err(|message| ApiError::bad_request("invalid_query", format!("status: {message}")))?;
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and 500, got {limit}"),
-        ));
-    }
+    let limit = ListLimit::new(100, 500).of_query(params.limit)?;
     let deliveries = state.store.site_deliveries(status, limit).await?;
     let failed = state.store.failed_site_deliveries().await?;
     Ok(Json(DeliveryList {

@@ -16,7 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{bearer, require_admin};
 use super::error::ApiError;
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{JsonBody, ListLimit, QueryParams};
+
+/// Products in one progressive step (`limit` of the body; a step always names its own).
+const PROGRESSIVE_STEP: ListLimit = ListLimit::new(200, 100_000);
 use super::views::RunView;
 use super::AppState;
 use crate::domain::{RunStatus, SyncMode, Trigger};
@@ -78,12 +81,7 @@ pub async fn start_sync(
         let run = state.sync.start(request).await?;
         return Ok((StatusCode::ACCEPTED, Json(StartedView { run_id: run.id.0 })).into_response());
     };
-    if !(1..=100_000).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            format!("limit must be between 1 and 100000, got {limit}"),
-        ));
-    }
+    let limit = u64::from(PROGRESSIVE_STEP.of_body(limit)?);
     let outcome = state
         .sync
         .step(request, limit, body.cursor.as_deref())
@@ -159,13 +157,7 @@ pub async fn runs(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<RunsParams>,
 ) -> Result<Json<RunList>, ApiError> {
-    let limit = params.limit.unwrap_or(20);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and 200, got {limit}"),
-        ));
-    }
+    let limit = ListLimit::new(20, 200).of_query(params.limit)?;
     let runs = state.store.recent_runs(limit).await?;
     Ok(Json(RunList {
         runs: runs.iter().map(RunView::from).collect(),

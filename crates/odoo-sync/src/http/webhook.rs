@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::extract::{LimitedBody, QueryParams};
+use super::extract::{LimitedBody, ListLimit, QueryParams};
 use super::AppState;
 use crate::domain::{parse_webhook, WebhookEvent, WebhookKind, WebhookState};
 
@@ -116,13 +116,7 @@ pub async fn list(
         .map(|s| s.parse::<WebhookState>())
         .transpose()
         .map_err(|message| ApiError::bad_request("invalid_query", format!("status: {message}")))?;
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and 500, got {limit}"),
-        ));
-    }
+    let limit = ListLimit::new(100, 500).of_query(params.limit)?;
     let events = state.store.webhooks(status, limit).await?;
     Ok(Json(EventList {
         events: events.into_iter().map(EventView::from).collect(),
