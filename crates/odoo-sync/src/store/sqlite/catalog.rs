@@ -316,9 +316,9 @@ impl CatalogReader for SqliteStore {
     }
 
     async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError> {
-        let text_matches = {
-            let mut conn = self.pool.acquire().await?;
-            text_matches(&mut conn, query).await?
+        let text_matches = match query.text {
+            Some(_) => text_matches(&mut *self.pool.acquire().await?, query).await?,
+            None => None,
         };
         let index = self.current_facet_index().await?;
         Ok(index.facets(query, text_matches.as_ref()))

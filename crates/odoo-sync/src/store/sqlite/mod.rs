@@ -99,6 +99,9 @@ impl SqliteStore {
             .pragma("mmap_size", MMAP_SIZE.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // sqlx pings every connection it hands out: for SQLite, a round trip to the
+            // connection's thread before each statement, for a file that cannot drop the line.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Unavailable {
