@@ -30,27 +30,6 @@ use crate::domain::{CatalogScope, NameTranslations};
 /// snapshot, the version first.
 pub(super) const VERSION_SQL: &str =
     "select version from catalog_version where catalog_version_id = 1";
-/// The column a page read by id carries `VERSION_SQL`'s answer in (see [`read_at`]).
-pub(super) const READ_VERSION: &str = "read_version";
-
-/// Whether a page's rows, read by id in one statement with their catalog version as
-/// `READ_VERSION`, were read at `version`: none read means the products went meanwhile.
-pub(super) fn read_at<'r, R>(rows: &'r [R], version: i64) -> Result<bool, StoreError>
-where
-    R: Row,
-    for<'c> &'c str: ColumnIndex<R>,
-    i64: Type<R::Database> + Decode<'r, R::Database>,
-    String: Type<R::Database> + Decode<'r, R::Database>,
-{
-    match rows.first() {
-        Some(row) => {
-            let read: i64 = Cells::new(row, "product", "product_id").get(READ_VERSION)?;
-            Ok(read == version)
-        }
-        None => Ok(false),
-    }
-}
-
 pub(super) const PRODUCTS_SQL: &str = "select product_id, name, \
      cast(write_date as text) as write_date, active, category_id, \
      cast(public_categ_ids as text) as public_categ_ids, list_price, is_published, sale_ok, \

@@ -444,46 +444,24 @@ impl PgStore {
         query: &ProductQuery,
     ) -> Result<Option<ProductPage>, StoreError> {
         let index = self.current_facet_index().await?;
-        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-            "with page as (select p.*, ({VERSION_SQL}) as {READ_VERSION} from product p \
-             where p.deleted_at is null and p.product_id = any(",
-            VERSION_SQL = facet_index::VERSION_SQL,
-            READ_VERSION = facet_index::READ_VERSION,
-        ));
-        let (page, rows) = if query.text.is_some() {
-            // The text's matches and the rows in one snapshot, which must be the index's.
-            let mut tx = self.snapshot().await?;
-            let now: i64 = sqlx::query_scalar(facet_index::VERSION_SQL)
-                .fetch_one(&mut *tx)
-                .await?;
-            if now != index.version() {
-                return Ok(None);
-            }
-            let text_matches = text_matches(&mut tx, query).await?;
-            let page = index.page(query, text_matches.as_ref());
-            if page.ids.is_empty() {
-                return page.with_products(Vec::new()).map(Some);
-            }
-            sql.push_bind(page.ids.clone());
-            sql.push("))");
-            push_select_with_children(&mut sql);
-            let rows = sql.build().fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            (page, rows)
-        } else {
-            let page = index.page(query, None);
-            if page.ids.is_empty() {
-                return page.with_products(Vec::new()).map(Some);
-            }
-            // One statement is one snapshot: its rows say which version they were read at.
-            sql.push_bind(page.ids.clone());
-            sql.push("))");
-            push_select_with_children(&mut sql);
-            (page, sql.build().fetch_all(&self.pool).await?)
-        };
-        if !facet_index::read_at(&rows, index.version())? {
+        let mut tx = self.snapshot().await?;
+        let now: i64 = sqlx::query_scalar(facet_index::VERSION_SQL)
+            .fetch_one(&mut *tx)
+            .await?;
+        if now != index.version() {
             return Ok(None);
         }
+        let text_matches = text_matches(&mut tx, query).await?;
+        let page = index.page(query, text_matches.as_ref());
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+            "with page as (select p.* from product p where p.deleted_at is null \
+             and p.product_id = any(",
+        );
+        sql.push_bind(page.ids.clone());
+        sql.push("))");
+        push_select_with_children(&mut sql);
+        let rows = sql.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         let products = rows
             .iter()
             .map(product_with_children)
