@@ -560,11 +560,15 @@ impl FacetIndex {
         let sets = self.query_sets(query, text_matches);
         let matching = sets.within_price(sets.passing_attributes(None));
         let sort = sort_slot(query.sort);
-        let first = query
+        // The keyset condition, in the order of the sort the cursor was made in (the page's,
+        // as cursors are signed with their sort).
+        let (after_sort, first) = query
             .after
             .as_ref()
-            .map_or(0, |key| self.first_rank_after(key).1);
-        let order = &self.orders[sort][first as usize..];
+            .map_or((sort, 0), |key| self.first_rank_after(key));
+        let after_key = |position: u32| self.products[position as usize].ranks[after_sort] >= first;
+        let skipped = if after_sort == sort { first } else { 0 };
+        let order = &self.orders[sort][skipped as usize..];
         let wanted = query.limit as usize + 1;
         // One more than the page tells whether a next page exists. A set dense in what is left
         // is met soonest walking the sort's order; a sparse one is ranked whole.
@@ -572,14 +576,14 @@ impl FacetIndex {
             order
                 .iter()
                 .copied()
-                .filter(|position| matching.contains(*position))
+                .filter(|position| matching.contains(*position) && after_key(*position))
                 .take(wanted)
                 .collect()
         } else {
             let mut ranked: Vec<(u32, u32)> = matching
                 .iter()
+                .filter(|position| after_key(*position))
                 .map(|position| (self.products[position as usize].ranks[sort], position))
-                .filter(|(rank, _)| *rank >= first)
                 .collect();
             if ranked.len() > wanted {
                 ranked.select_nth_unstable(wanted - 1);
