@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use sqlx::{ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Type};
 use tokio::sync::oneshot;
 
 use super::StoreError;
@@ -47,6 +48,27 @@ impl VersionReads {
             // The shared read failed: this caller reads alone, to get its own error.
             _ => read().await,
         }
+    }
+
+    /// The catalog version in `pool`'s database, read as [`Self::current`] does.
+    pub async fn of_pool<DB>(self: &Arc<Self>, pool: &Pool<DB>) -> Result<i64, StoreError>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        i64: Type<DB> + for<'r> Decode<'r, DB>,
+        usize: ColumnIndex<DB::Row>,
+    {
+        let pool = pool.clone();
+        self.current(move || {
+            let pool = pool.clone();
+            async move {
+                Ok(sqlx::query_scalar(super::facet_index::VERSION_SQL)
+                    .fetch_one(&pool)
+                    .await?)
+            }
+        })
+        .await
     }
 
     async fn read_for_waiters<F, Fut>(self: Arc<Self>, read: Arc<F>)

@@ -384,17 +384,7 @@ impl CatalogReader for SqliteStore {
     }
 
     async fn catalog_version(&self) -> Result<i64, StoreError> {
-        let pool = self.pool.clone();
-        self.version_reads
-            .current(move || {
-                let pool = pool.clone();
-                async move {
-                    Ok(sqlx::query_scalar(facet_index::VERSION_SQL)
-                        .fetch_one(&pool)
-                        .await?)
-                }
-            })
-            .await
+        self.version_reads.of_pool(&self.pool).await
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> Result<ChangePage, StoreError> {
