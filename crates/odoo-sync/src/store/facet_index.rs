@@ -576,7 +576,8 @@ impl FacetIndex {
             order
                 .iter()
                 .copied()
-                .filter(|position| matching.contains(*position) && after_key(*position))
+                // Past `skipped`, the keyset condition holds when it is in the page's sort.
+                .filter(|p| matching.contains(*p) && (after_sort == sort || after_key(*p)))
                 .take(wanted)
                 .collect()
         } else {
